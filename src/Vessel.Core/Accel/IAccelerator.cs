@@ -1,0 +1,15 @@
+using Vessel.Core.Logging;
+using Vessel.Core.Memory;
+
+namespace Vessel.Core.Accel;
+
+/// <summary>A way to run guest code: hardware virtualization (KVM) or our own x86-64 CPU.</summary>
+public interface IAccelerator
+{
+    string Name { get; }
+
+    /// <summary>Whether this accelerator can run on this host; when not, <paramref name="reason"/> tells the user why and what to do.</summary>
+    bool IsAvailable(out string reason);
+
+    IAcceleratorVm CreateVm(GuestMemory memory, AcceleratorVmOptions options, IMachineLog log);
+}
