@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Vessel.Core.Accel;
+using Vessel.X86.Cpu.Decoding;
+
+namespace Vessel.X86.Cpu;
+
+/// <summary>
+/// The run loop: find or decode the block at RIP, run its handlers back to back, and at each block boundary deliver
+/// pending exceptions, take interrupts, and notice exit requests. HLT sleeps until something can wake it.
+/// </summary>
+public sealed unsafe partial class Cpu
+{
+    private readonly BlockCache blockCache = new();
+    private readonly BlockDecoder blockDecoder = new(HandlerTable.Instance);
+    private readonly ManualResetEventSlim wakeUp = new(false);
+    private volatile int pendingEvents;
+    private bool halted;
+
+    public IInterruptController? InterruptController { get; set; }
+
+    public bool Halted => halted;
+
+    /// <summary>Asks Run() to return soon; safe from any thread.</summary>
+    public void RequestExit()
+    {
+        RaiseEvent(PendingEvent.ExitRequested);
+    }
+
+    /// <summary>An interrupt controller has something for this CPU; safe from any thread.</summary>
+    public void SignalInterrupt() => RaiseEvent(PendingEvent.InterruptRequest);
+
+    internal void RequestWriteTlbFlush() => RaiseEvent(PendingEvent.WriteTlbFlush);
+
+    private void RaiseEvent(PendingEvent pendingEvent)
+    {
+        int current;
+        do
+        {
+            current = pendingEvents;
+        }
+        while (Interlocked.CompareExchange(ref pendingEvents, current | (int)pendingEvent, current) != current);
+        wakeUp.Set();
+    }
+
+    private void ClearEvent(PendingEvent pendingEvent)
+    {
+        int current;
+        do
+        {
+            current = pendingEvents;
+        }
+        while (Interlocked.CompareExchange(ref pendingEvents, current & ~(int)pendingEvent, current) != current);
+    }
+
+    /// <summary>Runs until an exit request, a shutdown, or a failure.</summary>
+    public VcpuExit Run() => Run(ulong.MaxValue);
+
+    /// <summary>Runs until a lifecycle event or until at least <paramref name="instructionBudget"/> instructions retired.</summary>
+    public VcpuExit Run(ulong instructionBudget)
+    {
+        ulong stopAt = instructionBudget == ulong.MaxValue ? ulong.MaxValue : InstructionsRetired + instructionBudget;
+        while (true)
+        {
+            if (pendingEvents != 0 || halted)
+            {
+                var exit = HandleEvents();
+                if (exit is { } lifecycle)
+                {
+                    return lifecycle;
+                }
+
+                if (halted)
+                {
+                    continue;
+                }
+            }
+
+            if (shutdownReason != null)
+            {
+                return VcpuExit.Shutdown(shutdownReason);
+            }
+
+            if (failureReason != null)
+            {
+                return VcpuExit.Failure(failureReason);
+            }
+
+            ExecuteBlock();
+            if (InstructionsRetired >= stopAt)
+            {
+                return VcpuExit.ExitRequested();
+            }
+        }
+    }
+
+    private VcpuExit? HandleEvents()
+    {
+        int events = pendingEvents;
+        if ((events & (int)PendingEvent.ExitRequested) != 0)
+        {
+            ClearEvent(PendingEvent.ExitRequested);
+            return VcpuExit.ExitRequested();
+        }
+
+        if ((events & (int)PendingEvent.WriteTlbFlush) != 0)
+        {
+            ClearEvent(PendingEvent.WriteTlbFlush);
+            FlushWriteTlb();
+        }
+
+        var controller = InterruptController;
+        controller?.Poll(Stopwatch.GetTimestamp());
+        if ((pendingEvents & (int)PendingEvent.InterruptRequest) != 0 && InterruptsEnabled)
+        {
+            if (controller != null && controller.TryAcknowledge(out int vector))
+            {
+                halted = false;
+                DeliverEvent(vector, false, 0, InterruptSource.External, Rip);
+            }
+            else
+            {
+                ClearEvent(PendingEvent.InterruptRequest);
+            }
+        }
+
+        if (halted)
+        {
+            WaitWhileHalted(controller);
+        }
+
+        return null;
+    }
+
+    private bool InterruptsEnabled => (State->Rflags & (ulong)RflagsBits.InterruptEnable) != 0 && State->InterruptShadow == 0;
+
+    private void WaitWhileHalted(IInterruptController? controller)
+    {
+        if ((pendingEvents & (int)PendingEvent.ExitRequested) != 0)
+        {
+            return;
+        }
+
+        if ((pendingEvents & (int)PendingEvent.InterruptRequest) != 0 && InterruptsEnabled)
+        {
+            return;
+        }
+
+        wakeUp.Reset();
+        if (pendingEvents != 0 && ((pendingEvents & (int)PendingEvent.InterruptRequest) == 0 || InterruptsEnabled))
+        {
+            return;
+        }
+
+        long deadline = controller?.NextDeadline ?? long.MaxValue;
+        if (deadline == long.MaxValue)
+        {
+            wakeUp.Wait(100);
+            return;
+        }
+
+        long remainingTicks = deadline - Stopwatch.GetTimestamp();
+        if (remainingTicks > 0)
+        {
+            int milliseconds = (int)Math.Clamp(remainingTicks * 1000 / Stopwatch.Frequency, 0, 100);
+            if (milliseconds > 0)
+            {
+                wakeUp.Wait(milliseconds);
+            }
+            else
+            {
+                Thread.Yield();
+            }
+        }
+    }
+
+    /// <summary>HLT: stop fetching until an interrupt (or an exit request) arrives.</summary>
+    internal void Halt()
+    {
+        halted = true;
+        State->StopBlock = 1;
+    }
+
+    /// <summary>Wakes a halted CPU without an interrupt (INIT/SIPI, NMI and tests).</summary>
+    public void Wake()
+    {
+        halted = false;
+        wakeUp.Set();
+    }
+
+    private string? failureReason;
+
+    /// <summary>Stops the vCPU with a failure the VMM reports (e.g. executing from MMIO).</summary>
+    public void Fail(string reason)
+    {
+        failureReason ??= reason;
+        State->StopBlock = 1;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void ExecuteBlock()
+    {
+        var s = State;
+        ulong rip = s->Gpr[CpuState.RipIndex];
+        int bits = CodeBits;
+        ulong linear = bits == 64 ? rip : (rip + s->SegmentBase[(int)SegmentRegister.CS]) & 0xFFFF_FFFF;
+        s->InterruptShadow = 0;
+        if (!TryTranslateFetch(linear, out ulong physical, out byte* host))
+        {
+            DeliverPendingException();
+            return;
+        }
+
+        DecodedBlock? block;
+        if (host == null)
+        {
+            Fail($"the guest jumped to 0x{physical:x}, which is not RAM (RIP 0x{rip:x})");
+            return;
+        }
+
+        uint generation = codeCache.GenerationOf(physical);
+        block = blockCache.Find(physical, bits, generation);
+        if (block == null)
+        {
+            block = DecodeBlockAt(rip, linear, physical, host, bits, generation);
+            if (block == null)
+            {
+                DeliverPendingException();
+                return;
+            }
+        }
+
+        s->StopBlock = 0;
+        DecodedInstruction* first = block.First;
+        DecodedInstruction* instruction = first;
+        DecodedInstruction* end = first + block.Count;
+        do
+        {
+            s->Gpr[CpuState.RipIndex] = rip + instruction->EndOffset;
+            instruction->Handler(this, instruction);
+            instruction++;
+        }
+        while (instruction < end && s->StopBlock == 0);
+
+        ulong executed = (ulong)(instruction - first);
+        if (s->ExceptionPending != 0)
+        {
+            instruction--;
+            executed--;
+            s->Gpr[CpuState.RipIndex] = rip + instruction->EndOffset - instruction->Length;
+            InstructionsRetired += executed;
+            DeliverPendingException();
+            return;
+        }
+
+        InstructionsRetired += executed;
+    }
+
+    private DecodedBlock? DecodeBlockAt(ulong rip, ulong linear, ulong physical, byte* host, int bits, uint generation)
+    {
+        int available = 4096 - (int)(linear & 0xFFF);
+        var block = blockDecoder.Decode(host, available, rip, physical, bits, generation);
+        if (block != null)
+        {
+            codeCache.MarkCode(physical, this);
+            blockCache.Add(block);
+            return block;
+        }
+
+        // The first instruction straddles a page boundary: gather its bytes through both translations. A fault here
+        // names the second page, as hardware reports it.
+        Span<byte> bytes = stackalloc byte[BlockDecoder.MaxLength];
+        if (!TryReadBytes(linear, bytes, Paging.AccessKind.Fetch))
+        {
+            return null;
+        }
+
+        return blockDecoder.DecodeSingle(bytes, rip, bits);
+    }
+}

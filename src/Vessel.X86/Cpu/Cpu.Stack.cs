@@ -1,0 +1,107 @@
+using System.Runtime.CompilerServices;
+using Vessel.Core.Accel;
+
+namespace Vessel.X86.Cpu;
+
+/// <summary>Stack pushes and pops with the stack width of the current mode (64-bit, or SS.B for 32/16-bit stacks).</summary>
+public sealed unsafe partial class Cpu
+{
+    /// <summary>Width of the stack pointer: 64 in 64-bit code, else 32 or 16 by SS.B.</summary>
+    public int StackAddressBits =>
+        CodeBits == 64 ? 64 : (segments[(int)SegmentRegister.SS].Attributes & SegmentAttributes.DefaultBig) != 0 ? 32 : 16;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPush(int bits, ulong value)
+    {
+        var s = State;
+        if (CodeBits == 64)
+        {
+            ulong rsp = s->Gpr[4] - (ulong)(bits >> 3);
+            if (!TryWriteSized(rsp, bits, value))
+            {
+                return false;
+            }
+
+            s->Gpr[4] = rsp;
+            return true;
+        }
+
+        return TryPushLegacy(bits, value);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryPop(int bits, out ulong value)
+    {
+        var s = State;
+        if (CodeBits == 64)
+        {
+            ulong rsp = s->Gpr[4];
+            if (!TryReadSized(rsp, bits, out value))
+            {
+                return false;
+            }
+
+            s->Gpr[4] = rsp + (ulong)(bits >> 3);
+            return true;
+        }
+
+        return TryPopLegacy(bits, out value);
+    }
+
+    /// <summary>Reads the stack slot <paramref name="offset"/> bytes above the stack pointer without popping (RET imm, IRET).</summary>
+    public bool TryPeekStack(int bits, ulong offset, out ulong value)
+    {
+        int stackBits = StackAddressBits;
+        ulong mask = stackBits == 64 ? ulong.MaxValue : stackBits == 32 ? 0xFFFF_FFFFUL : 0xFFFFUL;
+        ulong address = (State->Gpr[4] + offset) & mask;
+        ulong linear = CodeBits == 64 ? address : (address + State->SegmentBase[(int)SegmentRegister.SS]) & 0xFFFF_FFFF;
+        return TryReadSized(linear, bits, out value);
+    }
+
+    /// <summary>Adds to the stack pointer within its width (SS.B decides for 16/32-bit stacks).</summary>
+    public void AdjustStackPointer(long delta)
+    {
+        var s = State;
+        int stackBits = StackAddressBits;
+        ulong sp = s->Gpr[4];
+        s->Gpr[4] = stackBits switch
+        {
+            64 => sp + (ulong)delta,
+            32 => (uint)(sp + (ulong)delta),
+            _ => (sp & ~0xFFFFUL) | (ushort)(sp + (ulong)delta),
+        };
+    }
+
+    private bool TryPushLegacy(int bits, ulong value)
+    {
+        var s = State;
+        bool big = (segments[(int)SegmentRegister.SS].Attributes & SegmentAttributes.DefaultBig) != 0;
+        ulong sp = s->Gpr[4];
+        ulong newSp = big ? (uint)(sp - (ulong)(bits >> 3)) : (ushort)(sp - (ulong)(bits >> 3));
+        ulong linear = (s->SegmentBase[(int)SegmentRegister.SS] + newSp) & 0xFFFF_FFFF;
+        if (!TryWriteSized(linear, bits, value))
+        {
+            return false;
+        }
+
+        s->Gpr[4] = big ? newSp : (sp & ~0xFFFFUL) | newSp;
+        return true;
+    }
+
+    private bool TryPopLegacy(int bits, out ulong value)
+    {
+        var s = State;
+        bool big = (segments[(int)SegmentRegister.SS].Attributes & SegmentAttributes.DefaultBig) != 0;
+        ulong sp = s->Gpr[4];
+        ulong offset = big ? (uint)sp : (ushort)sp;
+        ulong linear = (s->SegmentBase[(int)SegmentRegister.SS] + offset) & 0xFFFF_FFFF;
+        if (!TryReadSized(linear, bits, out value))
+        {
+            return false;
+        }
+
+        ulong newSp = offset + (ulong)(bits >> 3);
+        s->Gpr[4] = big ? (uint)newSp : (sp & ~0xFFFFUL) | (ushort)newSp;
+        return true;
+    }
+}

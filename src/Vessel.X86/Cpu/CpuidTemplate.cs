@@ -1,0 +1,113 @@
+namespace Vessel.X86.Cpu;
+
+/// <summary>
+/// What CPUID reports: a coherent x86-64 baseline of exactly what this CPU implements (see docs/cpu.md).
+/// Features are listed as named bits so a template can switch them on or off, QEMU "-cpu" style.
+/// </summary>
+public sealed class CpuidTemplate
+{
+    /// <summary>The advertised (and emulated) time-stamp counter frequency: 1 GHz keeps conversions exact.</summary>
+    public ulong TscFrequencyHz { get; init; } = 1_000_000_000;
+
+    public string Vendor { get; init; } = "GenuineIntel";
+
+    public string BrandString { get; init; } = "Vessel virtual x86-64 CPU";
+
+    /// <summary>CPUID.1:EDX. FPU/SSE bits are off until the FPU and SSE are emulated.</summary>
+    public uint Leaf1Edx { get; init; } = (uint)(CpuidFeatures1Edx.TimeStampCounter | CpuidFeatures1Edx.ModelSpecificRegisters
+        | CpuidFeatures1Edx.PhysicalAddressExtension | CpuidFeatures1Edx.Cmpxchg8b | CpuidFeatures1Edx.PageGlobalEnable
+        | CpuidFeatures1Edx.ConditionalMove | CpuidFeatures1Edx.PageAttributeTable | CpuidFeatures1Edx.ClflushInstruction
+        | CpuidFeatures1Edx.PageSizeExtension | CpuidFeatures1Edx.Sysenter);
+
+    /// <summary>CPUID.1:ECX.</summary>
+    public uint Leaf1Ecx { get; init; } = (uint)(CpuidFeatures1Ecx.Cmpxchg16b | CpuidFeatures1Ecx.Popcnt);
+
+    /// <summary>CPUID.80000001:EDX: SYSCALL, NX, RDTSCP, long mode.</summary>
+    public uint ExtendedLeaf1Edx { get; init; } = (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29);
+
+    /// <summary>CPUID.80000001:ECX: LAHF/SAHF in 64-bit mode, LZCNT (ABM).</summary>
+    public uint ExtendedLeaf1Ecx { get; init; } = (1u << 0) | (1u << 5);
+
+    /// <summary>CPUID.7.0:EBX: BMI1 would bring TZCNT; off until implemented.</summary>
+    public uint Leaf7Ebx { get; init; }
+
+    public static CpuidTemplate Default { get; } = new();
+
+    public (uint Eax, uint Ebx, uint Ecx, uint Edx) Query(uint leaf, uint subleaf, Cpu cpu)
+    {
+        const uint maxBasic = 0x16;
+        const uint maxExtended = 0x8000_0008;
+        if (leaf > maxBasic && leaf < 0x8000_0000)
+        {
+            leaf = maxBasic;
+        }
+
+        if (leaf > maxExtended)
+        {
+            leaf = maxBasic;
+        }
+
+        switch (leaf)
+        {
+            case 0:
+                return (maxBasic, VendorWord(0), VendorWord(2), VendorWord(1));
+            case 1:
+                {
+                    // Family 6, model 0x55-ish signature kept generic: family 6, model 6, stepping 3.
+                    const uint signature = (6u << 8) | (6u << 4) | 3u;
+                    uint ebx = (uint)(cpu.ApicId << 24) | (1u << 16) | (8u << 8);
+                    return (signature, ebx, Leaf1Ecx | (1u << 31), Leaf1Edx);
+                }
+
+            case 7:
+                return subleaf == 0 ? (0u, Leaf7Ebx, 0u, 0u) : (0u, 0u, 0u, 0u);
+            case 0xB:
+                // x2APIC topology: one thread per core, one core per package level reported as SMT.
+                return subleaf switch
+                {
+                    0 => (0u, 1u, 0x100u | subleaf, (uint)cpu.ApicId),
+                    _ => (0u, 0u, subleaf, (uint)cpu.ApicId),
+                };
+            case 0x15:
+                // TSC/crystal ratio: denominator 1, numerator 1, crystal = TSC frequency (SDM 3B §18.7.3).
+                return (1u, 1u, (uint)TscFrequencyHz, 0u);
+            case 0x16:
+                {
+                    uint megahertz = (uint)(TscFrequencyHz / 1_000_000);
+                    return (megahertz, megahertz, 100u, 0u);
+                }
+
+            case 0x8000_0000:
+                return (maxExtended, 0u, 0u, 0u);
+            case 0x8000_0001:
+                return (0u, 0u, ExtendedLeaf1Ecx, ExtendedLeaf1Edx);
+            case 0x8000_0002:
+            case 0x8000_0003:
+            case 0x8000_0004:
+                return BrandWords((int)(leaf - 0x8000_0002));
+            case 0x8000_0007:
+                // Invariant TSC (SDM 3B §18.17.1).
+                return (0u, 0u, 0u, 1u << 8);
+            case 0x8000_0008:
+                return ((uint)Cpu.PhysicalAddressBits | (48u << 8), 0u, 0u, 0u);
+            default:
+                return (0u, 0u, 0u, 0u);
+        }
+    }
+
+    private uint VendorWord(int index)
+    {
+        Span<byte> bytes = stackalloc byte[12];
+        System.Text.Encoding.ASCII.GetBytes(Vendor.PadRight(12).AsSpan(0, 12), bytes);
+        return BitConverter.ToUInt32(bytes[(index * 4)..]);
+    }
+
+    private (uint, uint, uint, uint) BrandWords(int part)
+    {
+        Span<byte> bytes = stackalloc byte[48];
+        bytes.Clear();
+        System.Text.Encoding.ASCII.GetBytes(BrandString.Length > 47 ? BrandString.AsSpan(0, 47) : BrandString.AsSpan(), bytes);
+        var chunk = bytes.Slice(part * 16, 16);
+        return (BitConverter.ToUInt32(chunk), BitConverter.ToUInt32(chunk[4..]), BitConverter.ToUInt32(chunk[8..]), BitConverter.ToUInt32(chunk[12..]));
+    }
+}

@@ -1,0 +1,28 @@
+namespace Vessel.X86.Cpu.Decoding;
+
+/// <summary>A straight run of decoded instructions inside one physical page, ending at control flow or the page end.</summary>
+public sealed unsafe class DecodedBlock
+{
+    private readonly DecodedInstruction[] instructions;
+
+    public DecodedBlock(ulong physicalAddress, int codeBits, DecodedInstruction[] instructions, int count, uint generation)
+    {
+        PhysicalAddress = physicalAddress;
+        CodeBits = codeBits;
+        this.instructions = instructions;
+        Count = count;
+        Generation = generation;
+    }
+
+    public ulong PhysicalAddress { get; }
+
+    public int CodeBits { get; }
+
+    public int Count { get; }
+
+    /// <summary>The code page's write generation when decoded; a later write to the page makes the block stale.</summary>
+    public uint Generation { get; }
+
+    /// <summary>Pointer to the first instruction. The array is allocated pinned, so the pointer never moves.</summary>
+    public DecodedInstruction* First => (DecodedInstruction*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref instructions[0]);
+}

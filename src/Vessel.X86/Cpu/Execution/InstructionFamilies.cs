@@ -1,0 +1,18 @@
+using Vessel.X86.Cpu.Decoding;
+
+namespace Vessel.X86.Cpu.Execution;
+
+/// <summary>Every instruction family's registration, in one list the handler table is built from.</summary>
+public static class InstructionFamilies
+{
+    public static readonly Action<HandlerTable>[] All =
+    [
+        Arithmetic.Register,
+        DataTransfer.Register,
+        StackOperations.Register,
+        ControlFlow.Register,
+        FlagControl.Register,
+        InputOutput.Register,
+        Miscellaneous.Register,
+    ];
+}
