@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using Vessel.Boot;
+using Vessel.Cli.Terminal;
+using Vessel.Core.Interrupts;
+using Vessel.Core.Logging;
+using Vessel.Devices.Serial;
+using Vessel.Kvm;
+using Vessel.Vmm.Building;
+using Vessel.Vmm.Configuration;
+using Vessel.X86;
+
+namespace Vessel.Cli.Commands;
+
+/// <summary><c>vessel run</c>: boot one machine with its console on this terminal.</summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var kernel = new Option<string>("--kernel", "-k")
+        {
+            Description = "Kernel to boot: a Linux bzImage or vmlinux (ELF64), or a multiboot image (ELF32/ELF64 or a.out kludge).",
+            Required = true,
+        };
+        var initrd = new Option<string?>("--initrd", "-i") { Description = "Initial ramdisk (initramfs) for a Linux kernel." };
+        var commandLine = new Option<string>("--cmdline", "-c")
+        {
+            Description = "Kernel command line (for multiboot: passed in the multiboot info).",
+            DefaultValueFactory = _ => "console=ttyS0 reboot=k panic=1",
+        };
+        var memory = new Option<string>("--memory", "-m")
+        {
+            Description = "Guest RAM; a bare number is MiB, or use K/M/G suffixes (e.g. 512M, 2G).",
+            DefaultValueFactory = _ => "128M",
+        };
+        var cpus = new Option<int>("--cpus")
+        {
+            Description = $"Number of vCPUs (1-{MachineConfig.MaxVcpus}).",
+            DefaultValueFactory = _ => 1,
+        };
+        var accel = new Option<string>("--accel")
+        {
+            Description = "Accelerator: auto (KVM when usable, else the software CPU), kvm, or software.",
+            DefaultValueFactory = _ => "auto",
+        };
+        accel.AcceptOnlyFromAmong("auto", "kvm", "software");
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Print what the VMM is doing to stderr." };
+
+        var command = new Command("run", "Boot a virtual machine with its serial console on this terminal (Ctrl-A X quits).")
+        {
+            kernel, initrd, commandLine, memory, cpus, accel, verbose,
+        };
+        command.SetAction(parse => Execute(
+            parse.GetValue(kernel)!,
+            parse.GetValue(initrd),
+            parse.GetValue(commandLine) ?? string.Empty,
+            parse.GetValue(memory) ?? "128M",
+            parse.GetValue(cpus),
+            parse.GetValue(accel) ?? "auto",
+            parse.GetValue(verbose)));
+        return command;
+    }
+
+    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, bool verbose)
+    {
+        var log = new StandardErrorLog(verbose);
+        try
+        {
+            var config = new MachineConfig
+            {
+                KernelPath = kernel,
+                InitrdPath = initrd,
+                CommandLine = commandLine,
+                MemoryBytes = MemorySize.Parse(memory, "--memory"),
+                VcpuCount = cpus,
+                Accelerator = accel switch
+                {
+                    "kvm" => AcceleratorKind.Kvm,
+                    "software" => AcceleratorKind.Software,
+                    _ => AcceleratorKind.Auto,
+                },
+            };
+            config.Validate();
+            var (accelerator, notice) = AcceleratorSelector.Select(config.Accelerator, [new KvmAccelerator(), new SoftwareAccelerator()]);
+            if (notice != null)
+            {
+                Console.Error.WriteLine($"vessel: {notice}");
+            }
+
+            using var built = MachineBuilder.Build(config, accelerator, new ConsoleSerialOutput(), log);
+            return RunWithConsole(built, log);
+        }
+        catch (Exception exception) when (exception is ConfigurationException or BootImageException or KvmException)
+        {
+            Console.Error.WriteLine($"vessel: {exception.Message}");
+            return 1;
+        }
+    }
+
+    private static int RunWithConsole(BuiltMachine built, IMachineLog log)
+    {
+        var machine = built.Machine;
+        using var terminal = RawTerminal.Enter();
+        var stdout = Console.OpenStandardOutput();
+        var filter = new EscapeSequenceFilter(
+            bytes => built.Console.EnqueueInput(bytes),
+            () => machine.RequestStop(MachineStop.HostRequest()),
+            text =>
+            {
+                stdout.Write(System.Text.Encoding.ASCII.GetBytes(text));
+                stdout.Flush();
+            });
+        using var input = new HostInputPump(new SafeFileHandle(0, ownsHandle: false), bytes => filter.Feed(bytes));
+        input.Start();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            machine.RequestStop(MachineStop.HostRequest());
+        });
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            machine.RequestStop(MachineStop.HostRequest());
+        });
+
+        var stop = machine.Run();
+        terminal.Dispose();
+        switch (stop.Reason)
+        {
+            case MachineStopReason.Shutdown:
+            case MachineStopReason.Failure:
+                Console.Error.WriteLine($"\r\nvessel: {stop.Detail}");
+                break;
+            case MachineStopReason.Reset:
+            case MachineStopReason.HostRequest:
+                log.Info(stop.Detail ?? stop.Reason.ToString());
+                break;
+        }
+
+        return stop.ExitStatus;
+    }
+}
