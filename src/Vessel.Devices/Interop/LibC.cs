@@ -11,6 +11,9 @@ internal static partial class LibC
     /// <summary>eventfd(2) flag: close the descriptor across exec (O_CLOEXEC on x86-64 and arm64).</summary>
     public const int EFD_CLOEXEC = 0x80000;
 
+    public const int F_GETFD = 1;
+    public const int FD_CLOEXEC = 1;
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial int poll([In, Out] PollDescriptor[] fds, nuint nfds, int timeout);
 
@@ -19,6 +22,10 @@ internal static partial class LibC
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial nint write(int fd, in ulong buf, nuint count);
+
+    /// <summary>fcntl(2) for the commands that take no third argument (F_GETFD).</summary>
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int cmd);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int eventfd(uint initval, int flags);

@@ -40,9 +40,17 @@ public sealed class HostInputPump : IDisposable
         thread = new Thread(Pump) { IsBackground = true, Name = "vessel host input" };
     }
 
-    /// <summary>A pump over the process's stdin (descriptor 0, which it does not close).</summary>
-    public static HostInputPump ForStandardInput(Action<ReadOnlySpan<byte>> onInput) =>
-        new(new SafeFileHandle(StandardInputDescriptor, ownsHandle: false), onInput);
+    /// <summary>
+    /// A pump over the process's stdin (descriptor 0, which it does not close). When the process started with stdin
+    /// closed, the pump reads /dev/null instead and so ends at once.
+    /// </summary>
+    public static HostInputPump ForStandardInput(Action<ReadOnlySpan<byte>> onInput)
+    {
+        ArgumentNullException.ThrowIfNull(onInput);
+        return StandardInputWasInherited()
+            ? new HostInputPump(new SafeFileHandle(StandardInputDescriptor, ownsHandle: false), onInput)
+            : new HostInputPump(File.OpenHandle("/dev/null"), onInput);
+    }
 
     public void Start()
     {
@@ -120,6 +128,18 @@ public sealed class HostInputPump : IDisposable
             stopEvent.DangerousRelease();
             input.DangerousRelease();
         }
+    }
+
+    /// <summary>
+    /// Whether descriptor 0 is the stdin this process was started with. If it was started with stdin closed, the .NET
+    /// runtime's first open (an internal pipe, seen in practice) takes descriptor 0, and reading it would steal the
+    /// runtime's own data. A descriptor inherited across exec cannot be close-on-exec, while the runtime opens its
+    /// descriptors with O_CLOEXEC, so that flag tells the two apart.
+    /// </summary>
+    private static bool StandardInputWasInherited()
+    {
+        int flags = LibC.fcntl(StandardInputDescriptor, LibC.F_GETFD);
+        return flags >= 0 && (flags & LibC.FD_CLOEXEC) == 0;
     }
 
     /// <summary>False when the pump should end: stop requested, or the input descriptor is invalid or failed.</summary>
