@@ -32,7 +32,7 @@ public sealed class SetupHeader
     private const ushort Version203 = 0x0203;
     private const ushort Version205 = 0x0205;
     private const ushort Version206 = 0x0206;
-    private const ushort Version210 = 0x0210;
+    private const ushort Version210 = 0x020A;
     private const int SyssizeParagraph = 16;
 
     private readonly byte[] bytes;
