@@ -39,6 +39,18 @@ public sealed class ElfFile
     private const int Elf64ProgramHeaderCountOffset = 56;
     private const int Elf64ProgramHeaderSize = 56;
 
+    private const int Elf64OffsetField = 8;
+    private const int Elf64VirtualAddressField = 16;
+    private const int Elf64PhysicalAddressField = 24;
+    private const int Elf64FileSizeField = 32;
+    private const int Elf64MemorySizeField = 40;
+
+    private const int Elf32OffsetField = 4;
+    private const int Elf32VirtualAddressField = 8;
+    private const int Elf32PhysicalAddressField = 12;
+    private const int Elf32FileSizeField = 16;
+    private const int Elf32MemorySizeField = 20;
+
     /// <summary>PN_XNUM: the real count is in section header 0, which no kernel we boot uses.</summary>
     private const ushort ExtendedProgramHeaderCount = 0xFFFF;
 
@@ -151,20 +163,20 @@ public sealed class ElfFile
     private static ElfProgramHeader ReadProgramHeader64(int index, ReadOnlySpan<byte> entry) => new(
         index,
         (ElfProgramHeaderType)BinaryPrimitives.ReadUInt32LittleEndian(entry),
-        Offset: BinaryPrimitives.ReadUInt64LittleEndian(entry[8..]),
-        VirtualAddress: BinaryPrimitives.ReadUInt64LittleEndian(entry[16..]),
-        PhysicalAddress: BinaryPrimitives.ReadUInt64LittleEndian(entry[24..]),
-        FileSize: BinaryPrimitives.ReadUInt64LittleEndian(entry[32..]),
-        MemorySize: BinaryPrimitives.ReadUInt64LittleEndian(entry[40..]));
+        Offset: BinaryPrimitives.ReadUInt64LittleEndian(entry[Elf64OffsetField..]),
+        VirtualAddress: BinaryPrimitives.ReadUInt64LittleEndian(entry[Elf64VirtualAddressField..]),
+        PhysicalAddress: BinaryPrimitives.ReadUInt64LittleEndian(entry[Elf64PhysicalAddressField..]),
+        FileSize: BinaryPrimitives.ReadUInt64LittleEndian(entry[Elf64FileSizeField..]),
+        MemorySize: BinaryPrimitives.ReadUInt64LittleEndian(entry[Elf64MemorySizeField..]));
 
     private static ElfProgramHeader ReadProgramHeader32(int index, ReadOnlySpan<byte> entry) => new(
         index,
         (ElfProgramHeaderType)BinaryPrimitives.ReadUInt32LittleEndian(entry),
-        Offset: BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]),
-        VirtualAddress: BinaryPrimitives.ReadUInt32LittleEndian(entry[8..]),
-        PhysicalAddress: BinaryPrimitives.ReadUInt32LittleEndian(entry[12..]),
-        FileSize: BinaryPrimitives.ReadUInt32LittleEndian(entry[16..]),
-        MemorySize: BinaryPrimitives.ReadUInt32LittleEndian(entry[20..]));
+        Offset: BinaryPrimitives.ReadUInt32LittleEndian(entry[Elf32OffsetField..]),
+        VirtualAddress: BinaryPrimitives.ReadUInt32LittleEndian(entry[Elf32VirtualAddressField..]),
+        PhysicalAddress: BinaryPrimitives.ReadUInt32LittleEndian(entry[Elf32PhysicalAddressField..]),
+        FileSize: BinaryPrimitives.ReadUInt32LittleEndian(entry[Elf32FileSizeField..]),
+        MemorySize: BinaryPrimitives.ReadUInt32LittleEndian(entry[Elf32MemorySizeField..]));
 
     private static string Describe(ElfMachine machine) => machine switch
     {

@@ -61,11 +61,6 @@ public sealed class BootParams
         set => BinaryPrimitives.WriteUInt32LittleEndian(page.AsSpan(SetupHeaderField.Header), value);
     }
 
-    public uint Code32Start
-    {
-        set => BinaryPrimitives.WriteUInt32LittleEndian(page.AsSpan(SetupHeaderField.Code32Start), value);
-    }
-
     public uint KernelAlignment
     {
         set => BinaryPrimitives.WriteUInt32LittleEndian(page.AsSpan(SetupHeaderField.KernelAlignment), value);
