@@ -1,3 +1,4 @@
+using Vessel.Testing.Images;
 using Vessel.Boot.Tests.Fixtures;
 using Vessel.Core.Memory;
 

@@ -1,3 +1,4 @@
+using Vessel.Testing.Images;
 using Vessel.Boot.Multiboot;
 using Vessel.Boot.Tests.Fixtures;
 using Vessel.Core.Accel;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Vessel.Boot.Tests.Fixtures;
+namespace Vessel.Testing.Images;
 
 /// <summary>Builds a minimal ELF32 or ELF64 executable in memory: header, program headers, then each segment's bytes page-aligned in the file.</summary>
 public sealed class ElfBuilder
