@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs every Vessel test. Installs what the tests need on a fresh Debian machine first (when run as root):
+# linux-libc-dev, whose <linux/kvm.h> the KVM layout tests compile a probe against with gcc.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if [ ! -f /usr/include/linux/kvm.h ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing linux-libc-dev for the KVM layout probe" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-libc-dev >/dev/null
+  else
+    echo "test.sh: /usr/include/linux/kvm.h is missing; the KVM layout tests will be skipped (install linux-libc-dev)" >&2
+  fi
+fi
+
+dotnet build Vessel.slnx -c Release --nologo -v quiet -clp:ErrorsOnly
+dotnet test Vessel.slnx -c Release --no-build --nologo -v quiet "$@"
