@@ -43,11 +43,10 @@ internal sealed unsafe class KvmHost : IDisposable
     /// <summary>Opens and checks <paramref name="path"/>; throws <see cref="KvmUnavailableException"/> with the fix when KVM cannot be used.</summary>
     public static KvmHost Open(string path = DefaultDevicePath)
     {
-        SafeKvmHandle handle = Libc.OpenKvm(path, Libc.OpenReadWrite | Libc.OpenCloseOnExec);
+        var handle = new SafeKvmHandle(Libc.Open(path, Libc.OpenReadWrite | Libc.OpenCloseOnExec));
         if (handle.IsInvalid)
         {
             int errno = Marshal.GetLastPInvokeError();
-            handle.Dispose();
             throw new KvmUnavailableException(KvmHostMessages.OpenFailed(path, errno));
         }
 
@@ -115,11 +114,10 @@ internal sealed unsafe class KvmHost : IDisposable
     /// <summary>KVM_CREATE_VM with the default machine type.</summary>
     public SafeKvmVmHandle CreateVm()
     {
-        SafeKvmVmHandle vm = Libc.IoctlCreateVm(handle, KvmIoctls.CreateVm, 0);
+        var vm = new SafeKvmVmHandle(Libc.Ioctl(handle, KvmIoctls.CreateVm, 0));
         if (vm.IsInvalid)
         {
             int errno = Marshal.GetLastPInvokeError();
-            vm.Dispose();
             throw new KvmUnavailableException(KvmHostMessages.CreateVmFailed(errno));
         }
 

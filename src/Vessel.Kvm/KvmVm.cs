@@ -105,11 +105,10 @@ public sealed unsafe class KvmVm : IAcceleratorVm
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, vcpuCount);
         ArgumentNullException.ThrowIfNull(io);
 
-        SafeKvmVcpuHandle vcpu = Libc.IoctlCreateVcpu(handle, KvmIoctls.CreateVcpu, index);
+        var vcpu = new SafeKvmVcpuHandle(Libc.Ioctl(handle, KvmIoctls.CreateVcpu, index));
         if (vcpu.IsInvalid)
         {
             int errno = Marshal.GetLastPInvokeError();
-            vcpu.Dispose();
             KvmIoctlException.Throw($"KVM_CREATE_VCPU {index}", errno);
         }
 

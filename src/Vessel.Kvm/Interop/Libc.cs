@@ -5,6 +5,8 @@ namespace Vessel.Kvm.Interop;
 /// <summary>
 /// The libc calls KVM needs. Descriptors travel as SafeHandles, which marshal as a pointer-sized integer; the C side
 /// takes an int, which the x86-64 and arm64 calling conventions read from the low half of the same register.
+/// Calls that return a new descriptor return the C int, wrapped by the caller: a SafeHandle return would be read as a
+/// pointer-sized value, and a 32-bit -1 does not sign-extend into one.
 /// ioctl is variadic in C; its optional argument is always one integer or pointer, passed as the third fixed argument.
 /// </summary>
 internal static unsafe partial class Libc
@@ -32,7 +34,7 @@ internal static unsafe partial class Libc
     public const int ErrorNoSuchProcess = 3;
 
     [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial SafeKvmHandle OpenKvm(string path, int flags);
+    public static partial int Open(string path, int flags);
 
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
@@ -43,11 +45,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(SafeDescriptorHandle fd, ulong request, void* argument);
 
-    [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
-    public static partial SafeKvmVmHandle IoctlCreateVm(SafeKvmHandle fd, ulong request, nint machineType);
 
-    [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
-    public static partial SafeKvmVcpuHandle IoctlCreateVcpu(SafeKvmVmHandle fd, ulong request, nint vcpuId);
 
     [LibraryImport(Library, EntryPoint = "mmap", SetLastError = true)]
     public static partial nint Mmap(nint address, nuint length, int protection, int flags, SafeDescriptorHandle fd, long offset);
