@@ -145,9 +145,17 @@ public sealed unsafe class KvmVm : IAcceleratorVm
     {
         var msi = new KvmMsi { AddressLo = (uint)address, AddressHi = (uint)(address >> 32), Data = data };
 
-        // Safety: msi is a local kvm_msi, the size KVM_SIGNAL_MSI encodes. A result of 0 means the guest masked the
-        // interrupt (api.rst §4.71), which is the guest's business, not an error.
-        KvmIoctlException.ThrowIfFailed(Libc.Ioctl(handle, KvmIoctls.SignalMsi, &msi), $"KVM_SIGNAL_MSI (address 0x{address:x})");
+        // Safety: msi is a local kvm_msi, the size KVM_SIGNAL_MSI encodes.
+        if (Libc.Ioctl(handle, KvmIoctls.SignalMsi, &msi) < 0)
+        {
+            // api.rst §4.71: 0 means the guest blocked the MSI; the kernel's -1 (read back as EPERM) means no local APIC
+            // accepted it. Both follow from how the guest programmed the device, so neither is a host error.
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != Libc.ErrorPermission)
+            {
+                KvmIoctlException.Throw($"KVM_SIGNAL_MSI (address 0x{address:x})", errno);
+            }
+        }
     }
 
     public void Dispose() => handle.Dispose();
