@@ -38,10 +38,16 @@ public sealed class KvmBootStateTests
     {
         var state = new VcpuBootState
         {
-            Cr0 = 0x8000_0011, Cr3 = 0x9000, Cr4 = 0x20, Efer = 0x500,
-            Cs = SegmentState.FlatCode64(0x08), Ds = SegmentState.FlatData(0x10), Ss = SegmentState.FlatData(0x10),
+            Cr0 = 0x8000_0011,
+            Cr3 = 0x9000,
+            Cr4 = 0x20,
+            Efer = 0x500,
+            Cs = SegmentState.FlatCode64(0x08),
+            Ds = SegmentState.FlatData(0x10),
+            Ss = SegmentState.FlatData(0x10),
             Tr = SegmentState.BusyTss(0x18, 0x1000, 0x67),
-            Gdt = new DescriptorTableState(0x500, 0x1F), Idt = new DescriptorTableState(0, 0),
+            Gdt = new DescriptorTableState(0x500, 0x1F),
+            Idt = new DescriptorTableState(0, 0),
         };
         var sregs = new KvmSregs { ApicBase = 0xFEE0_0900, Cr2 = 0x1234 };
 
