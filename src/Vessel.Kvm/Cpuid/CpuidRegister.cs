@@ -1,0 +1,9 @@
+namespace Vessel.Kvm.Cpuid;
+
+public enum CpuidRegister
+{
+    Eax,
+    Ebx,
+    Ecx,
+    Edx,
+}

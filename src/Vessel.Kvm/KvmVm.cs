@@ -1,0 +1,197 @@
+using System.Runtime.InteropServices;
+using Vessel.Core.Accel;
+using Vessel.Core.Logging;
+using Vessel.Core.Memory;
+using Vessel.Kvm.Cpuid;
+using Vessel.Kvm.Interop;
+
+namespace Vessel.Kvm;
+
+/// <summary>
+/// A KVM virtual machine: its memory slots over the machine's <see cref="GuestMemory"/>, the in-kernel irqchip and PIT,
+/// and its vCPUs. Device interrupts arrive here as GSI levels and MSIs.
+/// </summary>
+public sealed unsafe class KvmVm : IAcceleratorVm
+{
+    /// <summary>
+    /// Three pages for the TSS Intel hosts need to run real mode (KVM_SET_TSS_ADDR), and the identity-map page table
+    /// just below them (KVM_SET_IDENTITY_MAP_ADDR). Both sit in the MMIO hole, clear of RAM, the IOAPIC and LAPIC
+    /// windows and the firmware area under 4 GiB, where api.rst asks for addresses no slot or device uses.
+    /// </summary>
+    public const ulong TssAddress = 0xFFFB_D000;
+
+    public const ulong IdentityMapAddress = 0xFFFB_C000;
+
+    private readonly SafeKvmVmHandle handle;
+    private readonly CpuidEntry[] supportedCpuid;
+    private readonly CpuTemplate cpuTemplate;
+    private readonly int vcpuMmapSize;
+    private readonly int vcpuCount;
+    private readonly IMachineLog log;
+
+    private KvmVm(SafeKvmVmHandle handle, CpuidEntry[] supportedCpuid, CpuTemplate cpuTemplate, int vcpuMmapSize, int vcpuCount, IMachineLog log)
+    {
+        this.handle = handle;
+        this.supportedCpuid = supportedCpuid;
+        this.cpuTemplate = cpuTemplate;
+        this.vcpuMmapSize = vcpuMmapSize;
+        this.vcpuCount = vcpuCount;
+        this.log = log;
+    }
+
+    /// <summary>Creates and configures a VM in the order of api.rst: VM, TSS and identity map, irqchip, PIT, memory slots.</summary>
+    internal static KvmVm Create(KvmHost host, GuestMemory memory, AcceleratorVmOptions options, CpuTemplate cpuTemplate, IMachineLog log)
+    {
+        int maxVcpus = host.MaxVcpus;
+        if (options.VcpuCount < 1 || options.VcpuCount > maxVcpus)
+        {
+            throw new KvmUnavailableException(KvmHostMessages.TooManyVcpus(options.VcpuCount, maxVcpus));
+        }
+
+        int maxSlots = host.MaxMemorySlots;
+        if (memory.Regions.Count > maxSlots)
+        {
+            throw new KvmUnavailableException(KvmHostMessages.TooManyMemoryRegions(memory.Regions.Count, maxSlots));
+        }
+
+        CpuidEntry[] supportedCpuid = host.GetSupportedCpuid();
+        SafeKvmVmHandle vm = host.CreateVm();
+        try
+        {
+            ulong identityMap = IdentityMapAddress;
+
+            // Safety: identityMap is a local __u64, the argument type KVM_SET_IDENTITY_MAP_ADDR reads.
+            KvmIoctlException.ThrowIfFailed(Libc.Ioctl(vm, KvmIoctls.SetIdentityMapAddr, &identityMap), "KVM_SET_IDENTITY_MAP_ADDR");
+            KvmIoctlException.ThrowIfFailed(Libc.Ioctl(vm, KvmIoctls.SetTssAddr, unchecked((nint)TssAddress)), "KVM_SET_TSS_ADDR");
+            KvmIoctlException.ThrowIfFailed(Libc.Ioctl(vm, KvmIoctls.CreateIrqchip, 0), "KVM_CREATE_IRQCHIP");
+
+            var pitConfig = new KvmPitConfig { Flags = KvmConstants.PitSpeakerDummy };
+
+            // Safety: pitConfig is a local kvm_pit_config, the size KVM_CREATE_PIT2 encodes.
+            KvmIoctlException.ThrowIfFailed(Libc.Ioctl(vm, KvmIoctls.CreatePit2, &pitConfig), "KVM_CREATE_PIT2");
+
+            for (int slot = 0; slot < memory.Regions.Count; slot++)
+            {
+                MemoryRegion region = memory.Regions[slot];
+                var memoryRegion = new KvmUserspaceMemoryRegion
+                {
+                    Slot = (uint)slot,
+                    Flags = 0,
+                    GuestPhysAddr = region.Start.Value,
+                    MemorySize = region.Size,
+                    UserspaceAddr = (ulong)region.HostAddress,
+                };
+
+                // Safety: memoryRegion is a local kvm_userspace_memory_region; the host range it names stays mapped for GuestMemory's lifetime.
+                if (Libc.Ioctl(vm, KvmIoctls.SetUserMemoryRegion, &memoryRegion) < 0)
+                {
+                    throw new KvmUnavailableException(KvmHostMessages.MemoryRefused(region.Start.Value, region.Size, Marshal.GetLastPInvokeError()));
+                }
+            }
+
+            log.Info($"KVM: VM created with {memory.Regions.Count} memory slot(s), {memory.TotalSize >> 20} MiB, in-kernel irqchip and PIT");
+            return new KvmVm(vm, supportedCpuid, cpuTemplate, host.VcpuMmapSize, options.VcpuCount, log);
+        }
+        catch
+        {
+            vm.Dispose();
+            throw;
+        }
+    }
+
+    public IVcpu CreateVcpu(int index, IVcpuIo io)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, vcpuCount);
+        ArgumentNullException.ThrowIfNull(io);
+
+        var vcpu = new SafeKvmVcpuHandle(Libc.Ioctl(handle, KvmIoctls.CreateVcpu, index));
+        if (vcpu.IsInvalid)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            KvmIoctlException.Throw($"KVM_CREATE_VCPU {index}", errno);
+        }
+
+        KvmRunMapping? run = null;
+        try
+        {
+            run = KvmRunMapping.Map(vcpu, vcpuMmapSize, out int errno);
+            if (run is null)
+            {
+                KvmIoctlException.Throw($"mmap of vCPU {index}'s kvm_run", errno);
+            }
+
+            SetCpuid(vcpu, index);
+            return new KvmVcpu(index, vcpu, run!, new KvmExitDispatcher(io), log);
+        }
+        catch
+        {
+            run?.Dispose();
+            vcpu.Dispose();
+            throw;
+        }
+    }
+
+    public void SetIrqLine(int gsi, bool asserted)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(gsi);
+        var level = new KvmIrqLevel { Irq = (uint)gsi, Level = asserted ? 1u : 0u };
+
+        // Safety: level is a local kvm_irq_level, the size KVM_IRQ_LINE encodes.
+        KvmIoctlException.ThrowIfFailed(Libc.Ioctl(handle, KvmIoctls.IrqLine, &level), $"KVM_IRQ_LINE (GSI {gsi})");
+    }
+
+    public void SendMsi(ulong address, uint data)
+    {
+        var msi = new KvmMsi { AddressLo = (uint)address, AddressHi = (uint)(address >> 32), Data = data };
+
+        // Safety: msi is a local kvm_msi, the size KVM_SIGNAL_MSI encodes.
+        if (Libc.Ioctl(handle, KvmIoctls.SignalMsi, &msi) < 0)
+        {
+            // api.rst §4.71: 0 means the guest blocked the MSI; the kernel's -1 (read back as EPERM) means no local APIC
+            // accepted it. Both follow from how the guest programmed the device, so neither is a host error.
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != Libc.ErrorPermission)
+            {
+                KvmIoctlException.Throw($"KVM_SIGNAL_MSI (address 0x{address:x})", errno);
+            }
+        }
+    }
+
+    public void Dispose() => handle.Dispose();
+
+    private void SetCpuid(SafeKvmVcpuHandle vcpu, int index)
+    {
+        CpuidEntry[] entries = (CpuidEntry[])supportedCpuid.Clone();
+        cpuTemplate.Apply(entries, index, vcpuCount);
+
+        int bytes = sizeof(KvmCpuid2) + (entries.Length * sizeof(KvmCpuidEntry2));
+        byte* buffer = (byte*)NativeMemory.AllocZeroed((nuint)bytes);
+        try
+        {
+            ((KvmCpuid2*)buffer)->Nent = (uint)entries.Length;
+            var destination = new Span<KvmCpuidEntry2>(buffer + sizeof(KvmCpuid2), entries.Length);
+            for (int i = 0; i < entries.Length; i++)
+            {
+                CpuidEntry entry = entries[i];
+                destination[i] = new KvmCpuidEntry2
+                {
+                    Function = entry.Function,
+                    Index = entry.Index,
+                    Flags = entry.IndexSignificant ? KvmCpuidEntry2.FlagSignificantIndex : 0,
+                    Eax = entry.Eax,
+                    Ebx = entry.Ebx,
+                    Ecx = entry.Ecx,
+                    Edx = entry.Edx,
+                };
+            }
+
+            // Safety: buffer holds the kvm_cpuid2 header and exactly nent entries.
+            KvmIoctlException.ThrowIfFailed(Libc.Ioctl(vcpu, KvmIoctls.SetCpuid2, buffer), $"KVM_SET_CPUID2 (vCPU {index})");
+        }
+        finally
+        {
+            NativeMemory.Free(buffer);
+        }
+    }
+}
