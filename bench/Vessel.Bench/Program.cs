@@ -1,47 +1,33 @@
-using System.Diagnostics;
 using System.Globalization;
-using Vessel.X86.Tests.Guests;
 
 namespace Vessel.Bench;
 
 /// <summary>
-/// Guest instructions per second on the software CPU for a CPU-bound loop (see <see cref="CpuLoopProgram"/>).
-/// Usage: dotnet run -c Release --project bench/Vessel.Bench [-- iterations [repeats]]
+/// Vessel's CPU benchmarks.
+///   cpu [iterations] [repeats]      guest instructions per second on the software CPU (in process)
+///   compare [iterations] [repeats]  the same loop as a multiboot kernel, Vessel vs qemu-system-x86_64 -accel tcg, side by side
+///   image FILE [iterations]         writes the multiboot kernel (to run by hand)
+/// Run with: dotnet run -c Release --project bench/Vessel.Bench -- compare
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
-        uint iterations = args.Length > 0 ? uint.Parse(args[0], CultureInfo.InvariantCulture) : 20_000_000;
-        int repeats = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
-
-        // One short run first so the JIT has tiered the hot paths before anything is timed.
-        RunOnce(200_000);
-        var rates = new List<double>();
-        for (int i = 0; i < repeats; i++)
+        string mode = args.Length > 0 ? args[0] : "cpu";
+        uint Iterations(int index, uint fallback) => args.Length > index ? uint.Parse(args[index], CultureInfo.InvariantCulture) : fallback;
+        int Repeats(int index) => args.Length > index ? int.Parse(args[index], CultureInfo.InvariantCulture) : 5;
+        switch (mode)
         {
-            var (instructions, seconds) = RunOnce(iterations);
-            double rate = instructions / seconds;
-            rates.Add(rate);
-            Console.WriteLine(FormattableString.Invariant($"run {i + 1}: {instructions:N0} guest instructions in {seconds:F3} s = {rate / 1e6:F1} M instructions/s"));
+            case "cpu":
+                return CpuThroughput.Run(Iterations(1, 20_000_000), Repeats(2));
+            case "compare":
+                return QemuComparison.Run(Iterations(1, 30_000_000), Repeats(2));
+            case "image":
+                File.WriteAllBytes(args[1], MultibootLoopImage.Build(Iterations(2, 30_000_000)));
+                return 0;
+            default:
+                Console.Error.WriteLine($"unknown mode '{mode}': use cpu, compare or image");
+                return 2;
         }
-
-        rates.Sort();
-        Console.WriteLine(FormattableString.Invariant($"median: {rates[rates.Count / 2] / 1e6:F1} M guest instructions/s (software CPU, Release, {Environment.ProcessorCount} host cores)"));
-        return 0;
-    }
-
-    private static (ulong Instructions, double Seconds) RunOnce(uint iterations)
-    {
-        using var guest = new LongModeGuest(a => CpuLoopProgram.Emit(a, iterations));
-        var stopwatch = Stopwatch.StartNew();
-        var exit = guest.Run(ulong.MaxValue);
-        stopwatch.Stop();
-        if (guest.Io.ExitValue == null)
-        {
-            throw new InvalidOperationException($"the benchmark guest did not finish: {exit.Reason} {exit.Detail}");
-        }
-
-        return (guest.Cpu.InstructionsRetired, stopwatch.Elapsed.TotalSeconds);
     }
 }
