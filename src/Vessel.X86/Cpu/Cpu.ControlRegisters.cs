@@ -59,6 +59,12 @@ public sealed unsafe partial class Cpu
         }
 
         bool wasPaging = PagingEnabled;
+        if (!paging && wasPaging && CodeBits == 64)
+        {
+            // Long mode is left from compatibility mode only: clearing PG in 64-bit code is #GP(0) (SDM 3A §9.8.5.4).
+            return false;
+        }
+
         if (paging && !wasPaging && (efer & (ulong)EferBits.LongModeEnable) != 0)
         {
             // Activating long mode requires PAE and a CS that is not a 64-bit segment yet (SDM 3A §9.8.5).
