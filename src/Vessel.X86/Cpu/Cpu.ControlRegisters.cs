@@ -35,7 +35,8 @@ public sealed unsafe partial class Cpu
     private const ulong Cr4Supported = (ulong)(ControlRegister4.Virtual8086Extensions | ControlRegister4.ProtectedVirtualInterrupts
         | ControlRegister4.TimeStampDisable | ControlRegister4.DebuggingExtensions | ControlRegister4.PageSizeExtensions
         | ControlRegister4.PhysicalAddressExtension | ControlRegister4.MachineCheckEnable | ControlRegister4.PageGlobalEnable
-        | ControlRegister4.PerformanceCounterEnable | ControlRegister4.OsFxsr | ControlRegister4.OsXmmExceptions);
+        | ControlRegister4.PerformanceCounterEnable | ControlRegister4.OsFxsr | ControlRegister4.OsXmmExceptions
+        | ControlRegister4.UserModeInstructionPrevention);
 
     /// <summary>MOV to CR0 with the checks of Intel SDM 3A §2.5 and §9.8.5; false means #GP(0).</summary>
     public bool TryWriteCr0(ulong value)
