@@ -237,6 +237,22 @@ public sealed class LongModeGuest : IDisposable
         a.mov(__qword_ptr[ResumeAddressSlot], rax);
     }
 
+    /// <summary>Where <see cref="EmitEnterUserMode"/> points the ring-3 stack.</summary>
+    public const ulong UserStackTop = 0x70000;
+
+    /// <summary>Assembles an IRETQ to 64-bit ring-3 code at <paramref name="target"/>; IOPL 3 by default so ring 3 may OUT.</summary>
+    public static void EmitEnterUserMode(Assembler a, Label target, ulong rflags = 0x3202)
+    {
+        a.push(UserData);
+        a.mov(rax, UserStackTop);
+        a.push(rax);
+        a.push((int)rflags);
+        a.push(UserCode);
+        a.lea(rax, __[target]);
+        a.push(rax);
+        a.iretq();
+    }
+
     /// <summary>Assembles "out 0xF4, al" with the given code: the guest's way to end a test.</summary>
     public static void EmitExit(Assembler a, byte code)
     {
@@ -251,5 +267,6 @@ public sealed class InterruptRoutes
 {
     public List<(int Vector, Label Label, int Dpl)> Routes { get; } = [];
 
+    /// <summary>Routes <paramref name="vector"/> to <paramref name="label"/>; call it after <c>a.Label(ref label)</c> (labels are copied).</summary>
     public void Route(int vector, Label label, int dpl = 0) => Routes.Add((vector, label, dpl));
 }
