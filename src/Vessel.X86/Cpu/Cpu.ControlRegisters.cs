@@ -35,7 +35,8 @@ public sealed unsafe partial class Cpu
     private const ulong Cr4Supported = (ulong)(ControlRegister4.Virtual8086Extensions | ControlRegister4.ProtectedVirtualInterrupts
         | ControlRegister4.TimeStampDisable | ControlRegister4.DebuggingExtensions | ControlRegister4.PageSizeExtensions
         | ControlRegister4.PhysicalAddressExtension | ControlRegister4.MachineCheckEnable | ControlRegister4.PageGlobalEnable
-        | ControlRegister4.PerformanceCounterEnable | ControlRegister4.OsFxsr | ControlRegister4.OsXmmExceptions);
+        | ControlRegister4.PerformanceCounterEnable | ControlRegister4.OsFxsr | ControlRegister4.OsXmmExceptions
+        | ControlRegister4.UserModeInstructionPrevention);
 
     /// <summary>MOV to CR0 with the checks of Intel SDM 3A §2.5 and §9.8.5; false means #GP(0).</summary>
     public bool TryWriteCr0(ulong value)
@@ -59,6 +60,12 @@ public sealed unsafe partial class Cpu
         }
 
         bool wasPaging = PagingEnabled;
+        if (!paging && wasPaging && CodeBits == 64)
+        {
+            // Long mode is left from compatibility mode only: clearing PG in 64-bit code is #GP(0) (SDM 3A §9.8.5.4).
+            return false;
+        }
+
         if (paging && !wasPaging && (efer & (ulong)EferBits.LongModeEnable) != 0)
         {
             // Activating long mode requires PAE and a CS that is not a 64-bit segment yet (SDM 3A §9.8.5).

@@ -79,6 +79,8 @@ public sealed unsafe partial class Cpu : IDisposable
 
         LoadBootState(VcpuBootState.PowerOnReset());
         State->Gpr[2] = 0x600;
+        ResetModelSpecificRegisters();
+        ResetDebugRegisters();
     }
 
     /// <summary>Loads every register a boot loader chooses; the rest keep their reset values.</summary>

@@ -13,6 +13,7 @@ public enum CpuidFeatures1Edx : uint
     Cmpxchg8b = 1u << 8,
     LocalApic = 1u << 9,
     Sysenter = 1u << 11,
+    MemoryTypeRangeRegisters = 1u << 12,
     PageGlobalEnable = 1u << 13,
     ConditionalMove = 1u << 15,
     PageAttributeTable = 1u << 16,

@@ -17,19 +17,22 @@ public sealed class CpuidTemplate
     public uint Leaf1Edx { get; init; } = (uint)(CpuidFeatures1Edx.TimeStampCounter | CpuidFeatures1Edx.ModelSpecificRegisters
         | CpuidFeatures1Edx.PhysicalAddressExtension | CpuidFeatures1Edx.Cmpxchg8b | CpuidFeatures1Edx.PageGlobalEnable
         | CpuidFeatures1Edx.ConditionalMove | CpuidFeatures1Edx.PageAttributeTable | CpuidFeatures1Edx.ClflushInstruction
-        | CpuidFeatures1Edx.PageSizeExtension | CpuidFeatures1Edx.Sysenter);
+        | CpuidFeatures1Edx.PageSizeExtension | CpuidFeatures1Edx.Sysenter | CpuidFeatures1Edx.MemoryTypeRangeRegisters);
 
     /// <summary>CPUID.1:ECX.</summary>
     public uint Leaf1Ecx { get; init; } = (uint)(CpuidFeatures1Ecx.Cmpxchg16b | CpuidFeatures1Ecx.Popcnt);
 
-    /// <summary>CPUID.80000001:EDX: SYSCALL, NX, RDTSCP, long mode.</summary>
-    public uint ExtendedLeaf1Edx { get; init; } = (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29);
+    /// <summary>CPUID.80000001:EDX: SYSCALL (11), NX (20), 1 GiB pages (26, the long-mode walker maps them), RDTSCP (27), long mode (29).</summary>
+    public uint ExtendedLeaf1Edx { get; init; } = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
 
     /// <summary>CPUID.80000001:ECX: LAHF/SAHF in 64-bit mode, LZCNT (ABM).</summary>
     public uint ExtendedLeaf1Ecx { get; init; } = (1u << 0) | (1u << 5);
 
     /// <summary>CPUID.7.0:EBX: BMI1 would bring TZCNT; off until implemented.</summary>
     public uint Leaf7Ebx { get; init; }
+
+    /// <summary>CPUID.7.0:ECX: UMIP (bit 2), which CR4.UMIP and the SGDT/SIDT/SLDT/SMSW/STR checks implement.</summary>
+    public uint Leaf7Ecx { get; init; } = 1u << 2;
 
     public static CpuidTemplate Default { get; } = new();
 
@@ -60,7 +63,7 @@ public sealed class CpuidTemplate
                 }
 
             case 7:
-                return subleaf == 0 ? (0u, Leaf7Ebx, 0u, 0u) : (0u, 0u, 0u, 0u);
+                return subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u);
             case 0xB:
                 // x2APIC topology: one thread per core, one core per package level reported as SMT.
                 return subleaf switch

@@ -9,14 +9,25 @@ namespace Vessel.X86.Tests.Guests;
 
 /// <summary>
 /// A bare-metal 64-bit guest assembled at test time: identity-mapped first GiB (2 MiB pages), a flat GDT with ring-0 and
-/// ring-3 code/data and a TSS, an empty IDT the program fills, and the code at <see cref="CodeAddress"/>.
-/// Entered in long mode the way the Linux 64-bit boot protocol enters a kernel.
+/// ring-3 code/data, a TSS, a 32-bit code segment and a few test descriptors, and the code at <see cref="CodeAddress"/>.
+/// Every exception vector starts out routed to a recording stub (see <see cref="ExceptionLogAddress"/>); a program can
+/// route vectors to its own labels instead. Entered in long mode the way the Linux 64-bit boot protocol enters a kernel.
 /// </summary>
 public sealed class LongModeGuest : IDisposable
 {
     public const ulong GdtAddress = 0x500;
     public const ulong IdtAddress = 0x1000;
     public const ulong TssAddress = 0x3000;
+    public const ulong SecondTssAddress = 0x3100;
+
+    /// <summary>Where the recording stubs leave the last exception: vector, error code, CR2, RIP, count (8 bytes each).</summary>
+    public const ulong ExceptionLogAddress = 0x5000;
+
+    /// <summary>When non-zero, the recording stub returns here instead of to the saved RIP (for faults that would repeat).</summary>
+    public const ulong ResumeAddressSlot = 0x5028;
+
+    public const ulong StubAddress = 0x6000;
+    public const int StubStride = 128;
     public const ulong Pml4Address = 0x9000;
     public const ulong PdptAddress = 0xA000;
     public const ulong PdAddress = 0xB000;
@@ -29,10 +40,19 @@ public sealed class LongModeGuest : IDisposable
     public const ushort UserData = 0x1B;
     public const ushort UserCode = 0x23;
     public const ushort TssSelector = 0x28;
+    public const ushort CompatibilityCode = 0x38;
+    public const ushort NotPresentData = 0x40;
+    public const ushort SecondTssSelector = 0x48;
+    public const ushort GdtLimit = 0x57;
 
     private readonly SoftwareVm vm;
 
     public LongModeGuest(Action<Assembler> program, ulong memorySize = 64UL << 20)
+        : this((a, _) => program(a), memorySize)
+    {
+    }
+
+    public LongModeGuest(Action<Assembler, InterruptRoutes> program, ulong memorySize = 64UL << 20)
     {
         Memory = GuestMemory.Create(memorySize);
         Io = new RecordingIo();
@@ -40,12 +60,18 @@ public sealed class LongModeGuest : IDisposable
         Vcpu = (SoftwareVcpu)vm.CreateVcpu(0, Io);
         Io.OnExit = Vcpu.RequestExit;
         WriteTables();
+        WriteRecordingStubs();
 
         var assembler = new Assembler(64);
-        program(assembler);
+        var routes = new InterruptRoutes();
+        program(assembler, routes);
         var stream = new MemoryStream();
-        assembler.Assemble(new StreamCodeWriter(stream), CodeAddress);
+        var result = assembler.Assemble(new StreamCodeWriter(stream), CodeAddress, BlockEncoderOptions.ReturnNewInstructionOffsets);
         Memory.WriteBytes(new GuestAddress(CodeAddress), stream.ToArray());
+        foreach (var (vector, label, dpl) in routes.Routes)
+        {
+            SetInterruptGate(vector, result.GetLabelRIP(label), dpl);
+        }
 
         Vcpu.SetBootState(BootState());
     }
@@ -83,13 +109,14 @@ public sealed class LongModeGuest : IDisposable
         Ss = SegmentState.FlatData(KernelData),
         Tr = SegmentState.BusyTss(TssSelector, TssAddress, 0x67),
         Ldtr = new SegmentState(0, 0, 0, SegmentAttributes.None),
-        Gdt = new DescriptorTableState(GdtAddress, 0x37),
+        Gdt = new DescriptorTableState(GdtAddress, GdtLimit),
         Idt = new DescriptorTableState(IdtAddress, 0xFFF),
     };
 
     private void WriteTables()
     {
-        // GDT: null, kernel code64, kernel data, user data (DPL3), user code64 (DPL3), 16-byte TSS descriptor.
+        // GDT: null, kernel code64, kernel data, user data (DPL3), user code64 (DPL3), 16-byte busy TSS, kernel code32,
+        // a not-present data segment, and a second, available 16-byte TSS.
         ulong[] gdt =
         [
             0,
@@ -99,6 +126,10 @@ public sealed class LongModeGuest : IDisposable
             0x00AF_FA00_0000_FFFF,
             0x0000_8B00_0000_0067 | ((TssAddress & 0xFFFFFF) << 16) | (((TssAddress >> 24) & 0xFF) << 56),
             TssAddress >> 32,
+            0x00CF_9A00_0000_FFFF,
+            0x00CF_1200_0000_FFFF,
+            0x0000_8900_0000_0067 | ((SecondTssAddress & 0xFFFFFF) << 16),
+            0,
         ];
         for (int i = 0; i < gdt.Length; i++)
         {
@@ -117,6 +148,73 @@ public sealed class LongModeGuest : IDisposable
         Memory.Write(new GuestAddress(TssAddress + 4), StackTop);
     }
 
+    /// <summary>The last exception a recording stub saw.</summary>
+    public (ulong Vector, ulong ErrorCode, ulong Cr2, ulong Rip, ulong Count) LastException => (
+        Memory.Read<ulong>(new GuestAddress(ExceptionLogAddress)),
+        Memory.Read<ulong>(new GuestAddress(ExceptionLogAddress + 8)),
+        Memory.Read<ulong>(new GuestAddress(ExceptionLogAddress + 16)),
+        Memory.Read<ulong>(new GuestAddress(ExceptionLogAddress + 24)),
+        Memory.Read<ulong>(new GuestAddress(ExceptionLogAddress + 32)));
+
+    /// <summary>Replaces the 2 MiB page-directory entry that maps <paramref name="linear"/> (below 1 GiB).</summary>
+    public void SetLargePage(ulong linear, ulong entry) =>
+        Memory.Write(new GuestAddress(PdAddress + ((linear >> 21) * 8)), entry);
+
+    /// <summary>
+    /// One stub per vector 0-31: pop the error code if the vector has one, record vector, error code, CR2, RIP and a count,
+    /// then IRETQ to <see cref="ResumeAddressSlot"/> if set (clearing it), else to the saved RIP.
+    /// </summary>
+    private void WriteRecordingStubs()
+    {
+        for (int vector = 0; vector < 32; vector++)
+        {
+            var a = new Assembler(64);
+            var noResume = a.CreateLabel();
+            bool hasErrorCode = vector is 8 or 10 or 11 or 12 or 13 or 14 or 17 or 21 or 29 or 30;
+            a.push(rax);
+            a.mov(__qword_ptr[ExceptionLogAddress], vector);
+            if (hasErrorCode)
+            {
+                a.mov(rax, __qword_ptr[rsp + 8]);
+                a.mov(__qword_ptr[ExceptionLogAddress + 8], rax);
+            }
+            else
+            {
+                a.mov(__qword_ptr[ExceptionLogAddress + 8], 0);
+            }
+
+            a.mov(rax, cr2);
+            a.mov(__qword_ptr[ExceptionLogAddress + 16], rax);
+            int frame = hasErrorCode ? 16 : 8;
+            a.mov(rax, __qword_ptr[rsp + frame]);
+            a.mov(__qword_ptr[ExceptionLogAddress + 24], rax);
+            a.inc(__qword_ptr[ExceptionLogAddress + 32]);
+            a.mov(rax, __qword_ptr[ResumeAddressSlot]);
+            a.test(rax, rax);
+            a.jz(noResume);
+            a.mov(__qword_ptr[rsp + frame], rax);
+            a.mov(__qword_ptr[ResumeAddressSlot], 0);
+            a.Label(ref noResume);
+            a.pop(rax);
+            if (hasErrorCode)
+            {
+                a.add(rsp, 8);
+            }
+
+            a.iretq();
+            ulong address = StubAddress + ((ulong)vector * StubStride);
+            var stream = new MemoryStream();
+            a.Assemble(new StreamCodeWriter(stream), address);
+            if (stream.Length > StubStride)
+            {
+                throw new InvalidOperationException($"recording stub for vector {vector} is {stream.Length} bytes, more than {StubStride}");
+            }
+
+            Memory.WriteBytes(new GuestAddress(address), stream.ToArray());
+            SetInterruptGate(vector, address);
+        }
+    }
+
     /// <summary>Writes a 64-bit interrupt gate for <paramref name="vector"/> pointing at <paramref name="handler"/>.</summary>
     public void SetInterruptGate(int vector, ulong handler, int dpl = 0, int ist = 0)
     {
@@ -132,6 +230,29 @@ public sealed class LongModeGuest : IDisposable
         Memory.Dispose();
     }
 
+    /// <summary>Assembles "mov [ResumeAddressSlot], label": the next recorded exception returns to <paramref name="label"/>.</summary>
+    public static void EmitResumeAt(Assembler a, Label label)
+    {
+        a.lea(rax, __[label]);
+        a.mov(__qword_ptr[ResumeAddressSlot], rax);
+    }
+
+    /// <summary>Where <see cref="EmitEnterUserMode"/> points the ring-3 stack.</summary>
+    public const ulong UserStackTop = 0x70000;
+
+    /// <summary>Assembles an IRETQ to 64-bit ring-3 code at <paramref name="target"/>; IOPL 3 by default so ring 3 may OUT.</summary>
+    public static void EmitEnterUserMode(Assembler a, Label target, ulong rflags = 0x3202)
+    {
+        a.push(UserData);
+        a.mov(rax, UserStackTop);
+        a.push(rax);
+        a.push((int)rflags);
+        a.push(UserCode);
+        a.lea(rax, __[target]);
+        a.push(rax);
+        a.iretq();
+    }
+
     /// <summary>Assembles "out 0xF4, al" with the given code: the guest's way to end a test.</summary>
     public static void EmitExit(Assembler a, byte code)
     {
@@ -139,4 +260,13 @@ public sealed class LongModeGuest : IDisposable
         a.@out(0xF4, al);
         a.hlt();
     }
+}
+
+/// <summary>Vectors a guest program routes to its own labels; resolved to IDT gates once the program is assembled.</summary>
+public sealed class InterruptRoutes
+{
+    public List<(int Vector, Label Label, int Dpl)> Routes { get; } = [];
+
+    /// <summary>Routes <paramref name="vector"/> to <paramref name="label"/>; call it after <c>a.Label(ref label)</c> (labels are copied).</summary>
+    public void Route(int vector, Label label, int dpl = 0) => Routes.Add((vector, label, dpl));
 }

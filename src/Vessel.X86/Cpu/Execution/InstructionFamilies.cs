@@ -14,5 +14,12 @@ public static class InstructionFamilies
         FlagControl.Register,
         InputOutput.Register,
         Miscellaneous.Register,
+        ControlRegisters.Register,
+        DescriptorTables.Register,
+        SegmentLoads.Register,
+        FarTransfers.Register,
+        InterruptReturn.Register,
+        SystemCalls.Register,
+        ModelSpecificRegisters.Register,
     ];
 }

@@ -3,7 +3,7 @@ using Vessel.X86.Cpu.Decoding;
 
 namespace Vessel.X86.Cpu.Execution;
 
-/// <summary>NOP forms, ENDBR, PAUSE, fences, CLFLUSH, prefetches, HLT, INT n / INT3 / INTO / UD2, CPUID, RDTSC/RDTSCP.</summary>
+/// <summary>NOP forms, ENDBR, PAUSE, fences, CLFLUSH, prefetches, HLT, INT n / INT3 / INT1 / INTO / UD2, CPUID, RDTSC/RDTSCP.</summary>
 public static unsafe class Miscellaneous
 {
     public static void Register(HandlerTable table)
@@ -27,6 +27,7 @@ public static unsafe class Miscellaneous
         table.Add(Code.Clflush_m8, &CacheLineFlush);
         table.Add(Code.Hlt, &Halt);
         table.Add(Code.Int3, &Breakpoint);
+        table.Add(Code.Int1, &DebugTrap);
         table.Add(Code.Int_imm8, &SoftwareInterrupt);
         table.Add(Code.Into, &OverflowInterrupt);
         table.Add(Code.Ud2, &InvalidOpcode);
@@ -58,6 +59,10 @@ public static unsafe class Miscellaneous
 
     private static void Breakpoint(Cpu cpu, DecodedInstruction* instruction) =>
         cpu.DeliverEvent((int)ExceptionVector.Breakpoint, false, 0, InterruptSource.Software, cpu.Rip);
+
+    /// <summary>INT1 (ICEBP): a #DB trap that, unlike INT n, skips the gate-DPL check (SDM 3A §6.15, "Interrupt 1").</summary>
+    private static void DebugTrap(Cpu cpu, DecodedInstruction* instruction) =>
+        cpu.DeliverEvent((int)ExceptionVector.Debug, false, 0, InterruptSource.Exception, cpu.Rip);
 
     private static void SoftwareInterrupt(Cpu cpu, DecodedInstruction* instruction) =>
         cpu.DeliverEvent((byte)instruction->Immediate, false, 0, InterruptSource.Software, cpu.Rip);

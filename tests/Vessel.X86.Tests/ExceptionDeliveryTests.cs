@@ -1,0 +1,196 @@
+using Vessel.Core.Accel;
+using Vessel.Core.Memory;
+using Vessel.X86.Cpu;
+using Vessel.X86.Tests.Guests;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Vessel.X86.Tests;
+
+/// <summary>Exceptions taken through the 64-bit IDT and returned from with IRETQ (Intel SDM 3A chapter 6).</summary>
+public class ExceptionDeliveryTests
+{
+    private const ulong UnmappedAddress = 0x4000_1238;
+
+    [Fact]
+    public void Int3_is_delivered_as_a_breakpoint_trap_that_returns_after_the_instruction()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            a.int3();
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        var exception = guest.LastException;
+        Assert.Equal((ulong)ExceptionVector.Breakpoint, exception.Vector);
+        Assert.Equal(LongModeGuest.CodeAddress + 1, exception.Rip);
+        Assert.Equal(1ul, exception.Count);
+    }
+
+    [Fact]
+    public void Int1_delivers_a_debug_exception_that_returns_after_the_instruction()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            a.int1();
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal((ulong)ExceptionVector.Debug, guest.LastException.Vector);
+        Assert.Equal(LongModeGuest.CodeAddress + 1, guest.LastException.Rip);
+    }
+
+    [Fact]
+    public void Ud2_raises_invalid_opcode_with_the_faulting_rip()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var resume = a.CreateLabel();
+            LongModeGuest.EmitResumeAt(a, resume);
+            a.ud2();
+            a.Label(ref resume);
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal((ulong)ExceptionVector.InvalidOpcode, guest.LastException.Vector);
+        Assert.Equal((ushort)0x0B0F, guest.Memory.Read<ushort>(new GuestAddress(guest.LastException.Rip)));
+    }
+
+    [Fact]
+    public void Loading_a_selector_beyond_the_gdt_raises_general_protection_with_the_selector_as_error_code()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var resume = a.CreateLabel();
+            LongModeGuest.EmitResumeAt(a, resume);
+            a.mov(eax, 0x1233);
+            a.mov(ds, ax);
+            a.Label(ref resume);
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal((ulong)ExceptionVector.GeneralProtection, guest.LastException.Vector);
+        Assert.Equal(0x1230ul, guest.LastException.ErrorCode);
+    }
+
+    [Fact]
+    public void Loading_a_not_present_data_segment_raises_segment_not_present()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var resume = a.CreateLabel();
+            LongModeGuest.EmitResumeAt(a, resume);
+            a.mov(eax, LongModeGuest.NotPresentData);
+            a.mov(es, ax);
+            a.Label(ref resume);
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal((ulong)ExceptionVector.SegmentNotPresent, guest.LastException.Vector);
+        Assert.Equal((ulong)LongModeGuest.NotPresentData, guest.LastException.ErrorCode);
+    }
+
+    [Fact]
+    public void Reading_an_unmapped_page_raises_a_page_fault_with_cr2_and_a_not_present_read_error_code()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var resume = a.CreateLabel();
+            LongModeGuest.EmitResumeAt(a, resume);
+            a.mov(rbx, UnmappedAddress);
+            a.mov(rax, __qword_ptr[rbx]);
+            a.Label(ref resume);
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        var exception = guest.LastException;
+        Assert.Equal((ulong)ExceptionVector.PageFault, exception.Vector);
+        Assert.Equal(UnmappedAddress, exception.Cr2);
+        Assert.Equal(0ul, exception.ErrorCode);
+    }
+
+    [Fact]
+    public void Fetching_from_a_no_execute_page_raises_a_page_fault_with_the_instruction_fetch_bit()
+    {
+        const ulong target = LongModeGuest.DataAddress + 0x40;
+        using var guest = new LongModeGuest(a =>
+        {
+            var resume = a.CreateLabel();
+            LongModeGuest.EmitResumeAt(a, resume);
+            a.mov(rax, target);
+            a.jmp(rax);
+            a.Label(ref resume);
+            LongModeGuest.EmitExit(a, 7);
+        });
+        guest.SetLargePage(LongModeGuest.DataAddress, LongModeGuest.DataAddress | 0x87 | (1UL << 63));
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        var exception = guest.LastException;
+        Assert.Equal((ulong)ExceptionVector.PageFault, exception.Vector);
+        Assert.Equal(target, exception.Cr2);
+        Assert.Equal(target, exception.Rip);
+        Assert.Equal(0x11ul, exception.ErrorCode);
+    }
+
+    [Fact]
+    public void A_page_fault_whose_gate_is_not_present_becomes_a_double_fault()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            a.mov(rbx, UnmappedAddress);
+            a.mov(rax, __qword_ptr[rbx]);
+            LongModeGuest.EmitExit(a, 1);
+        });
+        ulong gate = guest.Memory.Read<ulong>(new GuestAddress(LongModeGuest.IdtAddress + (14 * 16)));
+        guest.Memory.Write(new GuestAddress(LongModeGuest.IdtAddress + (14 * 16)), gate & ~(1UL << 47));
+        var handler = new Iced.Intel.Assembler(64);
+        LongModeGuest.EmitExit(handler, 8);
+        var stream = new MemoryStream();
+        handler.Assemble(new Iced.Intel.StreamCodeWriter(stream), 0x7000);
+        guest.Memory.WriteBytes(new GuestAddress(0x7000), stream.ToArray());
+        guest.SetInterruptGate(8, 0x7000);
+
+        guest.Run();
+
+        Assert.Equal(8u, guest.Io.ExitValue);
+    }
+
+    [Fact]
+    public void A_fault_with_no_usable_idt_is_a_triple_fault_that_shuts_the_cpu_down()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var idt = a.CreateLabel();
+            a.lidt(__[idt]);
+            a.ud2();
+            LongModeGuest.EmitExit(a, 1);
+            a.Label(ref idt);
+            a.dw(0);
+            a.dq(0);
+        });
+
+        var exit = guest.Run();
+
+        Assert.Equal(VcpuExitReason.Shutdown, exit.Reason);
+        Assert.Null(guest.Io.ExitValue);
+    }
+}
