@@ -14,5 +14,12 @@ public static class InstructionFamilies
         FlagControl.Register,
         InputOutput.Register,
         Miscellaneous.Register,
+        Shifts.Register,
+        Rotates.Register,
+        MultiplyDivide.Register,
+        BitOperations.Register,
+        Strings.Register,
+        Exchange.Register,
+        DecimalArithmetic.Register,
     ];
 }
