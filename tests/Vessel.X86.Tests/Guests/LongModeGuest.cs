@@ -31,6 +31,7 @@ public sealed class LongModeGuest : IDisposable
     public const ushort TssSelector = 0x28;
 
     private readonly SoftwareVm vm;
+    private readonly AssemblerResult assembled;
 
     public LongModeGuest(Action<Assembler> program, ulong memorySize = 64UL << 20)
     {
@@ -44,7 +45,7 @@ public sealed class LongModeGuest : IDisposable
         var assembler = new Assembler(64);
         program(assembler);
         var stream = new MemoryStream();
-        assembler.Assemble(new StreamCodeWriter(stream), CodeAddress);
+        assembled = assembler.Assemble(new StreamCodeWriter(stream), CodeAddress, BlockEncoderOptions.ReturnNewInstructionOffsets);
         Memory.WriteBytes(new GuestAddress(CodeAddress), stream.ToArray());
 
         Vcpu.SetBootState(BootState());
@@ -57,6 +58,9 @@ public sealed class LongModeGuest : IDisposable
     public SoftwareVcpu Vcpu { get; }
 
     public Cpu.Cpu Cpu => Vcpu.Cpu;
+
+    /// <summary>Where a label of the program ended up, e.g. to point an IDT gate at a handler.</summary>
+    public ulong AddressOf(Label label) => assembled.GetLabelRIP(label);
 
     /// <summary>Runs until the guest writes the exit port (or another lifecycle event), with a safety budget of instructions.</summary>
     public VcpuExit Run(ulong instructionBudget = 50_000_000)
