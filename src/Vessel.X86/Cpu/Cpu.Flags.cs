@@ -222,6 +222,34 @@ public sealed unsafe partial class Cpu
         s->Rflags = value ? s->Rflags | (ulong)flag : s->Rflags & ~(ulong)flag;
     }
 
+    /// <summary>Sets all six arithmetic flags at once (POPCNT, BCD adjustments): <paramref name="flags"/> holds the ones that are set.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void SetArithmeticFlags(RflagsBits flags)
+    {
+        var s = State;
+        s->Rflags = (s->Rflags & ~(ulong)RflagsBits.Arithmetic) | ((ulong)flags & (ulong)RflagsBits.Arithmetic);
+        s->LazyOp = FlagOperation.None;
+    }
+
+    /// <summary>Changes CF and OF only, keeping SF, ZF, AF and PF (the rotates, SDM 2 RCL/RCR/ROL/ROR).</summary>
+    public void SetCarryAndOverflow(bool carry, bool overflow)
+    {
+        MaterializeFlags();
+        var s = State;
+        ulong value = s->Rflags & ~(ulong)(RflagsBits.Carry | RflagsBits.Overflow);
+        if (carry)
+        {
+            value |= (ulong)RflagsBits.Carry;
+        }
+
+        if (overflow)
+        {
+            value |= (ulong)RflagsBits.Overflow;
+        }
+
+        s->Rflags = value;
+    }
+
     /// <summary>Evaluates a condition code (the low nibble of Jcc/SETcc/CMOVcc opcodes, Intel SDM 1 Appendix B).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Condition(int code)

@@ -126,6 +126,42 @@ public sealed unsafe partial class Cpu
         return WritablePointerSlow(linear, size, out faulted);
     }
 
+    /// <summary>
+    /// A host pointer for reading <paramref name="size"/> bytes (bulk string copies), with read rights checked.
+    /// Null with <paramref name="faulted"/> false means the access is MMIO or crosses a page: read element by element.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte* TryGetReadablePointer(ulong linear, int size, out bool faulted)
+    {
+        ulong page = linear >> 12;
+        TlbEntry* entry = readTlb + (page & (TlbEntriesPerTable - 1));
+        faulted = false;
+        if (entry->Tag == page && (linear & PageOffsetMask) <= (ulong)(4096 - size))
+        {
+            return (byte*)(entry->Addend + (nint)linear);
+        }
+
+        return ReadablePointerSlow(linear, size, out faulted);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private byte* ReadablePointerSlow(ulong linear, int size, out bool faulted)
+    {
+        faulted = false;
+        if ((int)(linear & PageOffsetMask) + size > 4096)
+        {
+            return null;
+        }
+
+        if (!TryTranslatePage(linear, AccessKind.Read, out _, out byte* host))
+        {
+            faulted = true;
+            return null;
+        }
+
+        return host;
+    }
+
     public bool TryReadSized(ulong linear, int bits, out ulong value)
     {
         bool ok;

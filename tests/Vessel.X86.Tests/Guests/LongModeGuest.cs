@@ -46,6 +46,7 @@ public sealed class LongModeGuest : IDisposable
     public const ushort GdtLimit = 0x57;
 
     private readonly SoftwareVm vm;
+    private readonly AssemblerResult assembled;
 
     public LongModeGuest(Action<Assembler> program, ulong memorySize = 64UL << 20)
         : this((a, _) => program(a), memorySize)
@@ -66,11 +67,11 @@ public sealed class LongModeGuest : IDisposable
         var routes = new InterruptRoutes();
         program(assembler, routes);
         var stream = new MemoryStream();
-        var result = assembler.Assemble(new StreamCodeWriter(stream), CodeAddress, BlockEncoderOptions.ReturnNewInstructionOffsets);
+        assembled = assembler.Assemble(new StreamCodeWriter(stream), CodeAddress, BlockEncoderOptions.ReturnNewInstructionOffsets);
         Memory.WriteBytes(new GuestAddress(CodeAddress), stream.ToArray());
         foreach (var (vector, label, dpl) in routes.Routes)
         {
-            SetInterruptGate(vector, result.GetLabelRIP(label), dpl);
+            SetInterruptGate(vector, assembled.GetLabelRIP(label), dpl);
         }
 
         Vcpu.SetBootState(BootState());
@@ -83,6 +84,9 @@ public sealed class LongModeGuest : IDisposable
     public SoftwareVcpu Vcpu { get; }
 
     public Cpu.Cpu Cpu => Vcpu.Cpu;
+
+    /// <summary>Where a label of the program ended up, e.g. to point an IDT gate at a handler.</summary>
+    public ulong AddressOf(Label label) => assembled.GetLabelRIP(label);
 
     /// <summary>Runs until the guest writes the exit port (or another lifecycle event), with a safety budget of instructions.</summary>
     public VcpuExit Run(ulong instructionBudget = 50_000_000)

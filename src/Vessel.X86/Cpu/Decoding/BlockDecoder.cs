@@ -128,6 +128,14 @@ public sealed unsafe class BlockDecoder
                     hasMemory = true;
                     FillMemoryOperand(ref decoded, in instruction, codeBits);
                     break;
+                case OpKind.MemorySegSI:
+                case OpKind.MemorySegESI:
+                case OpKind.MemorySegRSI:
+                case OpKind.MemoryESDI:
+                case OpKind.MemoryESEDI:
+                case OpKind.MemoryESRDI:
+                    FillStringOperand(ref decoded, in instruction, kind, codeBits);
+                    break;
                 case OpKind.NearBranch16:
                 case OpKind.NearBranch32:
                 case OpKind.NearBranch64:
@@ -195,6 +203,27 @@ public sealed unsafe class BlockDecoder
         decoded.SegmentSlot = codeBits == 64
             ? (segment is 4 or 5 ? (byte)segment : (byte)CpuState.ZeroSegmentSlot)
             : (byte)Math.Max(segment, 0);
+    }
+
+    /// <summary>
+    /// String instructions address through rSI/rDI: the mask is their address size, and the segment slot is the
+    /// source's (DS or an override; the destination is always ES, SDM 1 §3.7.5).
+    /// </summary>
+    private static void FillStringOperand(ref DecodedInstruction decoded, in Instruction instruction, OpKind kind, int codeBits)
+    {
+        decoded.AddressMask = AddressMaskFor(kind switch
+        {
+            OpKind.MemorySegSI or OpKind.MemoryESDI => 16,
+            OpKind.MemorySegESI or OpKind.MemoryESEDI => 32,
+            _ => 64,
+        });
+        if (kind is OpKind.MemorySegSI or OpKind.MemorySegESI or OpKind.MemorySegRSI)
+        {
+            int segment = RegisterSlots.SegmentIndex(instruction.MemorySegment);
+            decoded.SegmentSlot = codeBits == 64
+                ? (segment is 4 or 5 ? (byte)segment : (byte)CpuState.ZeroSegmentSlot)
+                : (byte)Math.Max(segment, 0);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

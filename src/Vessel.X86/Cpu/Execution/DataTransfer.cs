@@ -2,7 +2,7 @@ using Vessel.X86.Cpu.Decoding;
 
 namespace Vessel.X86.Cpu.Execution;
 
-/// <summary>MOV, MOVZX, MOVSX, MOVSXD, LEA, XCHG, CMOVcc, SETcc, CBW/CWDE/CDQE and CWD/CDQ/CQO.</summary>
+/// <summary>MOV, MOVZX, MOVSX, MOVSXD, LEA, XCHG, XLAT, CMOVcc, SETcc, SALC, CBW/CWDE/CDQE and CWD/CDQ/CQO.</summary>
 public static unsafe class DataTransfer
 {
     public static void Register(HandlerTable table)
@@ -85,6 +85,8 @@ public static unsafe class DataTransfer
         table.Add(Iced.Intel.Code.Cwd, &ConvertToDoubled<Width16>);
         table.Add(Iced.Intel.Code.Cdq, &ConvertToDoubled<Width32>);
         table.Add(Iced.Intel.Code.Cqo, &ConvertToDoubled<Width64>);
+        table.Add(Iced.Intel.Code.Xlat_m8, &TableLookup);
+        table.Add(Iced.Intel.Code.Salc, &SetAlFromCarry);
     }
 
     /// <summary>Iced's condition suffixes in condition-code order (0-15).</summary>
@@ -239,5 +241,29 @@ public static unsafe class DataTransfer
         ulong value = cpu.ReadRegister(0, TWidth.Bits);
         bool negative = ((value >> (TWidth.Bits - 1)) & 1) != 0;
         cpu.WriteRegister(2, TWidth.Bits, negative ? ulong.MaxValue : 0);
+    }
+
+    /// <summary>XLAT: AL = [seg:rBX + unsigned AL], rBX at the address size (SDM 2 XLAT).</summary>
+    private static void TableLookup(Cpu cpu, DecodedInstruction* instruction)
+    {
+        var s = cpu.State;
+        ulong effective = (s->Gpr[3] + (byte)s->Gpr[0]) & instruction->AddressMask;
+        ulong linear = (effective + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
+        if (cpu.TryRead(linear, out byte value))
+        {
+            cpu.WriteRegister(0, 8, value);
+        }
+    }
+
+    /// <summary>SALC (undocumented D6, outside 64-bit mode): AL = CF ? 0xFF : 0, flags unchanged.</summary>
+    private static void SetAlFromCarry(Cpu cpu, DecodedInstruction* instruction)
+    {
+        if (cpu.CodeBits == 64)
+        {
+            cpu.RaiseInvalidOpcode();
+            return;
+        }
+
+        cpu.WriteRegister(0, 8, cpu.CarryFlag ? 0xFFUL : 0);
     }
 }

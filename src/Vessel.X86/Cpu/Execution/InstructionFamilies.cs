@@ -21,5 +21,12 @@ public static class InstructionFamilies
         InterruptReturn.Register,
         SystemCalls.Register,
         ModelSpecificRegisters.Register,
+        Shifts.Register,
+        Rotates.Register,
+        MultiplyDivide.Register,
+        BitOperations.Register,
+        Strings.Register,
+        Exchange.Register,
+        DecimalArithmetic.Register,
     ];
 }

@@ -3,7 +3,7 @@ using Vessel.X86.Cpu.Decoding;
 
 namespace Vessel.X86.Cpu.Execution;
 
-/// <summary>NOP forms, ENDBR, PAUSE, fences, CLFLUSH, prefetches, HLT, INT n / INT3 / INT1 / INTO / UD2, CPUID, RDTSC/RDTSCP.</summary>
+/// <summary>NOP forms, ENDBR, PAUSE, fences, CLFLUSH, prefetches, HLT, INT n / INT3 / INT1 / INTO / BOUND / UD2, CPUID, RDTSC/RDTSCP.</summary>
 public static unsafe class Miscellaneous
 {
     public static void Register(HandlerTable table)
@@ -30,6 +30,8 @@ public static unsafe class Miscellaneous
         table.Add(Code.Int1, &DebugTrap);
         table.Add(Code.Int_imm8, &SoftwareInterrupt);
         table.Add(Code.Into, &OverflowInterrupt);
+        table.Add(Code.Bound_r16_m1616, &InvalidOpcode, &CheckBounds<Width16>);
+        table.Add(Code.Bound_r32_m3232, &InvalidOpcode, &CheckBounds<Width32>);
         table.Add(Code.Ud2, &InvalidOpcode);
         table.Add(Code.Cpuid, &CpuIdentification);
         table.Add(Code.Rdtsc, &ReadTimeStampCounter);
@@ -82,6 +84,31 @@ public static unsafe class Miscellaneous
     }
 
     private static void InvalidOpcode(Cpu cpu, DecodedInstruction* instruction) => cpu.RaiseInvalidOpcode();
+
+    /// <summary>BOUND: #BR unless lower &lt;= index &lt;= upper, all signed (SDM 2 BOUND); #UD in 64-bit mode.</summary>
+    private static void CheckBounds<TWidth>(Cpu cpu, DecodedInstruction* instruction)
+        where TWidth : IWidth
+    {
+        int bits = TWidth.Bits;
+        if (cpu.CodeBits == 64)
+        {
+            cpu.RaiseInvalidOpcode();
+            return;
+        }
+
+        ulong linear = instruction->LinearAddress(cpu.State);
+        if (!cpu.TryReadSized(linear, bits, out ulong lower)
+            || !cpu.TryReadSized((linear + (ulong)(bits >> 3)) & instruction->LinearMask, bits, out ulong upper))
+        {
+            return;
+        }
+
+        long index = (long)WidthMath.SignExtend(cpu.ReadRegister(instruction->Operand0Register, bits), bits);
+        if (index < (long)WidthMath.SignExtend(lower, bits) || index > (long)WidthMath.SignExtend(upper, bits))
+        {
+            cpu.RaiseException(ExceptionVector.BoundRange);
+        }
+    }
 
     private static void CpuIdentification(Cpu cpu, DecodedInstruction* instruction)
     {

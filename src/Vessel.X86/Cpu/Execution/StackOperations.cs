@@ -2,7 +2,7 @@ using Vessel.X86.Cpu.Decoding;
 
 namespace Vessel.X86.Cpu.Execution;
 
-/// <summary>PUSH, POP and LEAVE for general registers, memory and immediates.</summary>
+/// <summary>PUSH, POP, ENTER and LEAVE for general registers, memory and immediates.</summary>
 public static unsafe class StackOperations
 {
     public static void Register(HandlerTable table)
@@ -29,6 +29,9 @@ public static unsafe class StackOperations
         table.Add(Iced.Intel.Code.Leavew, &Leave);
         table.Add(Iced.Intel.Code.Leaved, &Leave);
         table.Add(Iced.Intel.Code.Leaveq, &Leave);
+        table.Add(Iced.Intel.Code.Enterw_imm16_imm8, &Enter<Width16>);
+        table.Add(Iced.Intel.Code.Enterd_imm16_imm8, &Enter<Width32>);
+        table.Add(Iced.Intel.Code.Enterq_imm16_imm8, &Enter<Width64>);
     }
 
     private static void PushRegister(Cpu cpu, DecodedInstruction* instruction)
@@ -89,5 +92,56 @@ public static unsafe class StackOperations
         {
             s->Gpr[4] = savedRsp;
         }
+    }
+
+    /// <summary>
+    /// ENTER size, level (SDM 2 ENTER): push rBP, copy level-1 frame pointers from the enclosing frame, push the new
+    /// frame pointer, then point rBP at the frame and reserve <c>size</c> bytes. A fault part-way restores rSP and rBP.
+    /// </summary>
+    private static void Enter<TWidth>(Cpu cpu, DecodedInstruction* instruction)
+        where TWidth : IWidth
+    {
+        var s = cpu.State;
+        int bits = TWidth.Bits;
+        int stackBits = cpu.StackAddressBits;
+        ref readonly var iced = ref instruction->Iced;
+        ulong size = iced.Immediate16;
+        int level = iced.Immediate8_2nd & 31;
+        ulong savedRsp = s->Gpr[4];
+        ulong savedRbp = s->Gpr[5];
+        if (!cpu.TryPush(bits, cpu.ReadRegister(5, bits)))
+        {
+            return;
+        }
+
+        ulong frame = cpu.ReadRegister(4, stackBits);
+        if (level > 0)
+        {
+            ulong framePointer = cpu.ReadRegister(5, stackBits);
+            ulong stackMask = WidthMath.Mask(stackBits);
+            for (int i = 1; i < level; i++)
+            {
+                framePointer = (framePointer - (ulong)(bits >> 3)) & stackMask;
+                ulong linear = cpu.CodeBits == 64
+                    ? framePointer
+                    : (framePointer + s->SegmentBase[(int)SegmentRegister.SS]) & 0xFFFF_FFFF;
+                if (!cpu.TryReadSized(linear, bits, out ulong outer) || !cpu.TryPush(bits, outer))
+                {
+                    s->Gpr[4] = savedRsp;
+                    s->Gpr[5] = savedRbp;
+                    return;
+                }
+            }
+
+            if (!cpu.TryPush(bits, frame))
+            {
+                s->Gpr[4] = savedRsp;
+                s->Gpr[5] = savedRbp;
+                return;
+            }
+        }
+
+        cpu.WriteRegister(5, stackBits == 16 ? 16 : stackBits == 32 ? 32 : 64, frame);
+        cpu.AdjustStackPointer(-(long)size);
     }
 }
