@@ -29,7 +29,17 @@ public static class KernelLoader
                     var bzImage = BzImageLoader.Load(memory, image);
                     return LinuxBoot.Configure(memory, kernel.Format, bzImage.Entry, bzImage.LoadAddress, bzImage.End, bzImage.Header, options);
                 default:
-                    return MultibootLoader.Load(memory, image, options);
+                    // Multiboot loaders pass the kernel's name as the first word of the command line (QEMU and GRUB
+                    // do); kvm-unit-tests reads its arguments from the second word on.
+                    var multibootOptions = new KernelLoadOptions
+                    {
+                        CommandLine = string.IsNullOrEmpty(options.CommandLine) ? kernel.Name : $"{kernel.Name} {options.CommandLine}",
+                        Initrd = options.Initrd,
+                        Modules = options.Modules,
+                        ReservedRanges = options.ReservedRanges,
+                        AcpiRsdpAddress = options.AcpiRsdpAddress,
+                    };
+                    return MultibootLoader.Load(memory, image, multibootOptions);
             }
         }
         catch (BootImageException exception)

@@ -61,7 +61,8 @@ public sealed class MultibootLoaderTests : IDisposable
         Assert.Equal(0x1u | 0x4 | 0x40 | 0x200, memory.U32(Info));
         Assert.Equal(639u, memory.U32(Info + 4));
         Assert.Equal((uint)((GuestMemoryReader.SixtyFourMiB - 0x10_0000) / 1024), memory.U32(Info + 8));
-        Assert.Equal("-smp 1 ipi", memory.CString(memory.U32(Info + 16)));
+        // Like QEMU and GRUB, the kernel's name is the first word: kvm-unit-tests takes it as argv[0].
+        Assert.Equal("test.flat -smp 1 ipi", memory.CString(memory.U32(Info + 16)));
         Assert.Equal("Vessel", memory.CString(memory.U32(Info + 64)));
 
         Assert.Equal(3u * 24, memory.U32(Info + 44));
