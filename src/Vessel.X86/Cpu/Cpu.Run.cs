@@ -197,7 +197,6 @@ public sealed unsafe partial class Cpu
         State->StopBlock = 1;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ExecuteBlock()
     {
         var s = State;
