@@ -37,13 +37,6 @@ public sealed unsafe partial class Cpu
             return true;
         }
 
-        bool noExecuteEnabled = (efer & (ulong)EferBits.NoExecuteEnable) != 0;
-        bool writeProtect = (cr0 & (ulong)ControlRegister0.WriteProtect) != 0;
-        bool pae = (cr4 & (ulong)ControlRegister4.PhysicalAddressExtension) != 0;
-        bool writable = true, userOk = true, executable = true, global = false, large = false;
-        ulong physical;
-        PageFaultErrorCode reservedFault = PageFaultErrorCode.None;
-
         if (LongMode)
         {
             if (!IsCanonical(linear))
@@ -52,54 +45,10 @@ public sealed unsafe partial class Cpu
                 return false;
             }
 
-            ulong table = cr3 & PhysicalPageMask;
-            int level = 4;
-            while (true)
-            {
-                int shift = 12 + (9 * (level - 1));
-                ulong* entryPointer = PhysicalEntryPointer64(table + (((linear >> shift) & 511) * 8));
-                ulong entry = entryPointer == null ? 0 : Volatile.Read(ref *entryPointer);
-                if ((entry & (ulong)PageTableEntryBits.Present) == 0)
-                {
-                    return PageFault(linear, kind, user, PageFaultErrorCode.None);
-                }
-
-                bool isLeaf = level == 1 || (level <= 3 && (entry & (ulong)PageTableEntryBits.PageSize) != 0);
-                if ((entry & LongModeReservedHigh) != 0
-                    || (!noExecuteEnabled && (entry & (ulong)PageTableEntryBits.NoExecute) != 0)
-                    || (level == 4 && (entry & (ulong)PageTableEntryBits.PageSize) != 0)
-                    || (isLeaf && level == 3 && (entry & 0x3FFF_E000UL) != 0)
-                    || (isLeaf && level == 2 && (entry & 0x1F_E000UL) != 0))
-                {
-                    reservedFault = PageFaultErrorCode.ReservedBit;
-                    return PageFault(linear, kind, user, PageFaultErrorCode.Present | reservedFault);
-                }
-
-                writable &= (entry & (ulong)PageTableEntryBits.Writable) != 0;
-                userOk &= (entry & (ulong)PageTableEntryBits.User) != 0;
-                executable &= !noExecuteEnabled || (entry & (ulong)PageTableEntryBits.NoExecute) == 0;
-                if (!isLeaf)
-                {
-                    SetAccessed(entryPointer, entry);
-                    table = entry & PhysicalPageMask;
-                    level--;
-                    continue;
-                }
-
-                if (!CheckRights(kind, user, writable, userOk, executable, writeProtect))
-                {
-                    return PageFault(linear, kind, user, PageFaultErrorCode.Present);
-                }
-
-                SetAccessedAndDirty(entryPointer, entry, kind == AccessKind.Write);
-                ulong pageMask = (1UL << shift) - 1;
-                physical = (entry & PhysicalPageMask & ~pageMask) | (linear & pageMask);
-                global = (entry & (ulong)PageTableEntryBits.Global) != 0;
-                large = level > 1;
-                break;
-            }
+            return TryWalk64BitEntries(linear, cr3 & PhysicalPageMask, 4, kind, user, out translation);
         }
-        else if (pae)
+
+        if ((cr4 & (ulong)ControlRegister4.PhysicalAddressExtension) != 0)
         {
             // PAE paging: four PDPTEs at CR3[31:5], then 2 MiB or 4 KiB pages (SDM 3A §4.4).
             ulong* pdpte = PhysicalEntryPointer64((cr3 & 0xFFFF_FFE0) + (((linear >> 30) & 3) * 8));
@@ -109,103 +58,123 @@ public sealed unsafe partial class Cpu
                 return PageFault(linear, kind, user, PageFaultErrorCode.None);
             }
 
-            ulong table = directory & PhysicalPageMask;
-            int level = 2;
-            while (true)
+            return TryWalk64BitEntries(linear, directory & PhysicalPageMask, 2, kind, user, out translation);
+        }
+        // 32-bit paging: 4 MiB pages with CR4.PSE, else 4 KiB (SDM 3A §4.3).
+        bool writeProtect = (cr0 & (ulong)ControlRegister0.WriteProtect) != 0;
+        bool writable, userOk, global = false, large = false;
+        ulong physical;
+        linear &= 0xFFFF_FFFF;
+        uint* pdePointer = PhysicalEntryPointer32((cr3 & 0xFFFF_F000) + (((linear >> 22) & 1023) * 4));
+        uint pde = pdePointer == null ? 0 : *pdePointer;
+        if ((pde & (uint)PageTableEntryBits.Present) == 0)
+        {
+            return PageFault(linear, kind, user, PageFaultErrorCode.None);
+        }
+
+        writable = (pde & (uint)PageTableEntryBits.Writable) != 0;
+        userOk = (pde & (uint)PageTableEntryBits.User) != 0;
+        if ((pde & (uint)PageTableEntryBits.PageSize) != 0 && (cr4 & (ulong)ControlRegister4.PageSizeExtensions) != 0)
+        {
+            if (!CheckRights(kind, user, writable, userOk, true, writeProtect))
             {
-                int shift = 12 + (9 * (level - 1));
-                ulong* entryPointer = PhysicalEntryPointer64(table + (((linear >> shift) & 511) * 8));
-                ulong entry = entryPointer == null ? 0 : Volatile.Read(ref *entryPointer);
-                if ((entry & (ulong)PageTableEntryBits.Present) == 0)
-                {
-                    return PageFault(linear, kind, user, PageFaultErrorCode.None);
-                }
-
-                if (!noExecuteEnabled && (entry & (ulong)PageTableEntryBits.NoExecute) != 0)
-                {
-                    return PageFault(linear, kind, user, PageFaultErrorCode.Present | PageFaultErrorCode.ReservedBit);
-                }
-
-                bool isLeaf = level == 1 || (entry & (ulong)PageTableEntryBits.PageSize) != 0;
-                writable &= (entry & (ulong)PageTableEntryBits.Writable) != 0;
-                userOk &= (entry & (ulong)PageTableEntryBits.User) != 0;
-                executable &= !noExecuteEnabled || (entry & (ulong)PageTableEntryBits.NoExecute) == 0;
-                if (!isLeaf)
-                {
-                    SetAccessed(entryPointer, entry);
-                    table = entry & PhysicalPageMask;
-                    level--;
-                    continue;
-                }
-
-                if (!CheckRights(kind, user, writable, userOk, executable, writeProtect))
-                {
-                    return PageFault(linear, kind, user, PageFaultErrorCode.Present);
-                }
-
-                SetAccessedAndDirty(entryPointer, entry, kind == AccessKind.Write);
-                ulong pageMask = (1UL << shift) - 1;
-                physical = (entry & PhysicalPageMask & ~pageMask) | (linear & pageMask);
-                global = (entry & (ulong)PageTableEntryBits.Global) != 0;
-                large = level > 1;
-                break;
+                return PageFault(linear, kind, user, PageFaultErrorCode.Present);
             }
+
+            SetAccessedAndDirty32(pdePointer, pde, kind == AccessKind.Write);
+            physical = (pde & 0xFFC0_0000UL) | (((ulong)pde & 0x1FE000) << 19) | (linear & 0x3F_FFFF);
+            global = (pde & (uint)PageTableEntryBits.Global) != 0;
+            large = true;
         }
         else
         {
-            // 32-bit paging: 4 MiB pages with CR4.PSE, else 4 KiB (SDM 3A §4.3).
-            linear &= 0xFFFF_FFFF;
-            uint* pdePointer = PhysicalEntryPointer32((cr3 & 0xFFFF_F000) + (((linear >> 22) & 1023) * 4));
-            uint pde = pdePointer == null ? 0 : *pdePointer;
-            if ((pde & (uint)PageTableEntryBits.Present) == 0)
+            SetAccessed32(pdePointer, pde);
+            uint* ptePointer = PhysicalEntryPointer32((pde & 0xFFFF_F000) + (((linear >> 12) & 1023) * 4));
+            uint pte = ptePointer == null ? 0 : *ptePointer;
+            if ((pte & (uint)PageTableEntryBits.Present) == 0)
             {
                 return PageFault(linear, kind, user, PageFaultErrorCode.None);
             }
 
-            writable = (pde & (uint)PageTableEntryBits.Writable) != 0;
-            userOk = (pde & (uint)PageTableEntryBits.User) != 0;
-            if ((pde & (uint)PageTableEntryBits.PageSize) != 0 && (cr4 & (ulong)ControlRegister4.PageSizeExtensions) != 0)
+            writable &= (pte & (uint)PageTableEntryBits.Writable) != 0;
+            userOk &= (pte & (uint)PageTableEntryBits.User) != 0;
+            if (!CheckRights(kind, user, writable, userOk, true, writeProtect))
             {
-                if (!CheckRights(kind, user, writable, userOk, true, writeProtect))
-                {
-                    return PageFault(linear, kind, user, PageFaultErrorCode.Present);
-                }
-
-                SetAccessedAndDirty32(pdePointer, pde, kind == AccessKind.Write);
-                physical = (pde & 0xFFC0_0000UL) | (((ulong)pde & 0x1FE000) << 19) | (linear & 0x3F_FFFF);
-                global = (pde & (uint)PageTableEntryBits.Global) != 0;
-                large = true;
+                return PageFault(linear, kind, user, PageFaultErrorCode.Present);
             }
-            else
-            {
-                SetAccessed32(pdePointer, pde);
-                uint* ptePointer = PhysicalEntryPointer32((pde & 0xFFFF_F000) + (((linear >> 12) & 1023) * 4));
-                uint pte = ptePointer == null ? 0 : *ptePointer;
-                if ((pte & (uint)PageTableEntryBits.Present) == 0)
-                {
-                    return PageFault(linear, kind, user, PageFaultErrorCode.None);
-                }
 
-                writable &= (pte & (uint)PageTableEntryBits.Writable) != 0;
-                userOk &= (pte & (uint)PageTableEntryBits.User) != 0;
-                if (!CheckRights(kind, user, writable, userOk, true, writeProtect))
-                {
-                    return PageFault(linear, kind, user, PageFaultErrorCode.Present);
-                }
-
-                SetAccessedAndDirty32(ptePointer, pte, kind == AccessKind.Write);
-                physical = (pte & 0xFFFF_F000UL) | (linear & 0xFFF);
-                global = (pte & (uint)PageTableEntryBits.Global) != 0;
-            }
+            SetAccessedAndDirty32(ptePointer, pte, kind == AccessKind.Write);
+            physical = (pte & 0xFFFF_F000UL) | (linear & 0xFFF);
+            global = (pte & (uint)PageTableEntryBits.Global) != 0;
         }
 
         translation.PhysicalAddress = physical;
         translation.Writable = writable || (!user && !writeProtect);
         translation.User = userOk;
-        translation.Executable = executable;
+        translation.Executable = true;
         translation.Global = global && (cr4 & (ulong)ControlRegister4.PageGlobalEnable) != 0;
         translation.Large = large;
         return true;
+    }
+
+    /// <summary>
+    /// Walks 8-byte paging entries from <paramref name="level"/> down (4-level paging from the PML4, PAE from the page
+    /// directory), accumulating rights and setting accessed/dirty bits (SDM 3A §4.4, §4.5).
+    /// </summary>
+    private bool TryWalk64BitEntries(ulong linear, ulong table, int level, AccessKind kind, bool user, out PageTranslation translation)
+    {
+        translation = default;
+        bool noExecuteEnabled = (efer & (ulong)EferBits.NoExecuteEnable) != 0;
+        bool writeProtect = (cr0 & (ulong)ControlRegister0.WriteProtect) != 0;
+        bool longMode = LongMode;
+        bool writable = true, userOk = true, executable = true;
+        while (true)
+        {
+            int shift = 12 + (9 * (level - 1));
+            ulong* entryPointer = PhysicalEntryPointer64(table + (((linear >> shift) & 511) * 8));
+            ulong entry = entryPointer == null ? 0 : Volatile.Read(ref *entryPointer);
+            if ((entry & (ulong)PageTableEntryBits.Present) == 0)
+            {
+                return PageFault(linear, kind, user, PageFaultErrorCode.None);
+            }
+
+            bool isLeaf = level == 1 || (level <= 3 && (entry & (ulong)PageTableEntryBits.PageSize) != 0);
+            bool reserved = (!noExecuteEnabled && (entry & (ulong)PageTableEntryBits.NoExecute) != 0)
+                || (longMode && ((entry & LongModeReservedHigh) != 0
+                    || (level == 4 && (entry & (ulong)PageTableEntryBits.PageSize) != 0)
+                    || (isLeaf && level == 3 && (entry & 0x3FFF_E000UL) != 0)
+                    || (isLeaf && level == 2 && (entry & 0x1F_E000UL) != 0)));
+            if (reserved)
+            {
+                return PageFault(linear, kind, user, PageFaultErrorCode.Present | PageFaultErrorCode.ReservedBit);
+            }
+
+            writable &= (entry & (ulong)PageTableEntryBits.Writable) != 0;
+            userOk &= (entry & (ulong)PageTableEntryBits.User) != 0;
+            executable &= !noExecuteEnabled || (entry & (ulong)PageTableEntryBits.NoExecute) == 0;
+            if (!isLeaf)
+            {
+                SetAccessed(entryPointer, entry);
+                table = entry & PhysicalPageMask;
+                level--;
+                continue;
+            }
+
+            if (!CheckRights(kind, user, writable, userOk, executable, writeProtect))
+            {
+                return PageFault(linear, kind, user, PageFaultErrorCode.Present);
+            }
+
+            SetAccessedAndDirty(entryPointer, entry, kind == AccessKind.Write);
+            ulong pageMask = (1UL << shift) - 1;
+            translation.PhysicalAddress = (entry & PhysicalPageMask & ~pageMask) | (linear & pageMask);
+            translation.Writable = writable || (!user && !writeProtect);
+            translation.User = userOk;
+            translation.Executable = executable;
+            translation.Global = (entry & (ulong)PageTableEntryBits.Global) != 0 && (cr4 & (ulong)ControlRegister4.PageGlobalEnable) != 0;
+            translation.Large = level > 1;
+            return true;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
