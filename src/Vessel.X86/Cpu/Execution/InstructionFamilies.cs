@@ -14,5 +14,10 @@ public static class InstructionFamilies
         FlagControl.Register,
         InputOutput.Register,
         Miscellaneous.Register,
+        Simd.PackedInteger.Register,
+        Simd.SimdDataTransfer.Register,
+        Simd.SimdFloatingPoint.Register,
+        Simd.SimdConversion.Register,
+        Simd.SimdStateManagement.Register,
     ];
 }
