@@ -22,6 +22,12 @@ public sealed unsafe partial class NativeSseExecutor : IDisposable
     private readonly byte* page;
 
     public NativeSseExecutor(byte[] instruction)
+        : this(a => EmitRecordBody(a, instruction))
+    {
+    }
+
+    /// <summary>A stub around any record body that addresses its record through RSI.</summary>
+    public NativeSseExecutor(Action<Assembler> body)
     {
         var assembler = new Assembler(64);
         assembler.push(rbx);
@@ -30,7 +36,7 @@ public sealed unsafe partial class NativeSseExecutor : IDisposable
         assembler.mov(rsi, rdi);
         assembler.sub(rsp, 8);
         assembler.stmxcsr(__dword_ptr[rsp]);
-        EmitRecordBody(assembler, instruction);
+        body(assembler);
         assembler.ldmxcsr(__dword_ptr[rsp]);
         assembler.emms();
         assembler.cld();
@@ -85,10 +91,11 @@ public sealed unsafe partial class NativeSseExecutor : IDisposable
         a.mov(__qword_ptr[rsi + SseRecord.RcxOffset], rcx);
     }
 
-    public void Run(ref SseRecord record)
+    public void Run<TRecord>(ref TRecord record)
+        where TRecord : unmanaged
     {
-        var stub = (delegate* unmanaged<SseRecord*, void>)page;
-        fixed (SseRecord* pointer = &record)
+        var stub = (delegate* unmanaged<TRecord*, void>)page;
+        fixed (TRecord* pointer = &record)
         {
             stub(pointer);
         }

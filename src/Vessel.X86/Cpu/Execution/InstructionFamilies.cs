@@ -19,5 +19,10 @@ public static class InstructionFamilies
         Simd.SimdFloatingPoint.Register,
         Simd.SimdConversion.Register,
         Simd.SimdStateManagement.Register,
+        X87.X87Arithmetic.Register,
+        X87.X87DataTransfer.Register,
+        X87.X87Comparison.Register,
+        X87.X87Transcendental.Register,
+        X87.X87Control.Register,
     ];
 }

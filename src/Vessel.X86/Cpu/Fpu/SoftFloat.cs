@@ -190,7 +190,12 @@ public static class SoftFloat
 
             significand = ShiftRightJam(significand, format.MinimumExponent - exponent);
             exponent = format.MinimumExponent;
-            ulong kept = RoundAt(sign, significand, dropped, precision, rounding, out bool inexact, out _, out _);
+            ulong kept = RoundAt(sign, significand, dropped, precision, rounding, out bool inexact, out _, out bool up);
+            if (up)
+            {
+                environment.Flags |= FloatExceptions.RoundedUp;
+            }
+
             if (inexact)
             {
                 environment.Flags |= FloatExceptions.Precision | (tiny ? FloatExceptions.Underflow : 0);
@@ -210,7 +215,12 @@ public static class SoftFloat
             return new FloatParts { Sign = sign, Class = FloatClass.Finite, Significand = aligned << shift, Exponent = exponent - shift };
         }
 
-        ulong result = RoundAt(sign, significand, dropped, precision, rounding, out bool wasInexact, out bool carry, out _);
+        ulong result = RoundAt(sign, significand, dropped, precision, rounding, out bool wasInexact, out bool carry, out bool roundedUp);
+        if (roundedUp)
+        {
+            environment.Flags |= FloatExceptions.RoundedUp;
+        }
+
         if (carry)
         {
             exponent++;
@@ -226,6 +236,7 @@ public static class SoftFloat
             environment.Flags |= FloatExceptions.Overflow | FloatExceptions.Precision;
             bool toInfinity = rounding == RoundingMode.NearestEven
                 || (rounding == RoundingMode.Up && !sign) || (rounding == RoundingMode.Down && sign);
+            environment.Flags = toInfinity ? environment.Flags | FloatExceptions.RoundedUp : environment.Flags & ~FloatExceptions.RoundedUp;
             return toInfinity
                 ? FloatParts.Infinity(sign)
                 : new FloatParts { Sign = sign, Class = FloatClass.Finite, Exponent = format.MaximumExponent, Significand = ulong.MaxValue << (64 - precision) };
