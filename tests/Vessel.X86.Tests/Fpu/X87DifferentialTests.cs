@@ -72,12 +72,15 @@ public class X87DifferentialTests
         X87Differential.AssertSame(code.ToString(), Sse.SseDifferential.Encode(Instruction.Create(code)), inputs, ignoreRoundingReport, CloseEnough);
     }
 
-    /// <summary>Relative difference within 2^-50 (our results are double-precision, the host's extended).</summary>
+    /// <summary>
+    /// Within 2^-48 relative (or 2^-60 absolute): our results are doubles, computed from double-double reduced
+    /// arguments (documented in docs/cpu.md).
+    /// </summary>
     private static bool CloseEnough(byte[] host, byte[] ours)
     {
         double a = ToDouble(host);
         double b = ToDouble(ours);
-        return a == b || Math.Abs(a - b) <= Math.Abs(a) * Math.Pow(2, -50);
+        return a == b || Math.Abs(a - b) <= Math.Max(Math.Abs(a) * Math.Pow(2, -48), Math.Pow(2, -60));
     }
 
     private static double ToDouble(byte[] register)

@@ -91,6 +91,49 @@ public static unsafe class X87Transcendental
 
     private static bool OutOfRange(in FloatParts value) => value.Class == FloatClass.Finite && value.Exponent >= RangeExponent;
 
+    /// <summary>
+    /// π rounded to 66 bits, the value the x87 reduces trigonometric arguments with (Intel SDM 1 §8.3.10), split into
+    /// a double and the small remainder: Math.PI is π rounded to 53 bits, and 0xC90FDAA22168C234C is π × 2^66.
+    /// </summary>
+    private static readonly double PiLow = (double)((Int128)(UInt128.Parse("C90FDAA22168C234C", System.Globalization.NumberStyles.HexNumber)
+        - ((UInt128)(BitConverter.DoubleToUInt64Bits(Math.PI) & 0xF_FFFF_FFFF_FFFF | (1UL << 52)) << 15))) / Math.Pow(2, 66);
+
+    /// <summary>
+    /// Reduces x by multiples of π/2 in double-double arithmetic, so the reduced argument keeps double precision even
+    /// when x is large: x = k × π/2 + r, |r| ≤ π/4, and the quadrant is k mod 4.
+    /// </summary>
+    private static double Reduce(in FloatParts x, out int quadrant)
+    {
+        double high = X87Stack.ToDouble(x);
+        var scratch = default(FloatEnvironment);
+        double low = X87Stack.ToDouble(SoftFloat.Add(x, X87Stack.FromDouble(high), true, FloatFormat.Extended, ref scratch));
+        double halfPiHigh = Math.PI / 2;
+        double halfPiLow = PiLow / 2;
+        double k = Math.Round(high / halfPiHigh);
+        double reduced = Math.FusedMultiplyAdd(-k, halfPiHigh, high);
+        reduced = Math.FusedMultiplyAdd(-k, halfPiLow, reduced) + low;
+        quadrant = (int)((long)k & 3);
+        return reduced;
+    }
+
+    private static double SineOf(in FloatParts x)
+    {
+        double r = Reduce(x, out int quadrant);
+        return quadrant switch { 0 => Math.Sin(r), 1 => Math.Cos(r), 2 => -Math.Sin(r), _ => -Math.Cos(r) };
+    }
+
+    private static double CosineOf(in FloatParts x)
+    {
+        double r = Reduce(x, out int quadrant);
+        return quadrant switch { 0 => Math.Cos(r), 1 => -Math.Sin(r), 2 => -Math.Cos(r), _ => Math.Sin(r) };
+    }
+
+    private static double TangentOf(in FloatParts x)
+    {
+        double r = Reduce(x, out int quadrant);
+        return (quadrant & 1) == 0 ? Math.Tan(r) : -1 / Math.Tan(r);
+    }
+
     private static void Sine(Cpu cpu, DecodedInstruction* instruction) => Trigonometric(cpu, instruction, cosine: false);
 
     private static void Cosine(Cpu cpu, DecodedInstruction* instruction) => Trigonometric(cpu, instruction, cosine: true);
@@ -125,8 +168,7 @@ public static unsafe class X87Transcendental
             }
             else
             {
-                double value = X87Stack.ToDouble(x);
-                result = FromHost(cosine ? Math.Cos(value) : Math.Sin(value), ref environment);
+                result = FromHost(cosine ? CosineOf(x) : SineOf(x), ref environment);
             }
         }
 
@@ -191,9 +233,8 @@ public static unsafe class X87Transcendental
         }
         else
         {
-            double value = X87Stack.ToDouble(x);
-            first = FromHost(tangent ? Math.Tan(value) : Math.Sin(value), ref environment);
-            second = tangent ? X87Stack.FromDouble(1.0) : FromHost(Math.Cos(value), ref environment);
+            first = FromHost(tangent ? TangentOf(x) : SineOf(x), ref environment);
+            second = tangent ? X87Stack.FromDouble(1.0) : FromHost(CosineOf(x), ref environment);
         }
 
         if (X87Stack.Commit(cpu, environment.Flags))
@@ -258,7 +299,7 @@ public static unsafe class X87Transcendental
             return FloatParts.Infinity(!y.Sign);
         }
 
-        double log = Math.Log2(X87Stack.ToDouble(x));
+        double log = Log2Of(x);
         if (log == 0 && y.Class == FloatClass.Infinity)
         {
             environment.Flags |= FloatExceptions.Invalid;
@@ -272,6 +313,26 @@ public static unsafe class X87Transcendental
         }
 
         return FromHost(X87Stack.ToDouble(y) * log, ref environment, exact: log == 0 || y.Class == FloatClass.Zero);
+    }
+
+    /// <summary>log2(x) without losing the bits of x beyond a double: near 1 through log1p of the exact x − 1.</summary>
+    private static double Log2Of(in FloatParts x)
+    {
+        if (x.Class != FloatClass.Finite)
+        {
+            return Math.Log2(X87Stack.ToDouble(x));
+        }
+
+        var scratch = default(FloatEnvironment);
+        double minusOne = X87Stack.ToDouble(SoftFloat.Add(x, X87Stack.FromDouble(1.0), true, FloatFormat.Extended, ref scratch));
+        if (Math.Abs(minusOne) < 0.5)
+        {
+            return LogOnePlus(minusOne) / Math.Log(2.0);
+        }
+
+        double high = X87Stack.ToDouble(x);
+        double low = X87Stack.ToDouble(SoftFloat.Add(x, X87Stack.FromDouble(high), true, FloatFormat.Extended, ref scratch));
+        return Math.Log2(high) + (low / (high * Math.Log(2.0)));
     }
 
     private static void YLog2XPlusOne(Cpu cpu, DecodedInstruction* instruction) => Binary(cpu, instruction, &YLog2XPlusOneOf);
@@ -324,15 +385,17 @@ public static unsafe class X87Transcendental
         }
     }
 
-    /// <summary>2^x − 1 = e^(x ln 2) − 1, through a series near zero where Exp2(x) − 1 would cancel.</summary>
+    /// <summary>2^x − 1 = e^(x ln 2) − 1 without cancellation near zero (Kahan's expm1: (u − 1) × t / ln u).</summary>
     private static double TwoToXMinusOneOf(double x)
     {
         double t = x * Math.Log(2.0);
-        if (Math.Abs(t) < 1e-5)
+        double u = Math.Exp(t);
+        if (u == 1.0)
         {
-            return t * (1 + (t * (0.5 + (t / 6))));
+            return t;
         }
 
-        return Math.Exp(t) - 1;
+        double um1 = u - 1.0;
+        return um1 == -1.0 ? -1.0 : um1 * t / Math.Log(u);
     }
 }
