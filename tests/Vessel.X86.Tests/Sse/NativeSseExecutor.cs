@@ -101,6 +101,9 @@ public sealed unsafe partial class NativeSseExecutor : IDisposable
         }
     }
 
+    /// <summary>Runs the stub with RSI pointing at <paramref name="buffer"/> (for records that need an alignment).</summary>
+    public void Run(void* buffer) => ((delegate* unmanaged<void*, void>)page)(buffer);
+
     public void Dispose() => Munmap((nint)page, PageBytes);
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
