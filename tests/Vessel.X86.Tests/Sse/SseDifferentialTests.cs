@@ -38,6 +38,21 @@ public class SseDifferentialTests
         "Pmovmskb", "Movd", "Movq", "Movdqa", "Movdqu", "Movq2dq", "Movdq2q",
     ];
 
+    private static readonly string[] ExtensionFloatMnemonics =
+    [
+        "Addsubps", "Addsubpd", "Haddps", "Haddpd", "Hsubps", "Hsubpd", "Movddup", "Movshdup", "Movsldup", "Roundps",
+        "Roundpd", "Roundss", "Roundsd", "Dpps", "Dppd", "Blendps", "Blendpd", "Blendvps", "Blendvpd", "Insertps", "Extractps",
+    ];
+
+    private static readonly string[] ExtensionIntegerMnemonics =
+    [
+        "Pshufb", "Phaddw", "Phaddd", "Phaddsw", "Phsubw", "Phsubd", "Phsubsw", "Pmaddubsw", "Pmulhrsw", "Psignb", "Psignw",
+        "Psignd", "Pabsb", "Pabsw", "Pabsd", "Palignr", "Pminsb", "Pmaxsb", "Pminuw", "Pmaxuw", "Pminsd", "Pmaxsd", "Pminud",
+        "Pmaxud", "Pmulld", "Pmuldq", "Pcmpeqq", "Pcmpgtq", "Packusdw", "Phminposuw", "Pblendvb", "Pblendw", "Mpsadbw",
+        "Pmovsxbw", "Pmovsxbd", "Pmovsxbq", "Pmovsxwd", "Pmovsxwq", "Pmovsxdq", "Pmovzxbw", "Pmovzxbd", "Pmovzxbq",
+        "Pmovzxwd", "Pmovzxwq", "Pmovzxdq", "Pinsrb", "Pinsrd", "Pinsrq", "Pextrb", "Pextrd", "Pextrq", "Ptest", "Crc32",
+    ];
+
     private static readonly Dictionary<string, (Instruction Instruction, OperandKind Kind)> Cases = BuildCases();
 
     public static TheoryData<string> FloatCases => Names(FloatMnemonics);
@@ -45,6 +60,12 @@ public class SseDifferentialTests
     public static TheoryData<string> ConversionCases => Names(ConversionMnemonics);
 
     public static TheoryData<string> IntegerCases => Names(IntegerMnemonics);
+
+    public static TheoryData<string> ExtensionCases => Names([.. ExtensionFloatMnemonics, .. ExtensionIntegerMnemonics]);
+
+    [Theory]
+    [MemberData(nameof(ExtensionCases))]
+    public void Sse3_to_sse4_instruction_matches_the_host(string name) => Check(name);
 
     [Theory]
     [MemberData(nameof(FloatCases))]
@@ -129,7 +150,7 @@ public class SseDifferentialTests
     private static Dictionary<string, (Instruction, OperandKind)> BuildCases()
     {
         var cases = new Dictionary<string, (Instruction, OperandKind)>(StringComparer.Ordinal);
-        foreach (var mnemonic in FloatMnemonics.Concat(ConversionMnemonics).Concat(IntegerMnemonics))
+        foreach (var mnemonic in FloatMnemonics.Concat(ConversionMnemonics).Concat(IntegerMnemonics).Concat(ExtensionFloatMnemonics).Concat(ExtensionIntegerMnemonics))
         {
             foreach (var (code, operands) in Codes(mnemonic))
             {
@@ -161,7 +182,11 @@ public class SseDifferentialTests
         "Cmpps" or "Cmpss" or "Cmppd" or "Cmpsd" => [0, 1, 2, 3, 4, 5, 6, 7],
         "Pslldq" or "Psrldq" => [0, 1, 7, 15, 16, 200],
         "Psllw" or "Pslld" or "Psllq" or "Psrlw" or "Psrld" or "Psrlq" or "Psraw" or "Psrad" => [0, 1, 7, 15, 16, 31, 32, 63, 64, 255],
-        "Pinsrw" or "Pextrw" => [0, 3, 5, 7, 9],
+        "Pinsrw" or "Pextrw" or "Pinsrb" or "Pextrb" or "Pinsrd" or "Pextrd" or "Pinsrq" or "Pextrq" or "Extractps" => [0, 1, 3, 5, 7, 9, 15],
+        "Roundps" or "Roundpd" or "Roundss" or "Roundsd" => [0, 1, 2, 3, 4, 8, 9, 10, 11, 12],
+        "Dpps" or "Dppd" => [0xFF, 0xF1, 0x3C, 0x71, 0xA5, 0x33],
+        "Palignr" => [0, 3, 8, 15, 17, 31, 32],
+        "Mpsadbw" or "Insertps" => [0, 1, 2, 3, 4, 5, 6, 7, 0x1B, 0xE4, 0x4E, 0x93, 0xC5],
         _ => [0x1B, 0xE4, 0x4E, 0x93, 0x01],
     };
 
@@ -187,6 +212,14 @@ public class SseDifferentialTests
             else if (kind.StartsWith("r64", StringComparison.Ordinal))
             {
                 registers.Add(first ? Register.RAX : Register.RCX);
+            }
+            else if (kind.StartsWith("r8", StringComparison.Ordinal))
+            {
+                registers.Add(Register.CL);
+            }
+            else if (kind.StartsWith("r16", StringComparison.Ordinal))
+            {
+                registers.Add(Register.CX);
             }
             else if (kind == "imm8")
             {

@@ -19,6 +19,8 @@ public static class InstructionFamilies
         Simd.SimdFloatingPoint.Register,
         Simd.SimdConversion.Register,
         Simd.SimdStateManagement.Register,
+        Simd.PackedIntegerExtensions.Register,
+        Simd.SimdFloatingPointExtensions.Register,
         X87.X87Arithmetic.Register,
         X87.X87DataTransfer.Register,
         X87.X87Comparison.Register,

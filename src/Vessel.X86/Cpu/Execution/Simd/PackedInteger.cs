@@ -103,10 +103,10 @@ public static unsafe class PackedInteger
         }
     }
 
-    private static void Both<TOp>(HandlerTable table, string mnemonic)
+    public static void Both<TOp>(HandlerTable table, string mnemonic)
         where TOp : IVectorOperation => Both<TOp, TOp>(table, mnemonic);
 
-    private static void Both<TXmm, TMmx>(HandlerTable table, string mnemonic)
+    public static void Both<TXmm, TMmx>(HandlerTable table, string mnemonic)
         where TXmm : IVectorOperation
         where TMmx : IVectorOperation
     {
