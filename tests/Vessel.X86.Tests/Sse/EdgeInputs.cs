@@ -92,6 +92,20 @@ public sealed class EdgeInputs(int seed)
         return value;
     }
 
+    /// <summary>Eight bytes from a small alphabet (so strings match), with an occasional zero terminator.</summary>
+    public ulong TextLanes()
+    {
+        ReadOnlySpan<byte> alphabet = [0x61, 0x62, 0x63, 0x61, 0x62, 0x00, 0x80, 0xFF, 0x7F];
+        ulong value = 0;
+        for (int i = 0; i < 8; i++)
+        {
+            byte b = random.Next(3) == 0 ? (byte)random.Next(256) : alphabet[random.Next(random.Next(8) == 0 ? alphabet.Length : 5)];
+            value |= (ulong)b << (i * 8);
+        }
+
+        return value;
+    }
+
     public uint Mxcsr()
     {
         uint mxcsr = 0x1F80 | ((uint)random.Next(4) << 13);
@@ -117,7 +131,13 @@ public sealed class EdgeInputs(int seed)
 
     public unsafe SseRecord Record(OperandKind kind)
     {
-        var record = new SseRecord { MxcsrIn = Mxcsr(), RflagsIn = random.Next(2) == 0 ? 0x2UL : 0x8D7UL, Rax = Integer64(), Rcx = Integer64() };
+        var record = new SseRecord { MxcsrIn = Mxcsr(), RflagsIn = random.Next(2) == 0 ? 0x2UL : 0x8D7UL, Rax = Integer64(), Rcx = Integer64(), Rdx = Integer64() };
+        if (kind == OperandKind.Text)
+        {
+            record.Rax = random.Next(4) == 0 ? Integer64() : unchecked((ulong)(long)random.Next(-20, 20));
+            record.Rdx = random.Next(4) == 0 ? Integer64() : unchecked((ulong)(long)random.Next(-20, 20));
+        }
+
         for (int register = 0; register < 4; register++)
         {
             for (int half = 0; half < 2; half++)
@@ -126,6 +146,7 @@ public sealed class EdgeInputs(int seed)
                 {
                     OperandKind.Single => Single() | ((ulong)Single() << 32),
                     OperandKind.Double => Double(),
+                    OperandKind.Text => TextLanes(),
                     _ => IntegerLanes(),
                 };
             }

@@ -6,7 +6,7 @@ namespace Vessel.X86.Tests.Sse;
 
 /// <summary>
 /// Runs one instruction on the host CPU, the oracle for the differential tests: a stub in an mmap'd executable page
-/// loads XMM0-3, MM0-1, RAX, RCX, RFLAGS and MXCSR from a <see cref="SseRecord"/>, runs the instruction, and stores
+/// loads XMM0-3, MM0-1, RAX, RCX, RDX, RFLAGS and MXCSR from a <see cref="SseRecord"/>, runs the instruction, and stores
 /// them back. The same stub body runs in the guest (see <see cref="EmitRecordBody"/>), so both sides execute the same
 /// bytes around the instruction under test. Exceptions are always masked in the records, so the host never faults.
 /// </summary>
@@ -73,6 +73,7 @@ public sealed unsafe partial class NativeSseExecutor : IDisposable
         a.movq(mm1, __qword_ptr[rsi + SseRecord.Mm0Offset + 8]);
         a.mov(rax, __qword_ptr[rsi + SseRecord.RaxOffset]);
         a.mov(rcx, __qword_ptr[rsi + SseRecord.RcxOffset]);
+        a.mov(rdx, __qword_ptr[rsi + SseRecord.RdxOffset]);
         a.ldmxcsr(__dword_ptr[rsi + SseRecord.MxcsrInOffset]);
         a.push(__qword_ptr[rsi + SseRecord.RflagsInOffset]);
         a.popfq();
@@ -89,6 +90,7 @@ public sealed unsafe partial class NativeSseExecutor : IDisposable
         a.movq(__qword_ptr[rsi + SseRecord.Mm0Offset + 8], mm1);
         a.mov(__qword_ptr[rsi + SseRecord.RaxOffset], rax);
         a.mov(__qword_ptr[rsi + SseRecord.RcxOffset], rcx);
+        a.mov(__qword_ptr[rsi + SseRecord.RdxOffset], rdx);
     }
 
     public void Run<TRecord>(ref TRecord record)

@@ -6,4 +6,7 @@ public enum OperandKind
     Single,
     Double,
     Integer,
+
+    /// <summary>Bytes from a small alphabet with zeros, and short explicit lengths in RAX and RDX (string compares).</summary>
+    Text,
 }

@@ -15,6 +15,7 @@ public unsafe struct SseRecord
     public const int RcxOffset = 88;
     public const int RflagsInOffset = 96;
     public const int Mm0Offset = 104;
+    public const int RdxOffset = 120;
 
     /// <summary>XMM0-XMM3 as eight quadwords.</summary>
     [FieldOffset(Xmm0Offset)]
@@ -40,4 +41,7 @@ public unsafe struct SseRecord
 
     [FieldOffset(Mm0Offset)]
     public fixed ulong Mm[2];
+
+    [FieldOffset(RdxOffset)]
+    public ulong Rdx;
 }

@@ -21,6 +21,7 @@ public static class InstructionFamilies
         Simd.SimdStateManagement.Register,
         Simd.PackedIntegerExtensions.Register,
         Simd.SimdFloatingPointExtensions.Register,
+        Simd.StringCompare.Register,
         X87.X87Arithmetic.Register,
         X87.X87DataTransfer.Register,
         X87.X87Comparison.Register,
