@@ -5,6 +5,7 @@ using Vessel.Core.Accel;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
 using Vessel.X86.Cpu.Decoding;
+using Vessel.X86.Cpu.Fpu;
 
 namespace Vessel.X86.Cpu;
 
@@ -31,6 +32,8 @@ public sealed unsafe partial class Cpu : IDisposable
         ApicId = apicId;
         State = (CpuState*)NativeMemory.AlignedAlloc((nuint)sizeof(CpuState), 64);
         *State = default;
+        Fpu = (FpuState*)NativeMemory.AlignedAlloc((nuint)sizeof(FpuState), 64);
+        Fpu->Initialize();
         tlb = (TlbEntry*)NativeMemory.AlignedAlloc((nuint)(sizeof(TlbEntry) * TlbEntriesTotal), 64);
         FlushTlb(includeGlobal: true);
         Reset();
@@ -112,6 +115,7 @@ public sealed unsafe partial class Cpu : IDisposable
         SetSegmentCache(SegmentRegister.DS, boot.Ds);
         SetSegmentCache(SegmentRegister.FS, boot.Fs);
         SetSegmentCache(SegmentRegister.GS, boot.Gs);
+        Fpu->Initialize();
         OnPagingModeChanged();
     }
 
@@ -176,6 +180,7 @@ public sealed unsafe partial class Cpu : IDisposable
 
         disposed = true;
         NativeMemory.AlignedFree(State);
+        NativeMemory.AlignedFree(Fpu);
         NativeMemory.AlignedFree(tlb);
     }
 

@@ -10,7 +10,10 @@ public static class RegisterSlots
 
     public const byte None = CpuState.ZeroIndex;
 
-    /// <summary>The slot of a general register of any width, RIP/EIP for RIP-relative bases, or <see cref="None"/>.</summary>
+    /// <summary>
+    /// The slot of a general register of any width, RIP/EIP for RIP-relative bases, the number of an XMM, MMX or x87
+    /// stack register, or <see cref="None"/>.
+    /// </summary>
     public static byte Of(Register register)
     {
         if (register == Register.None)
@@ -37,6 +40,22 @@ public static class RegisterSlots
         if (register.IsGPR())
         {
             return (byte)(register.GetFullRegister() - Register.RAX);
+        }
+
+        // XMM, MMX and x87 stack registers are numbered within their own files (FpuState), not as Gpr slots.
+        if (register >= Register.XMM0 && register <= Register.XMM15)
+        {
+            return (byte)(register - Register.XMM0);
+        }
+
+        if (register >= Register.MM0 && register <= Register.MM7)
+        {
+            return (byte)(register - Register.MM0);
+        }
+
+        if (register >= Register.ST0 && register <= Register.ST7)
+        {
+            return (byte)(register - Register.ST0);
         }
 
         return None;

@@ -28,5 +28,18 @@ public static class InstructionFamilies
         Strings.Register,
         Exchange.Register,
         DecimalArithmetic.Register,
+        Simd.PackedInteger.Register,
+        Simd.SimdDataTransfer.Register,
+        Simd.SimdFloatingPoint.Register,
+        Simd.SimdConversion.Register,
+        Simd.SimdStateManagement.Register,
+        Simd.PackedIntegerExtensions.Register,
+        Simd.SimdFloatingPointExtensions.Register,
+        Simd.StringCompare.Register,
+        X87.X87Arithmetic.Register,
+        X87.X87DataTransfer.Register,
+        X87.X87Comparison.Register,
+        X87.X87Transcendental.Register,
+        X87.X87Control.Register,
     ];
 }
