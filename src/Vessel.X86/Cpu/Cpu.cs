@@ -111,6 +111,7 @@ public sealed unsafe partial class Cpu : IDisposable
         SetSegmentCache(SegmentRegister.FS, boot.Fs);
         SetSegmentCache(SegmentRegister.GS, boot.Gs);
         OnPagingModeChanged();
+        waitingForStartup = boot.WaitForStartup;
     }
 
     /// <summary>Typed access to the sixteen general registers for tests and boot code.</summary>
