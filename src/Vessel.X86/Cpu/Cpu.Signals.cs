@@ -37,18 +37,17 @@ public sealed unsafe partial class Cpu
         if ((events & (int)PendingEvent.Init) != 0)
         {
             ClearEvent(PendingEvent.Init);
-            ClearEvent(PendingEvent.Startup);
             ClearEvent(PendingEvent.NonMaskableInterrupt);
             Reset();
             halted = false;
 
             // SDM 3A §9.4.2: after INIT an application processor waits for a STARTUP IPI; the BSP restarts at the
-            // reset vector (KVM: kvm_apic_accept_events makes the BSP runnable and the others INIT_RECEIVED).
+            // reset vector (KVM: kvm_apic_accept_events makes the BSP runnable and the others INIT_RECEIVED). A
+            // STARTUP already pending is taken next, as KVM does when INIT and SIPI arrive together.
             waitingForStartup = !IsBootstrapProcessor;
-            return;
         }
 
-        if ((events & (int)PendingEvent.Startup) != 0)
+        if ((pendingEvents & (int)PendingEvent.Startup) != 0)
         {
             ClearEvent(PendingEvent.Startup);
             if (waitingForStartup)
