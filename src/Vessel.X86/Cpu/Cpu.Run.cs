@@ -97,6 +97,13 @@ public sealed unsafe partial class Cpu
     private VcpuExit? HandleEvents()
     {
         int events = pendingEvents;
+
+        // INIT and STARTUP change the processor's state even when an exit is also requested, so they are not lost.
+        if ((events & (int)(PendingEvent.Init | PendingEvent.Startup | PendingEvent.NonMaskableInterrupt)) != 0)
+        {
+            HandleProcessorSignals();
+        }
+
         if ((events & (int)PendingEvent.ExitRequested) != 0)
         {
             ClearEvent(PendingEvent.ExitRequested);
@@ -107,11 +114,6 @@ public sealed unsafe partial class Cpu
         {
             ClearEvent(PendingEvent.WriteTlbFlush);
             FlushWriteTlb();
-        }
-
-        if ((events & (int)(PendingEvent.Init | PendingEvent.Startup | PendingEvent.NonMaskableInterrupt)) != 0)
-        {
-            HandleProcessorSignals();
         }
 
         if (waitingForStartup)
