@@ -1,19 +1,32 @@
 using Vessel.Core.Accel;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
+using Vessel.X86.Apic;
+using Vessel.X86.Cpu;
 using Vessel.X86.Cpu.Decoding;
+using Vessel.X86.IrqChip;
+using Vessel.X86.Timers;
 
 namespace Vessel.X86;
 
 /// <summary>
-/// A VM on the software CPU: owns the VM-wide code cache and the vCPUs. Interrupt lines reach the emulated
-/// interrupt controllers (PIC, IOAPIC, local APICs) once those exist; until then a raised line is logged once.
+/// A VM on the software CPU: owns the VM-wide code cache, the vCPUs, and the chips KVM would emulate in-kernel with
+/// KVM_CREATE_IRQCHIP and KVM_CREATE_PIT2: a local APIC per vCPU, the IOAPIC, the 8259 pair and the 8254 PIT.
 /// </summary>
+/// <remarks>
+/// Interrupt lines follow KVM's default GSI routing (virt/kvm/irqchip.c default_routing): GSI n drives IOAPIC pin n,
+/// and for n below 16 also PIC IRQ n. The PIT raises GSI 0, so it reaches PIC IRQ 0 and IOAPIC pin 0; there is no
+/// IRQ 0 to pin 2 override, and MP/ACPI tables describing this machine must not declare one.
+/// </remarks>
 public sealed class SoftwareVm : IAcceleratorVm
 {
+    /// <summary>GSIs 0-15 reach the PIC as well as the IOAPIC.</summary>
+    public const int IsaIrqCount = 16;
+
     private readonly GuestMemory memory;
     private readonly IMachineLog log;
     private readonly CodeCache codeCache;
+    private readonly CpuidTemplate cpuid;
     private readonly List<SoftwareVcpu> vcpus = [];
     private readonly HashSet<int> reportedLines = [];
 
@@ -23,17 +36,38 @@ public sealed class SoftwareVm : IAcceleratorVm
         this.log = log;
         Options = options;
         codeCache = new CodeCache(memory);
+        cpuid = new CpuidTemplate { LogicalProcessorCount = options.VcpuCount };
+        ApicBus = new ApicBus();
+        Pic = new DualPic(ApicBus.OnExternalInterruptOutputChanged);
+        IoApic = new IoApic(ApicBus);
+        ApicBus.ExternalInterrupts = Pic;
+        ApicBus.EndOfInterruptListener = IoApic;
+        Pit = new Pit8254(level => SetIrqLine(0, level));
     }
 
     public AcceleratorVmOptions Options { get; }
 
     public IReadOnlyList<SoftwareVcpu> Vcpus => vcpus;
 
+    public ApicBus ApicBus { get; }
+
+    public DualPic Pic { get; }
+
+    public IoApic IoApic { get; }
+
+    public Pit8254 Pit { get; }
+
     public IVcpu CreateVcpu(int index, IVcpuIo io)
     {
-        var cpu = new Cpu.Cpu(memory, codeCache, io, log, apicId: index);
+        var vcpuIo = new SoftwareVcpuIo(io, Pic, Pit, IoApic);
+        var cpu = new Cpu.Cpu(memory, codeCache, vcpuIo, log, cpuid, apicId: index) { IsBootstrapProcessor = index == 0 };
+        var apic = new LocalApic(cpu, ApicBus, (uint)index, bootstrapProcessor: index == 0);
+        vcpuIo.LocalApic = apic;
+        cpu.InterruptController = apic;
+        cpu.MsrExtension = apic;
+        ApicBus.Attach(apic);
         codeCache.Attach(cpu);
-        var vcpu = new SoftwareVcpu(index, cpu);
+        var vcpu = new SoftwareVcpu(index, cpu, apic);
         lock (vcpus)
         {
             vcpus.Add(vcpu);
@@ -44,8 +78,14 @@ public sealed class SoftwareVm : IAcceleratorVm
 
     public void SetIrqLine(int gsi, bool asserted)
     {
-        if (!asserted)
+        if (gsi < IsaIrqCount)
         {
+            Pic.SetIrq(gsi, asserted);
+        }
+
+        if (gsi < IoApic.PinCount)
+        {
+            IoApic.SetLevel(gsi, asserted);
             return;
         }
 
@@ -57,13 +97,14 @@ public sealed class SoftwareVm : IAcceleratorVm
             }
         }
 
-        log.Info($"interrupt line {gsi} raised, but the software accelerator has no interrupt controllers yet");
+        log.Warn($"interrupt line {gsi} is beyond the IOAPIC's {IoApic.PinCount} pins; ignored (logged once)");
     }
 
-    public void SendMsi(ulong address, uint data) => log.Info($"MSI 0x{address:x}/0x{data:x} dropped: no local APIC yet");
+    public void SendMsi(ulong address, uint data) => ApicBus.DeliverMessageSignalled(address, data);
 
     public void Dispose()
     {
+        Pit.Dispose();
         foreach (var vcpu in vcpus)
         {
             vcpu.Dispose();

@@ -2,7 +2,9 @@ using Vessel.Boot;
 using Vessel.Core.Accel;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
+using Vessel.Devices.Clock;
 using Vessel.Devices.Debug;
+using Vessel.Devices.Firmware;
 using Vessel.Devices.Keyboard;
 using Vessel.Devices.Serial;
 using Vessel.Vmm.Configuration;
@@ -47,6 +49,7 @@ public static class MachineBuilder
             vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount), log);
             var machine = new Machine(memory, vm, accelerator.Name, log);
             var console = AttachLegacyDevices(machine, consoleOutput, log);
+            AttachPlatformDevices(machine, config);
             var loaded = KernelLoader.Load(memory, kernel, new KernelLoadOptions { CommandLine = config.CommandLine, Initrd = initrd });
             for (int index = 0; index < config.VcpuCount; index++)
             {
@@ -83,6 +86,20 @@ public static class MachineBuilder
         var state = VcpuBootState.PowerOnReset();
         state.WaitForStartup = true;
         return state;
+    }
+
+    /// <summary>
+    /// The CMOS RTC (IRQ 8) and fw_cfg, the same under every accelerator: KVM hands both to userspace. The PIC, PIT,
+    /// IOAPIC and local APICs are not here: they belong to the accelerator (KVM's in-kernel irqchip, or the software VM's).
+    /// </summary>
+    private static void AttachPlatformDevices(Machine machine, MachineConfig config)
+    {
+        ulong below4GiB = machine.Memory.Regions[0].Size;
+        var rtc = new CmosRtc(machine.Interrupts.Line(CmosRtc.Irq), below4GiB, machine.Memory.TotalSize - below4GiB);
+        machine.Own(rtc);
+        machine.Ports.Register(CmosRtc.IndexPort, CmosRtc.PortCount, rtc, "CMOS RTC (MC146818)");
+        var firmware = new FirmwareConfiguration(config.MemoryBytes, config.VcpuCount, config.VcpuCount);
+        machine.Ports.Register(FirmwareConfiguration.SelectorPort, FirmwareConfiguration.PortCount, firmware, "fw_cfg");
     }
 
     private static Uart16550 AttachLegacyDevices(Machine machine, ISerialOutput consoleOutput, IMachineLog log)

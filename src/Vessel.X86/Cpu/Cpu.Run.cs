@@ -62,7 +62,7 @@ public sealed unsafe partial class Cpu
         ulong stopAt = instructionBudget == ulong.MaxValue ? ulong.MaxValue : InstructionsRetired + instructionBudget;
         while (true)
         {
-            if (pendingEvents != 0 || halted)
+            if (pendingEvents != 0 || halted || waitingForStartup)
             {
                 var exit = HandleEvents();
                 if (exit is { } lifecycle)
@@ -70,7 +70,7 @@ public sealed unsafe partial class Cpu
                     return lifecycle;
                 }
 
-                if (halted)
+                if (halted || waitingForStartup)
                 {
                     continue;
                 }
@@ -97,6 +97,13 @@ public sealed unsafe partial class Cpu
     private VcpuExit? HandleEvents()
     {
         int events = pendingEvents;
+
+        // INIT and STARTUP change the processor's state even when an exit is also requested, so they are not lost.
+        if ((events & (int)(PendingEvent.Init | PendingEvent.Startup | PendingEvent.NonMaskableInterrupt)) != 0)
+        {
+            HandleProcessorSignals();
+        }
+
         if ((events & (int)PendingEvent.ExitRequested) != 0)
         {
             ClearEvent(PendingEvent.ExitRequested);
@@ -109,24 +116,33 @@ public sealed unsafe partial class Cpu
             FlushWriteTlb();
         }
 
+        if (waitingForStartup)
+        {
+            // SDM 3A §9.4.2: in wait-for-SIPI the processor ignores everything but INIT and STARTUP.
+            ClearEvent(PendingEvent.InterruptRequest | PendingEvent.TimerDeadline);
+            SleepUntilWoken(null, interruptsCanWake: false);
+            return null;
+        }
+
         var controller = InterruptController;
+        ClearEvent(PendingEvent.TimerDeadline);
         controller?.Poll(Stopwatch.GetTimestamp());
         if ((pendingEvents & (int)PendingEvent.InterruptRequest) != 0 && InterruptsEnabled)
         {
+            // Clear before asking, so a request raised while the controller answers is never lost; after a delivery
+            // ask again at the next boundary, since more may be pending behind the one taken.
+            ClearEvent(PendingEvent.InterruptRequest);
             if (controller != null && controller.TryAcknowledge(out int vector))
             {
                 halted = false;
                 DeliverEvent(vector, false, 0, InterruptSource.External, Rip);
-            }
-            else
-            {
-                ClearEvent(PendingEvent.InterruptRequest);
+                RaiseEvent(PendingEvent.InterruptRequest);
             }
         }
 
         if (halted)
         {
-            WaitWhileHalted(controller);
+            SleepUntilWoken(controller, interruptsCanWake: true);
         }
 
         return null;
@@ -134,20 +150,23 @@ public sealed unsafe partial class Cpu
 
     private bool InterruptsEnabled => (State->Rflags & (ulong)RflagsBits.InterruptEnable) != 0 && State->InterruptShadow == 0;
 
-    private void WaitWhileHalted(IInterruptController? controller)
+    /// <summary>
+    /// Sleeps while halted (or waiting for STARTUP) until an event that can end the sleep is pending, or the controller's
+    /// next deadline comes. An interrupt request ends it only when it can be taken (<paramref name="interruptsCanWake"/> and IF=1).
+    /// </summary>
+    private void SleepUntilWoken(IInterruptController? controller, bool interruptsCanWake)
     {
-        if ((pendingEvents & (int)PendingEvent.ExitRequested) != 0)
-        {
-            return;
-        }
+        const int interruptRequest = (int)PendingEvent.InterruptRequest;
+        bool CanWake(int events) =>
+            (events & ~interruptRequest) != 0 || ((events & interruptRequest) != 0 && interruptsCanWake && InterruptsEnabled);
 
-        if ((pendingEvents & (int)PendingEvent.InterruptRequest) != 0 && InterruptsEnabled)
+        if (CanWake(pendingEvents))
         {
             return;
         }
 
         wakeUp.Reset();
-        if (pendingEvents != 0 && ((pendingEvents & (int)PendingEvent.InterruptRequest) == 0 || InterruptsEnabled))
+        if (CanWake(pendingEvents))
         {
             return;
         }

@@ -117,6 +117,7 @@ public sealed unsafe partial class Cpu : IDisposable
         SetSegmentCache(SegmentRegister.GS, boot.Gs);
         Fpu->Initialize();
         OnPagingModeChanged();
+        waitingForStartup = boot.WaitForStartup;
     }
 
     /// <summary>Typed access to the sixteen general registers for tests and boot code.</summary>

@@ -9,17 +9,23 @@ public sealed class CpuidTemplate
     /// <summary>The advertised (and emulated) time-stamp counter frequency: 1 GHz keeps conversions exact.</summary>
     public ulong TscFrequencyHz { get; init; } = 1_000_000_000;
 
+    /// <summary>CPUID.1:EDX bit 28 (HTT): more than one logical processor ID in the package.</summary>
+    private const uint HyperThreading = 1u << 28;
+
     public string Vendor { get; init; } = "GenuineIntel";
 
     public string BrandString { get; init; } = "Vessel virtual x86-64 CPU";
 
     /// <summary>CPUID.1:EDX. FPU/SSE bits are off until the FPU and SSE are emulated.</summary>
-    public uint Leaf1Edx { get; init; } = (uint)(CpuidFeatures1Edx.TimeStampCounter | CpuidFeatures1Edx.ModelSpecificRegisters
+    public uint Leaf1Edx { get; init; } = (uint)(CpuidFeatures1Edx.LocalApic | CpuidFeatures1Edx.TimeStampCounter | CpuidFeatures1Edx.ModelSpecificRegisters
         | CpuidFeatures1Edx.PhysicalAddressExtension | CpuidFeatures1Edx.Cmpxchg8b | CpuidFeatures1Edx.PageGlobalEnable
         | CpuidFeatures1Edx.ConditionalMove | CpuidFeatures1Edx.PageAttributeTable | CpuidFeatures1Edx.ClflushInstruction
         | CpuidFeatures1Edx.PageSizeExtension | CpuidFeatures1Edx.Sysenter | CpuidFeatures1Edx.MemoryTypeRangeRegisters);
 
-    /// <summary>CPUID.1:ECX.</summary>
+    /// <summary>
+    /// CPUID.1:ECX. x2APIC and TSC-deadline are implemented by the local APIC but reached only through RDMSR/WRMSR
+    /// (<see cref="Cpu.MsrExtension"/>); switch them on with the MSR instructions.
+    /// </summary>
     public uint Leaf1Ecx { get; init; } = (uint)(CpuidFeatures1Ecx.Cmpxchg16b | CpuidFeatures1Ecx.Popcnt);
 
     /// <summary>CPUID.80000001:EDX: SYSCALL (11), NX (20), 1 GiB pages (26, the long-mode walker maps them), RDTSCP (27), long mode (29).</summary>
@@ -33,6 +39,9 @@ public sealed class CpuidTemplate
 
     /// <summary>CPUID.7.0:ECX: UMIP (bit 2), which CR4.UMIP and the SGDT/SIDT/SLDT/SMSW/STR checks implement.</summary>
     public uint Leaf7Ecx { get; init; } = 1u << 2;
+
+    /// <summary>Logical processors in the package (the VM's vCPU count): CPUID.1:EBX[23:16], HTT and leaf 0xB.</summary>
+    public int LogicalProcessorCount { get; init; } = 1;
 
     public static CpuidTemplate Default { get; } = new();
 
@@ -58,19 +67,27 @@ public sealed class CpuidTemplate
                 {
                     // Family 6, model 0x55-ish signature kept generic: family 6, model 6, stepping 3.
                     const uint signature = (6u << 8) | (6u << 4) | 3u;
-                    uint ebx = (uint)(cpu.ApicId << 24) | (1u << 16) | (8u << 8);
-                    return (signature, ebx, Leaf1Ecx | (1u << 31), Leaf1Edx);
+                    uint logical = (uint)Math.Clamp(LogicalProcessorCount, 1, 255);
+                    uint ebx = (uint)(cpu.ApicId << 24) | (logical << 16) | (8u << 8);
+                    uint edx = LogicalProcessorCount > 1 ? Leaf1Edx | HyperThreading : Leaf1Edx & ~HyperThreading;
+                    return (signature, ebx, Leaf1Ecx | (1u << 31), edx);
                 }
 
             case 7:
                 return subleaf == 0 ? (0u, Leaf7Ebx, Leaf7Ecx, 0u) : (0u, 0u, 0u, 0u);
             case 0xB:
-                // x2APIC topology: one thread per core, one core per package level reported as SMT.
-                return subleaf switch
                 {
-                    0 => (0u, 1u, 0x100u | subleaf, (uint)cpu.ApicId),
-                    _ => (0u, 0u, subleaf, (uint)cpu.ApicId),
-                };
+                    // SDM 2A, leaf 0Bh: level 0 is SMT (one thread per core), level 1 the cores of the package, one per
+                    // vCPU; EAX is the shift that leaves the next level's ID, EDX the x2APIC ID at every subleaf.
+                    int coreBits = System.Numerics.BitOperations.Log2(System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, LogicalProcessorCount)));
+                    return subleaf switch
+                    {
+                        0 => (0u, 1u, 0x100u, (uint)cpu.ApicId),
+                        1 => ((uint)coreBits, (uint)LogicalProcessorCount, 0x200u | 1u, (uint)cpu.ApicId),
+                        _ => (0u, 0u, subleaf & 0xFF, (uint)cpu.ApicId),
+                    };
+                }
+
             case 0x15:
                 // TSC/crystal ratio: denominator 1, numerator 1, crystal = TSC frequency (SDM 3B §18.7.3).
                 return (1u, 1u, (uint)TscFrequencyHz, 0u);

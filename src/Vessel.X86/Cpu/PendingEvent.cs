@@ -9,4 +9,13 @@ public enum PendingEvent
     InterruptRequest = 1 << 1,
     WriteTlbFlush = 1 << 2,
     TimerDeadline = 1 << 3,
+
+    /// <summary>An INIT IPI (or INIT signal) arrived: reset and, on an application processor, wait for STARTUP.</summary>
+    Init = 1 << 4,
+
+    /// <summary>A STARTUP IPI arrived; its vector is in <see cref="Cpu"/>'s startup latch.</summary>
+    Startup = 1 << 5,
+
+    /// <summary>A non-maskable interrupt is pending.</summary>
+    NonMaskableInterrupt = 1 << 6,
 }

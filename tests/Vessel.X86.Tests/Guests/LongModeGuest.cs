@@ -83,6 +83,8 @@ public sealed class LongModeGuest : IDisposable
 
     public SoftwareVcpu Vcpu { get; }
 
+    public SoftwareVm Vm => vm;
+
     public Cpu.Cpu Cpu => Vcpu.Cpu;
 
     /// <summary>Where a label of the program ended up, e.g. to point an IDT gate at a handler.</summary>
@@ -217,6 +219,29 @@ public sealed class LongModeGuest : IDisposable
             Memory.WriteBytes(new GuestAddress(address), stream.ToArray());
             SetInterruptGate(vector, address);
         }
+    }
+
+    /// <summary>
+    /// Runs until the guest writes the exit port or <paramref name="timeout"/> passes (a guest waiting in HLT for an
+    /// interrupt that never comes retires no instructions, so an instruction budget alone would never end it).
+    /// </summary>
+    public VcpuExit RunFor(TimeSpan timeout)
+    {
+        using var deadline = new Timer(_ => Vcpu.RequestExit(), null, timeout, Timeout.InfiniteTimeSpan);
+        return Cpu.Run();
+    }
+
+    /// <summary>Maps 3-4 GiB (the MMIO hole: IOAPIC, local APIC) with uncached 2 MiB pages through a fourth PDPT entry.</summary>
+    public void MapMmioHole()
+    {
+        const ulong directory = 0xC000;
+        for (ulong i = 0; i < 512; i++)
+        {
+            // Present, writable, PWT, PCD, 2 MiB page.
+            Memory.Write(new GuestAddress(directory + (i * 8)), (0xC000_0000 + (i << 21)) | 0x9B);
+        }
+
+        Memory.Write(new GuestAddress(PdptAddress + (3 * 8)), directory | 0x3);
     }
 
     /// <summary>Writes a 64-bit interrupt gate for <paramref name="vector"/> pointing at <paramref name="handler"/>.</summary>

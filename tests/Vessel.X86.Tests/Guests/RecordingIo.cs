@@ -24,6 +24,9 @@ public sealed class RecordingIo : IVcpuIo
 
     public Func<ushort, int, uint>? PortReadHandler { get; set; }
 
+    /// <summary>Called on the vCPU's thread for every port write, after it is recorded.</summary>
+    public Action<ushort, uint>? PortWriteHandler { get; set; }
+
     public void PortRead(ushort port, Span<byte> data)
     {
         uint value = PortReadHandler?.Invoke(port, data.Length) ?? 0xFFFF_FFFF;
@@ -42,6 +45,7 @@ public sealed class RecordingIo : IVcpuIo
         }
 
         PortWrites.Add((port, value, data.Length));
+        PortWriteHandler?.Invoke(port, value);
         if (port == ConsolePort)
         {
             console.Append((char)data[0]);
