@@ -77,6 +77,13 @@ public sealed unsafe partial class Cpu
     public bool TryReadMsr(uint index, out ulong value)
     {
         value = 0;
+        var extension = MsrExtension is { } owner ? owner.ReadMsr(index, out value) : ModelSpecificRegisterAccess.NotHandled;
+        if (extension != ModelSpecificRegisterAccess.NotHandled)
+        {
+            return extension == ModelSpecificRegisterAccess.Handled;
+        }
+
+        value = 0;
         switch ((ModelSpecificRegister)index)
         {
             case ModelSpecificRegister.TimeStampCounter: value = TimeStampCounter; return true;
@@ -116,6 +123,12 @@ public sealed unsafe partial class Cpu
     /// <summary>WRMSR: false for an absent MSR or a value with reserved bits set (the caller raises #GP(0)).</summary>
     public bool TryWriteMsr(uint index, ulong value)
     {
+        var extension = MsrExtension?.WriteMsr(index, value) ?? ModelSpecificRegisterAccess.NotHandled;
+        if (extension != ModelSpecificRegisterAccess.NotHandled)
+        {
+            return extension == ModelSpecificRegisterAccess.Handled;
+        }
+
         switch ((ModelSpecificRegister)index)
         {
             case ModelSpecificRegister.TimeStampCounter:

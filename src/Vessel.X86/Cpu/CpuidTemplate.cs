@@ -16,17 +16,20 @@ public sealed class CpuidTemplate
 
     public string BrandString { get; init; } = "Vessel virtual x86-64 CPU";
 
-    /// <summary>CPUID.1:EDX. FPU/SSE bits are off until the FPU and SSE are emulated.</summary>
-    public uint Leaf1Edx { get; init; } = (uint)(CpuidFeatures1Edx.LocalApic | CpuidFeatures1Edx.TimeStampCounter | CpuidFeatures1Edx.ModelSpecificRegisters
+    /// <summary>CPUID.1:EDX: the x86-64-v2 baseline, x87, MMX, FXSR, SSE and SSE2 included.</summary>
+    public uint Leaf1Edx { get; init; } = (uint)(CpuidFeatures1Edx.FloatingPointUnit | CpuidFeatures1Edx.Mmx | CpuidFeatures1Edx.Fxsr
+        | CpuidFeatures1Edx.Sse | CpuidFeatures1Edx.Sse2 | CpuidFeatures1Edx.LocalApic | CpuidFeatures1Edx.TimeStampCounter | CpuidFeatures1Edx.ModelSpecificRegisters
         | CpuidFeatures1Edx.PhysicalAddressExtension | CpuidFeatures1Edx.Cmpxchg8b | CpuidFeatures1Edx.PageGlobalEnable
         | CpuidFeatures1Edx.ConditionalMove | CpuidFeatures1Edx.PageAttributeTable | CpuidFeatures1Edx.ClflushInstruction
         | CpuidFeatures1Edx.PageSizeExtension | CpuidFeatures1Edx.Sysenter | CpuidFeatures1Edx.MemoryTypeRangeRegisters);
 
     /// <summary>
-    /// CPUID.1:ECX. x2APIC and TSC-deadline are implemented by the local APIC but reached only through RDMSR/WRMSR
-    /// (<see cref="Cpu.MsrExtension"/>); switch them on with the MSR instructions.
+    /// CPUID.1:ECX: SSE3 through SSE4.2, CMPXCHG16B, POPCNT, and the local APIC's x2APIC mode and TSC-deadline timer
+    /// (their MSRs reach the APIC through <see cref="Cpu.MsrExtension"/>).
     /// </summary>
-    public uint Leaf1Ecx { get; init; } = (uint)(CpuidFeatures1Ecx.Cmpxchg16b | CpuidFeatures1Ecx.Popcnt);
+    public uint Leaf1Ecx { get; init; } = (uint)(CpuidFeatures1Ecx.Sse3 | CpuidFeatures1Ecx.Ssse3 | CpuidFeatures1Ecx.Sse41
+        | CpuidFeatures1Ecx.Sse42 | CpuidFeatures1Ecx.Cmpxchg16b | CpuidFeatures1Ecx.Popcnt | CpuidFeatures1Ecx.X2Apic
+        | CpuidFeatures1Ecx.TscDeadline);
 
     /// <summary>CPUID.80000001:EDX: SYSCALL (11), NX (20), 1 GiB pages (26, the long-mode walker maps them), RDTSCP (27), long mode (29).</summary>
     public uint ExtendedLeaf1Edx { get; init; } = (1u << 11) | (1u << 20) | (1u << 26) | (1u << 27) | (1u << 29);
