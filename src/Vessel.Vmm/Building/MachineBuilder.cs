@@ -47,7 +47,8 @@ public static class MachineBuilder
             vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount), log);
             var machine = new Machine(memory, vm, accelerator.Name, log);
             var console = AttachLegacyDevices(machine, consoleOutput, log);
-            var loaded = KernelLoader.Load(memory, kernel, new KernelLoadOptions { CommandLine = config.CommandLine, Initrd = initrd });
+            ulong rsdp = AcpiBuilder.Attach(machine, config.VcpuCount, log);
+            var loaded = KernelLoader.Load(memory, kernel, new KernelLoadOptions { CommandLine = config.CommandLine, Initrd = initrd, AcpiRsdpAddress = rsdp });
             for (int index = 0; index < config.VcpuCount; index++)
             {
                 var vcpu = vm.CreateVcpu(index, machine.Io);
