@@ -27,6 +27,16 @@ public sealed class KvmAccelerator(CpuTemplate? cpuTemplate = null, string devic
         }
     }
 
+    /// <summary>
+    /// Whether a stock (non-paravirtualized) Linux kernel can boot on this host's KVM; false on PVM hosts, with the reason.
+    /// Only meaningful when <see cref="IsAvailable"/> is true.
+    /// </summary>
+    public static bool RunsStockLinux(out string reason)
+    {
+        reason = KvmHost.IsPagetableVirtualMachine ? KvmHostMessages.PvmCannotRunStockKernels : string.Empty;
+        return reason.Length == 0;
+    }
+
     public IAcceleratorVm CreateVm(GuestMemory memory, AcceleratorVmOptions options, IMachineLog log)
     {
         ArgumentNullException.ThrowIfNull(memory);

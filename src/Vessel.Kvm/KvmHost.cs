@@ -82,6 +82,13 @@ internal sealed unsafe class KvmHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// Whether this host's KVM is PVM (the kvm_pvm module, "Pagetable-based Virtual Machine"): a KVM for nested guests that
+    /// runs them without hardware virtualization, on shadow page tables, sending much of a non-PVM guest kernel's work
+    /// through KVM's instruction emulator.
+    /// </summary>
+    public static bool IsPagetableVirtualMachine => Directory.Exists("/sys/module/kvm_pvm");
+
     /// <summary>KVM_CHECK_EXTENSION: 0 when absent, otherwise 1 or a capability-specific number.</summary>
     public int CheckExtension(KvmCapability capability) => Math.Max(0, Libc.Ioctl(handle, KvmIoctls.CheckExtension, (nint)capability));
 

@@ -55,6 +55,11 @@ public sealed unsafe class KvmVm : IAcceleratorVm
         }
 
         CpuidEntry[] supportedCpuid = host.GetSupportedCpuid();
+        if (KvmHost.IsPagetableVirtualMachine)
+        {
+            log.Warn($"KVM: {KvmHostMessages.PvmCannotRunStockKernels}");
+        }
+
         SafeKvmVmHandle vm = host.CreateVm();
         try
         {

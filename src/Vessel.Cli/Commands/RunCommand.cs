@@ -1,15 +1,6 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
-using Vessel.Boot;
-using Vessel.Cli.Terminal;
-using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
-using Vessel.Devices.Serial;
-using Vessel.Kvm;
-using Vessel.Vmm.Building;
 using Vessel.Vmm.Configuration;
-using Vessel.X86;
 
 namespace Vessel.Cli.Commands;
 
@@ -62,82 +53,16 @@ public static class RunCommand
         return command;
     }
 
-    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, bool verbose)
-    {
-        var log = new StandardErrorLog(verbose);
-        try
-        {
-            var config = new MachineConfig
+    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, bool verbose) =>
+        MachineLauncher.Run(
+            () => new MachineConfig
             {
                 KernelPath = kernel,
                 InitrdPath = initrd,
                 CommandLine = commandLine,
                 MemoryBytes = MemorySize.Parse(memory, "--memory"),
                 VcpuCount = cpus,
-                Accelerator = accel switch
-                {
-                    "kvm" => AcceleratorKind.Kvm,
-                    "software" => AcceleratorKind.Software,
-                    _ => AcceleratorKind.Auto,
-                },
-            };
-            config.Validate();
-            var (accelerator, notice) = AcceleratorSelector.Select(config.Accelerator, [new KvmAccelerator(), new SoftwareAccelerator()]);
-            if (notice != null)
-            {
-                Console.Error.WriteLine($"vessel: {notice}");
-            }
-
-            using var built = MachineBuilder.Build(config, accelerator, new ConsoleSerialOutput(), log);
-            return RunWithConsole(built, log);
-        }
-        catch (Exception exception) when (exception is ConfigurationException or BootImageException or KvmException)
-        {
-            Console.Error.WriteLine($"vessel: {exception.Message}");
-            return 1;
-        }
-    }
-
-    private static int RunWithConsole(BuiltMachine built, IMachineLog log)
-    {
-        var machine = built.Machine;
-        using var terminal = RawTerminal.Enter();
-        var stdout = Console.OpenStandardOutput();
-        var filter = new EscapeSequenceFilter(
-            bytes => built.Console.EnqueueInput(bytes),
-            () => machine.RequestStop(MachineStop.HostRequest()),
-            text =>
-            {
-                stdout.Write(System.Text.Encoding.ASCII.GetBytes(text));
-                stdout.Flush();
-            });
-        using var input = new HostInputPump(new SafeFileHandle(0, ownsHandle: false), bytes => filter.Feed(bytes));
-        input.Start();
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
-        {
-            context.Cancel = true;
-            machine.RequestStop(MachineStop.HostRequest());
-        });
-        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
-        {
-            context.Cancel = true;
-            machine.RequestStop(MachineStop.HostRequest());
-        });
-
-        var stop = machine.Run();
-        terminal.Dispose();
-        switch (stop.Reason)
-        {
-            case MachineStopReason.Shutdown:
-            case MachineStopReason.Failure:
-                Console.Error.WriteLine($"\r\nvessel: {stop.Detail}");
-                break;
-            case MachineStopReason.Reset:
-            case MachineStopReason.HostRequest:
-                log.Info(stop.Detail ?? stop.Reason.ToString());
-                break;
-        }
-
-        return stop.ExitStatus;
-    }
+                Accelerator = MachineLauncher.ParseAccelerator(accel),
+            },
+            new StandardErrorLog(verbose));
 }

@@ -50,7 +50,8 @@ public static class MachineBuilder
             var machine = new Machine(memory, vm, accelerator.Name, log);
             var console = AttachLegacyDevices(machine, consoleOutput, log);
             AttachPlatformDevices(machine, config);
-            var loaded = KernelLoader.Load(memory, kernel, new KernelLoadOptions { CommandLine = config.CommandLine, Initrd = initrd });
+            ulong rsdp = AcpiBuilder.Attach(machine, config.VcpuCount, log);
+            var loaded = KernelLoader.Load(memory, kernel, new KernelLoadOptions { CommandLine = config.CommandLine, Initrd = initrd, AcpiRsdpAddress = rsdp });
             for (int index = 0; index < config.VcpuCount; index++)
             {
                 var vcpu = vm.CreateVcpu(index, machine.Io);

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Vessel.Core.Logging;
+using Vessel.Vmm.Configuration;
+using Vessel.Vmm.Images;
+
+namespace Vessel.Cli.Commands;
+
+/// <summary>
+/// <c>vessel demo</c>: boots Debian's cloud kernel with a busybox initramfs to a shell on this terminal, fetching and
+/// caching the images with <c>scripts/guest-images.sh</c> on first use.
+/// </summary>
+public static class DemoCommand
+{
+    /// <summary>The console on COM1; panic=-1 turns a kernel panic into a reboot, so the VM ends instead of hanging.</summary>
+    public const string DefaultCommandLine = "console=ttyS0 panic=-1";
+
+    public static Command Create()
+    {
+        var memory = new Option<string>("--memory", "-m")
+        {
+            Description = "Guest RAM; a bare number is MiB, or use K/M/G suffixes.",
+            DefaultValueFactory = _ => "256M",
+        };
+        var cpus = new Option<int>("--cpus")
+        {
+            Description = $"Number of vCPUs (1-{MachineConfig.MaxVcpus}).",
+            DefaultValueFactory = _ => 1,
+        };
+        var accel = new Option<string>("--accel")
+        {
+            Description = "Accelerator: auto (KVM when usable, else the software CPU), kvm, or software.",
+            DefaultValueFactory = _ => "auto",
+        };
+        accel.AcceptOnlyFromAmong("auto", "kvm", "software");
+        var kernel = new Option<string>("--kernel-image")
+        {
+            Description = "Which form of the cached kernel to boot: bzimage (as Debian ships it) or vmlinux (already decompressed, starts faster).",
+            DefaultValueFactory = _ => "bzimage",
+        };
+        kernel.AcceptOnlyFromAmong("bzimage", "vmlinux");
+        var append = new Option<string?>("--append") { Description = $"Extra kernel arguments after \"{DefaultCommandLine}\"." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Print what the VMM is doing to stderr." };
+
+        var command = new Command("demo", "Boot a Debian kernel to a busybox shell on this terminal (fetches the images on first use; Ctrl-A X quits).")
+        {
+            memory, cpus, accel, kernel, append, verbose,
+        };
+        command.SetAction(parse => Execute(
+            parse.GetValue(memory) ?? "256M",
+            parse.GetValue(cpus),
+            parse.GetValue(accel) ?? "auto",
+            parse.GetValue(kernel) ?? "bzimage",
+            parse.GetValue(append),
+            parse.GetValue(verbose)));
+        return command;
+    }
+
+    private static int Execute(string memory, int cpus, string accel, string kernelImage, string? append, bool verbose) =>
+        MachineLauncher.Run(
+            () =>
+            {
+                var images = GuestImages.Ensure(AppContext.BaseDirectory);
+                Console.Error.WriteLine($"vessel: booting Debian's {images.KernelPackage} with busybox {images.BusyboxVersion} (poweroff or Ctrl-A X to leave)");
+                return new MachineConfig
+                {
+                    KernelPath = kernelImage == "vmlinux" ? images.VmlinuxPath : images.BzImagePath,
+                    InitrdPath = images.InitramfsPath,
+                    CommandLine = string.IsNullOrWhiteSpace(append) ? DefaultCommandLine : $"{DefaultCommandLine} {append}",
+                    MemoryBytes = MemorySize.Parse(memory, "--memory"),
+                    VcpuCount = cpus,
+                    Accelerator = MachineLauncher.ParseAccelerator(accel),
+                };
+            },
+            new StandardErrorLog(verbose));
+}

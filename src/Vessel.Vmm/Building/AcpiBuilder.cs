@@ -1,0 +1,41 @@
+using Vessel.Boot.Acpi;
+using Vessel.Core.Logging;
+using Vessel.Devices.Keyboard;
+using Vessel.Devices.Power;
+using Vessel.Vmm.Running;
+
+namespace Vessel.Vmm.Building;
+
+/// <summary>
+/// The machine's ACPI side, the same under every accelerator: the power-management device on its ports, and tables in
+/// guest memory that describe it, the vCPUs, the interrupt controllers and the legacy devices.
+/// </summary>
+internal static class AcpiBuilder
+{
+    /// <summary>Registers the PM device, writes the tables, and returns the RSDP's guest-physical address for boot_params.</summary>
+    public static ulong Attach(Machine machine, int vcpuCount, IMachineLog log)
+    {
+        var power = new PowerManagementDevice(machine.Interrupts.Line(PowerManagementDevice.ConventionalSciIrq), machine, log);
+        machine.Ports.Register(PowerManagementDevice.ConventionalBasePort, PowerManagementDevice.BlockLength, power, "ACPI PM1a and reset register");
+
+        const ushort basePort = PowerManagementDevice.ConventionalBasePort;
+        var platform = new AcpiPlatform
+        {
+            ProcessorCount = vcpuCount,
+            SciInterrupt = PowerManagementDevice.ConventionalSciIrq,
+            Pm1aEventBlockPort = basePort + PowerManagementDevice.StatusOffset,
+            Pm1aControlBlockPort = basePort + PowerManagementDevice.ControlOffset,
+            ResetRegisterPort = basePort + PowerManagementDevice.ResetRegisterOffset,
+            ResetValue = PowerManagementDevice.ResetValue,
+            SoftOffSleepType = PowerManagementDevice.SoftOffSleepType,
+            IsaDevices =
+            [
+                new IsaDevice("COM1", "PNP0501", [(MachineBuilder.Com1Port, 8)], MachineBuilder.Com1Irq),
+                new IsaDevice("PS2K", "PNP0303", [(I8042Controller.DataPortNumber, 1), (I8042Controller.CommandPortNumber, 1)], MachineBuilder.KeyboardIrq),
+            ],
+        };
+        var layout = AcpiTables.Write(machine.Memory, platform);
+        log.Info($"ACPI: RSDP at 0x{layout.RsdpAddress:x}, tables up to 0x{layout.End:x}, {vcpuCount} processor(s), PM block at port 0x{basePort:x}");
+        return layout.RsdpAddress;
+    }
+}

@@ -1,0 +1,53 @@
+using Vessel.Core.Accel;
+using Vessel.Kvm;
+using Vessel.Vmm.Images;
+using Vessel.X86;
+
+namespace Vessel.Guests.Tests.Linux;
+
+/// <summary>
+/// The accelerators a Linux guest test runs on, by name, and why one cannot run here. Each test is a theory over these names,
+/// so the software CPU joins by flipping <see cref="SoftwareCpuBootsLinux"/> once it can boot the Debian kernel.
+/// </summary>
+public static class GuestAccelerators
+{
+    public const string Kvm = "kvm";
+    public const string Software = "software";
+
+    /// <summary>The software CPU still lacks pieces a distribution kernel needs (x87/SSE, the APIC and timers are being built).</summary>
+    public const bool SoftwareCpuBootsLinux = false;
+
+    public static IAccelerator Create(string name) => name switch
+    {
+        Kvm => new KvmAccelerator(),
+        Software => new SoftwareAccelerator(),
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Known accelerators: kvm, software."),
+    };
+
+    /// <summary>How long a boot to userspace may take: seconds under KVM; the software CPU interprets every instruction.</summary>
+    public static TimeSpan BootTimeout(string name) => name == Kvm ? TimeSpan.FromMinutes(2) : TimeSpan.FromMinutes(30);
+
+    /// <summary>Null when a Linux guest can run on <paramref name="name"/> here; otherwise the sentence a skipped test prints.</summary>
+    public static string? SkipReason(string name)
+    {
+        if (GuestImages.TryLoad(out string missing) == null)
+        {
+            return $"Debian guest images are not cached ({missing}; scripts/test.sh does this where KVM is usable).";
+        }
+
+        switch (name)
+        {
+            case Kvm:
+                if (!new KvmAccelerator().IsAvailable(out string reason))
+                {
+                    return $"KVM is not usable here: {reason}";
+                }
+
+                return KvmAccelerator.RunsStockLinux(out string stock) ? null : $"KVM cannot boot stock Linux here: {stock}";
+            case Software:
+                return SoftwareCpuBootsLinux ? null : "the software CPU cannot boot a distribution kernel yet (x87/SSE, APIC and timers are in progress).";
+            default:
+                return $"unknown accelerator '{name}'.";
+        }
+    }
+}

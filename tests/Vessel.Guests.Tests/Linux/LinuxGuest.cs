@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Text;
+using Vessel.Core.Interrupts;
+using Vessel.Core.Logging;
+using Vessel.Vmm.Building;
+using Vessel.Vmm.Configuration;
+using Vessel.Vmm.Images;
+
+namespace Vessel.Guests.Tests.Linux;
+
+/// <summary>
+/// The cached Debian kernel and busybox initramfs, booted through the same builder as <c>vessel demo</c>, with a shell
+/// driven through the console UART: commands go in with <c>EnqueueInput</c>, their output is read back between markers.
+/// </summary>
+public sealed class LinuxGuest : IDisposable
+{
+    public const string CommandLine = "console=ttyS0 panic=-1";
+
+    /// <summary>The end of the initramfs's prompt (PS1 'vessel:\w# '): the shell reads the console from here on.</summary>
+    public const string PromptEnd = "# ";
+
+    private readonly BuiltMachine built;
+    private readonly CapturingSerialOutput console = new();
+    private readonly Thread runner;
+    private readonly CancellationTokenSource hostStop = new();
+    private readonly TimeSpan commandTimeout;
+    private MachineStop? stop;
+    private int commandNumber;
+    private int consumed;
+
+    private LinuxGuest(string accelerator, int vcpus, ulong memoryBytes)
+    {
+        var images = GuestImages.TryLoad(out string reason) ?? throw new InvalidOperationException(reason);
+        var config = new MachineConfig
+        {
+            KernelPath = images.BzImagePath,
+            InitrdPath = images.InitramfsPath,
+            CommandLine = CommandLine,
+            MemoryBytes = memoryBytes,
+            VcpuCount = vcpus,
+        };
+        built = MachineBuilder.Build(config, GuestAccelerators.Create(accelerator), console, NullMachineLog.Instance);
+        commandTimeout = GuestAccelerators.BootTimeout(accelerator) / 4;
+        runner = new Thread(() => stop = built.Machine.Run(hostStop.Token)) { IsBackground = true, Name = "linux-guest" };
+    }
+
+    /// <summary>Time from starting the vCPUs to the initramfs's userspace marker.</summary>
+    public TimeSpan TimeToUserspace { get; private set; }
+
+    public string Console => console.Text;
+
+    /// <summary>Boots to the shell prompt, or throws with the console's tail.</summary>
+    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes)
+    {
+        var guest = new LinuxGuest(accelerator, vcpus, memoryBytes);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            guest.runner.Start();
+            guest.consumed = guest.console.WaitFor(GuestImages.UserspaceMarker, GuestAccelerators.BootTimeout(accelerator), giveUp: guest.StoppedReason);
+            guest.TimeToUserspace = clock.Elapsed;
+            guest.consumed = guest.console.WaitFor(PromptEnd, guest.commandTimeout, guest.consumed, guest.StoppedReason);
+            return guest;
+        }
+        catch
+        {
+            guest.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs <paramref name="command"/> in the guest's shell and returns what it printed, lines joined with \n.</summary>
+    /// <remarks>
+    /// The terminal echoes what is typed, so the markers are written split by quotes (<c>'@@''end-3'</c>): the echo shows the
+    /// quotes, only the command's own output contains the joined marker.
+    /// </remarks>
+    public string Run(string command)
+    {
+        int number = ++commandNumber;
+        string begin = $"@@begin-{number}";
+        string end = $"@@end-{number}";
+        built.Console.EnqueueInput(Encoding.ASCII.GetBytes($"echo '@@''begin-{number}'; {command}; echo '@@''end-{number}'\n"));
+        int outputStart = console.WaitFor(begin + "\r\n", commandTimeout, consumed, StoppedReason);
+        int afterEnd = console.WaitFor(end, commandTimeout, outputStart, StoppedReason);
+        consumed = afterEnd;
+        string output = Console[outputStart..(afterEnd - end.Length)];
+        return output.Replace("\r\n", "\n", StringComparison.Ordinal).TrimEnd('\n');
+    }
+
+    /// <summary>Types <paramref name="command"/> (poweroff, reboot) and waits for the machine to stop.</summary>
+    public MachineStop RunUntilStop(string command)
+    {
+        built.Console.EnqueueInput(Encoding.ASCII.GetBytes(command + "\n"));
+        if (!runner.Join(commandTimeout))
+        {
+            throw new TimeoutException($"The machine did not stop within {commandTimeout.TotalSeconds:0} s of '{command}'. Last console output:\n{Tail()}");
+        }
+
+        return stop!.Value;
+    }
+
+    public void Dispose()
+    {
+        if (runner.IsAlive)
+        {
+            hostStop.Cancel();
+            runner.Join(TimeSpan.FromSeconds(10));
+        }
+
+        built.Dispose();
+        hostStop.Dispose();
+    }
+
+    private string? StoppedReason() => runner.IsAlive || stop is not { } stopped ? null : $"the machine stopped: {stopped.Reason} {stopped.Detail}";
+
+    private string Tail()
+    {
+        string text = Console;
+        return text.Length > 2000 ? text[^2000..] : text;
+    }
+}
