@@ -7,13 +7,11 @@ public class BusTests
 {
     private sealed class RecordingLog : IMachineLog
     {
-        public List<string> Warnings { get; } = [];
+        public List<string> Messages { get; } = [];
 
-        public void Info(string message)
-        {
-        }
+        public void Info(string message) => Messages.Add(message);
 
-        public void Warn(string message) => Warnings.Add(message);
+        public void Warn(string message) => Messages.Add(message);
     }
 
     private sealed class RegisterFile : IBusDevice
@@ -52,8 +50,8 @@ public class BusTests
 
         Assert.Equal(0xFF, value[0]);
         Assert.Equal(0xFF, value[1]);
-        Assert.Single(log.Warnings);
-        Assert.Contains("0x1234", log.Warnings[0]);
+        Assert.Single(log.Messages);
+        Assert.Contains("0x1234", log.Messages[0]);
     }
 
     [Fact]

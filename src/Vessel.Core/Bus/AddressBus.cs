@@ -86,6 +86,6 @@ public abstract class AddressBus(string busName, IMachineLog log)
             }
         }
 
-        log.Warn($"{busName}: guest {kind} of {size} byte(s) at 0x{address:x} reached no device (logged once per address).");
+        log.Info($"{busName}: guest {kind} of {size} byte(s) at 0x{address:x} reached no device (logged once per address).");
     }
 }
