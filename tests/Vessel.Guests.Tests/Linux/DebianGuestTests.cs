@@ -25,6 +25,7 @@ public sealed class DebianGuestTests(ITestOutputHelper output)
     [LinuxGuest(GuestAccelerators.Kvm, 1)]
     [LinuxGuest(GuestAccelerators.Kvm, 2)]
     [LinuxGuest(GuestAccelerators.Software, 1)]
+    [LinuxGuest(GuestAccelerators.Software, 2)]
     public void Boots_to_a_shell_that_sees_the_machine_computes_correctly_and_powers_off(string accelerator, int vcpus)
     {
         using var guest = LinuxGuest.Boot(accelerator, vcpus, MemoryBytes);

@@ -7,15 +7,13 @@ namespace Vessel.Guests.Tests.Linux;
 
 /// <summary>
 /// The accelerators a Linux guest test runs on, by name, and why one cannot run here. Each test is a theory over these names,
-/// so the software CPU joins by flipping <see cref="SoftwareCpuBootsLinux"/> once it can boot the Debian kernel.
+/// and every row runs wherever its accelerator can boot the Debian kernel.
 /// </summary>
 public static class GuestAccelerators
 {
     public const string Kvm = "kvm";
     public const string Software = "software";
 
-    /// <summary>The software CPU still lacks pieces a distribution kernel needs (x87/SSE, the APIC and timers are being built).</summary>
-    public const bool SoftwareCpuBootsLinux = false;
 
     public static IAccelerator Create(string name) => name switch
     {
@@ -32,7 +30,7 @@ public static class GuestAccelerators
     {
         if (GuestImages.TryLoad(out string missing) == null)
         {
-            return $"Debian guest images are not cached ({missing}; scripts/test.sh does this where KVM is usable).";
+            return $"Debian guest images are not cached ({missing}; run scripts/guest-images.sh, as scripts/test.sh does).";
         }
 
         switch (name)
@@ -45,7 +43,7 @@ public static class GuestAccelerators
 
                 return KvmAccelerator.RunsStockLinux(out string stock) ? null : $"KVM cannot boot stock Linux here: {stock}";
             case Software:
-                return SoftwareCpuBootsLinux ? null : "the software CPU cannot boot a distribution kernel yet (x87/SSE, APIC and timers are in progress).";
+                return null;
             default:
                 return $"unknown accelerator '{name}'.";
         }
