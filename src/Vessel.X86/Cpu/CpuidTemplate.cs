@@ -13,14 +13,16 @@ public sealed class CpuidTemplate
 
     public string BrandString { get; init; } = "Vessel virtual x86-64 CPU";
 
-    /// <summary>CPUID.1:EDX. FPU/SSE bits are off until the FPU and SSE are emulated.</summary>
-    public uint Leaf1Edx { get; init; } = (uint)(CpuidFeatures1Edx.TimeStampCounter | CpuidFeatures1Edx.ModelSpecificRegisters
+    /// <summary>CPUID.1:EDX: x87 FPU, MMX, FXSAVE/FXRSTOR, SSE and SSE2 are emulated (docs/cpu.md), plus the system features.</summary>
+    public uint Leaf1Edx { get; init; } = (uint)(CpuidFeatures1Edx.FloatingPointUnit | CpuidFeatures1Edx.Mmx | CpuidFeatures1Edx.Fxsr
+        | CpuidFeatures1Edx.Sse | CpuidFeatures1Edx.Sse2 | CpuidFeatures1Edx.TimeStampCounter | CpuidFeatures1Edx.ModelSpecificRegisters
         | CpuidFeatures1Edx.PhysicalAddressExtension | CpuidFeatures1Edx.Cmpxchg8b | CpuidFeatures1Edx.PageGlobalEnable
         | CpuidFeatures1Edx.ConditionalMove | CpuidFeatures1Edx.PageAttributeTable | CpuidFeatures1Edx.ClflushInstruction
         | CpuidFeatures1Edx.PageSizeExtension | CpuidFeatures1Edx.Sysenter);
 
-    /// <summary>CPUID.1:ECX.</summary>
-    public uint Leaf1Ecx { get; init; } = (uint)(CpuidFeatures1Ecx.Cmpxchg16b | CpuidFeatures1Ecx.Popcnt);
+    /// <summary>CPUID.1:ECX: SSE3, SSSE3, SSE4.1, SSE4.2 (with CRC32 and the string compares), CMPXCHG16B, POPCNT. No XSAVE/AVX.</summary>
+    public uint Leaf1Ecx { get; init; } = (uint)(CpuidFeatures1Ecx.Sse3 | CpuidFeatures1Ecx.Ssse3 | CpuidFeatures1Ecx.Sse41
+        | CpuidFeatures1Ecx.Sse42 | CpuidFeatures1Ecx.Cmpxchg16b | CpuidFeatures1Ecx.Popcnt);
 
     /// <summary>CPUID.80000001:EDX: SYSCALL, NX, RDTSCP, long mode.</summary>
     public uint ExtendedLeaf1Edx { get; init; } = (1u << 11) | (1u << 20) | (1u << 27) | (1u << 29);
