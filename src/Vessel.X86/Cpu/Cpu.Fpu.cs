@@ -14,7 +14,7 @@ public sealed unsafe partial class Cpu
 
     /// <summary>
     /// SSE instructions: #UD when CR0.EM is set or CR4.OSFXSR is clear, then #NM when CR0.TS is set
-    /// (SDM 2 §2.5.x "SIMD floating-point exceptions ... Table 3-? Exception conditions", SDM 3A Table 2-2).
+    /// (SDM 2 §2.4 exception types, SDM 3A Table 2-2).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool SseAvailable()

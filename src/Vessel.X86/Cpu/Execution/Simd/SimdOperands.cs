@@ -32,8 +32,8 @@ public static unsafe class SimdOperands
     }
 
     /// <summary>
-    /// A 128-bit operand: legacy SSE memory operands must be 16-byte aligned or #GP(0) (SDM 1 §12.? / SDM 2 "Exceptions",
-    /// Table 2-18 class 1), except the unaligned moves and LDDQU, which pass <paramref name="aligned"/> false.
+    /// A 128-bit operand: legacy SSE memory operands must be 16-byte aligned or #GP(0) (SDM 2 §2.4, "Exception
+    /// Type 1/2/4"), except the unaligned moves and LDDQU, which pass <paramref name="aligned"/> false.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryReadSource<TForm>(Cpu cpu, DecodedInstruction* instruction, bool aligned, out Vector128<byte> value)

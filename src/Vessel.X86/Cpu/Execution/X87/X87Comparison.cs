@@ -218,7 +218,7 @@ public static unsafe class X87Comparison
         }
     }
 
-    /// <summary>FXAM: classifies ST(0) into C3, C2, C0 with its sign in C1; never raises an exception (SDM 2 FXAM Table 3-?).</summary>
+    /// <summary>FXAM: classifies ST(0) into C3, C2, C0 with its sign in C1; never raises an exception (SDM 2 FXAM, "FXAM Results").</summary>
     private static void Examine(Cpu cpu, DecodedInstruction* instruction)
     {
         if (!X87Stack.Begin(cpu, instruction))
