@@ -11,6 +11,7 @@ namespace Vessel.X86.Cpu.Execution.X87;
 /// </summary>
 public static unsafe class X87Stack
 {
+    /// <summary>The physical register of ST(i); masked to 0-7, so every FpuState.Physical access through it is in bounds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PhysicalIndex(FpuState* fpu, int stackIndex) => (fpu->Top + stackIndex) & 7;
 
