@@ -192,14 +192,8 @@ public static unsafe class X87Transcendental
             return;
         }
 
+        // A stack overflow takes precedence over an out-of-range argument (checked against the host).
         var fpu = cpu.Fpu;
-        var x = X87Stack.Read(fpu, 0);
-        if (OutOfRange(x))
-        {
-            X87Stack.SetConditionCodes(fpu, false, true, false, false);
-            return;
-        }
-
         if (!X87Stack.IsEmpty(fpu, 7))
         {
             X87Stack.StackFault(cpu, overflow: true);
@@ -210,6 +204,13 @@ public static unsafe class X87Transcendental
                 X87Stack.Write(fpu, 0, FloatParts.Indefinite);
             }
 
+            return;
+        }
+
+        var x = X87Stack.Read(fpu, 0);
+        if (OutOfRange(x))
+        {
+            X87Stack.SetConditionCodes(fpu, false, true, false, false);
             return;
         }
 
