@@ -14,7 +14,7 @@ public sealed unsafe partial class Cpu
 
     /// <summary>
     /// SSE instructions: #UD when CR0.EM is set or CR4.OSFXSR is clear, then #NM when CR0.TS is set
-    /// (SDM 2 §2.5.x "SIMD floating-point exceptions ... Table 3-? Exception conditions", SDM 3A Table 2-2).
+    /// (SDM 2 §2.4 exception types, SDM 3A Table 2-2).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool SseAvailable()
@@ -42,17 +42,37 @@ public sealed unsafe partial class Cpu
         return false;
     }
 
-    /// <summary>MMX instructions: #UD when CR0.EM is set, #NM when CR0.TS is set (SDM 3A Table 2-2).</summary>
+    /// <summary>
+    /// MMX instructions: #UD when CR0.EM is set, #NM when CR0.TS is set (SDM 3A Table 2-2), and, like waiting x87
+    /// instructions, #MF while an unmasked x87 exception is pending with CR0.NE set (SDM 1 §9.5.2).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool MmxAvailable()
     {
-        if ((cr0 & (ulong)(ControlRegister0.Emulation | ControlRegister0.TaskSwitched)) == 0)
+        if ((cr0 & (ulong)(ControlRegister0.Emulation | ControlRegister0.TaskSwitched)) == 0 && (Fpu->StatusWord & X87StatusWord.ErrorSummary) == 0)
         {
             return true;
         }
 
-        RaiseException((cr0 & (ulong)ControlRegister0.Emulation) != 0 ? ExceptionVector.InvalidOpcode : ExceptionVector.DeviceNotAvailable);
-        return false;
+        return MmxUnavailable();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool MmxUnavailable()
+    {
+        if ((cr0 & (ulong)(ControlRegister0.Emulation | ControlRegister0.TaskSwitched)) != 0)
+        {
+            RaiseException((cr0 & (ulong)ControlRegister0.Emulation) != 0 ? ExceptionVector.InvalidOpcode : ExceptionVector.DeviceNotAvailable);
+            return false;
+        }
+
+        if ((cr0 & (ulong)ControlRegister0.NumericError) != 0)
+        {
+            RaiseException(ExceptionVector.FloatingPointError);
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>x87 instructions: #NM when CR0.EM or CR0.TS is set (SDM 3A Table 2-2).</summary>

@@ -166,6 +166,17 @@ public sealed class EdgeInputs(int seed)
             record.Xmm[3] = DoubleNear(record.Xmm[1]);
         }
 
+        for (int q = 0; q < 4; q++)
+        {
+            record.Memory[q] = kind switch
+            {
+                OperandKind.Single => Single() | ((ulong)Single() << 32),
+                OperandKind.Double => q == 0 ? DoubleNear(record.Xmm[0]) : q == 1 ? DoubleNear(record.Xmm[1]) : Double(),
+                OperandKind.Text => TextLanes(),
+                _ => IntegerLanes(),
+            };
+        }
+
         record.Mm[0] = kind == OperandKind.Integer ? IntegerLanes() : Single() | ((ulong)Single() << 32);
         record.Mm[1] = kind == OperandKind.Integer ? IntegerLanes() : Integer64();
         if (kind == OperandKind.Integer && random.Next(3) == 0)

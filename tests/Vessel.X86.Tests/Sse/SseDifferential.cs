@@ -24,13 +24,25 @@ public static class SseDifferential
         return stream.ToArray();
     }
 
-    public static SseRecord[] RunNative(byte[] instruction, SseRecord[] inputs)
+    /// <summary>Runs on the host over a 64-byte aligned copy of the records, so aligned memory operands stay aligned.</summary>
+    public static unsafe SseRecord[] RunNative(byte[] instruction, SseRecord[] inputs)
     {
         var results = (SseRecord[])inputs.Clone();
-        using var executor = new NativeSseExecutor(instruction);
-        for (int i = 0; i < results.Length; i++)
+        var buffer = (SseRecord*)NativeMemory.AlignedAlloc((nuint)(sizeof(SseRecord) * results.Length), 64);
+        try
         {
-            executor.Run(ref results[i]);
+            results.AsSpan().CopyTo(new Span<SseRecord>(buffer, results.Length));
+            using var executor = new NativeSseExecutor(instruction);
+            for (int i = 0; i < results.Length; i++)
+            {
+                executor.Run(buffer + i);
+            }
+
+            new Span<SseRecord>(buffer, results.Length).CopyTo(results);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(buffer);
         }
 
         return results;
@@ -72,7 +84,8 @@ public static class SseDifferential
             var e = emulated[i];
             var input = inputs[i];
             bool same = n.MxcsrOut == e.MxcsrOut && (n.RflagsOut & ArithmeticFlags) == (e.RflagsOut & ArithmeticFlags)
-                && n.Rax == e.Rax && n.Rcx == e.Rcx && n.Mm[0] == e.Mm[0] && n.Mm[1] == e.Mm[1];
+                && n.Rax == e.Rax && n.Rcx == e.Rcx && n.Rdx == e.Rdx && n.Mm[0] == e.Mm[0] && n.Mm[1] == e.Mm[1]
+                && n.Memory[0] == e.Memory[0] && n.Memory[1] == e.Memory[1];
             for (int q = 0; q < 8; q++)
             {
                 if (n.Xmm[q] != e.Xmm[q] && !(laneTolerance?.Invoke(q, n.Xmm[q], e.Xmm[q]) ?? false))
@@ -86,7 +99,8 @@ public static class SseDifferential
                 failures.Add(
                     $"#{i} in: xmm0={Hex(input, 0)} xmm1={Hex(input, 2)} mm0={input.Mm[0]:x16} mm1={input.Mm[1]:x16} rax={input.Rax:x} rcx={input.Rcx:x} mxcsr={input.MxcsrIn:x4}\n"
                     + $"   host: xmm0={Hex(n, 0)} xmm1={Hex(n, 2)} mm0={n.Mm[0]:x16} rax={n.Rax:x} rcx={n.Rcx:x} mxcsr={n.MxcsrOut:x4} flags={n.RflagsOut & ArithmeticFlags:x}\n"
-                    + $"   ours: xmm0={Hex(e, 0)} xmm1={Hex(e, 2)} mm0={e.Mm[0]:x16} rax={e.Rax:x} rcx={e.Rcx:x} mxcsr={e.MxcsrOut:x4} flags={e.RflagsOut & ArithmeticFlags:x}");
+                    + $"   ours: xmm0={Hex(e, 0)} xmm1={Hex(e, 2)} mm0={e.Mm[0]:x16} rax={e.Rax:x} rcx={e.Rcx:x} mxcsr={e.MxcsrOut:x4} flags={e.RflagsOut & ArithmeticFlags:x}\n"
+                    + $"   memory in/host/ours: {input.Memory[1]:x16}_{input.Memory[0]:x16} / {n.Memory[1]:x16}_{n.Memory[0]:x16} / {e.Memory[1]:x16}_{e.Memory[0]:x16}");
             }
         }
 

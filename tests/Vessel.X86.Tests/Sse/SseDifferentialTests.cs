@@ -17,7 +17,7 @@ public class SseDifferentialTests
         "Maxps", "Maxss", "Maxpd", "Maxsd", "Cmpps", "Cmpss", "Cmppd", "Cmpsd", "Comiss", "Ucomiss", "Comisd", "Ucomisd",
         "Andps", "Andnps", "Orps", "Xorps", "Andpd", "Andnpd", "Orpd", "Xorpd", "Shufps", "Shufpd", "Unpcklps", "Unpckhps",
         "Unpcklpd", "Unpckhpd", "Movmskps", "Movmskpd", "Movss", "Movsd", "Movhlps", "Movlhps", "Movaps", "Movups", "Movapd",
-        "Movupd",
+        "Movupd", "Movlps", "Movhps", "Movlpd", "Movhpd", "Movntps", "Movntpd",
     ];
 
     private static readonly string[] ConversionMnemonics =
@@ -35,7 +35,7 @@ public class SseDifferentialTests
         "Pcmpgtb", "Pcmpgtw", "Pcmpgtd", "Packsswb", "Packssdw", "Packuswb", "Punpcklbw", "Punpcklwd", "Punpckldq",
         "Punpcklqdq", "Punpckhbw", "Punpckhwd", "Punpckhdq", "Punpckhqdq", "Psllw", "Pslld", "Psllq", "Psrlw", "Psrld",
         "Psrlq", "Psraw", "Psrad", "Pslldq", "Psrldq", "Pshufd", "Pshufhw", "Pshuflw", "Pshufw", "Pinsrw", "Pextrw",
-        "Pmovmskb", "Movd", "Movq", "Movdqa", "Movdqu", "Movq2dq", "Movdq2q",
+        "Pmovmskb", "Movd", "Movq", "Movdqa", "Movdqu", "Movq2dq", "Movdq2q", "Movntdq", "Movntq", "Lddqu", "Movntdqa", "Movnti",
     ];
 
     private static readonly string[] ExtensionFloatMnemonics =
@@ -158,7 +158,7 @@ public class SseDifferentialTests
         {
             foreach (var (code, operands) in Codes(mnemonic))
             {
-                if (operands.Contains("m32_m32", StringComparison.Ordinal) || operands.Contains("m128_xmm", StringComparison.Ordinal) || operands.StartsWith("m", StringComparison.Ordinal) && !operands.StartsWith("mm", StringComparison.Ordinal))
+                if (operands.Contains("m32_m32", StringComparison.Ordinal))
                 {
                     continue;
                 }
@@ -168,11 +168,14 @@ public class SseDifferentialTests
                 int[] immediates = operands.EndsWith("imm8", StringComparison.Ordinal) ? ImmediatesFor(mnemonic) : [-1];
                 foreach (int immediate in immediates)
                 {
-                    var instruction = CreateInstruction(code, info, immediate);
-                    if (instruction is { } created)
+                    foreach (bool memory in new[] { false, true })
                     {
-                        string name = $"{mnemonic} {created}";
-                        cases.TryAdd(name, (created, kind));
+                        var instruction = CreateInstruction(code, info, immediate, memory);
+                        if (instruction is { } created)
+                        {
+                            string name = $"{mnemonic} {created}";
+                            cases.TryAdd(name, (created, kind));
+                        }
                     }
                 }
             }
@@ -207,13 +210,29 @@ public class SseDifferentialTests
         return [.. controls];
     }
 
-    private static Instruction? CreateInstruction(Code code, OpCodeInfo info, int immediate)
+    /// <summary>
+    /// The instruction with XMM0/MM0/EAX as destination and XMM1/MM1/ECX as source, or, when <paramref name="memory"/>,
+    /// with its r/m operand at [rsi+128] (the record's memory slot); null when the form does not exist.
+    /// </summary>
+    private static Instruction? CreateInstruction(Code code, OpCodeInfo info, int immediate, bool memory)
     {
         var registers = new List<Register>();
+        int memoryIndex = -1;
         for (int i = 0; i < info.OpCount; i++)
         {
             string kind = info.GetOpKind(i).ToString();
-            bool first = registers.Count == 0;
+            bool first = registers.Count == 0 && memoryIndex < 0;
+            if (memory && (kind.EndsWith("_or_mem", StringComparison.Ordinal) || kind == "mem"))
+            {
+                memoryIndex = i;
+                continue;
+            }
+
+            if (kind == "mem")
+            {
+                return null;
+            }
+
             if (kind.StartsWith("xmm", StringComparison.Ordinal))
             {
                 registers.Add(first ? Register.XMM0 : Register.XMM1);
@@ -246,6 +265,23 @@ public class SseDifferentialTests
             {
                 return null;
             }
+        }
+
+        if (memory)
+        {
+            if (memoryIndex < 0 || registers.Count != 1)
+            {
+                return null;
+            }
+
+            var operand = new MemoryOperand(Register.RSI, SseRecord.MemoryOffset);
+            return (memoryIndex, immediate >= 0) switch
+            {
+                (0, false) => Instruction.Create(code, operand, registers[0]),
+                (0, true) => Instruction.Create(code, operand, registers[0], immediate),
+                (_, false) => Instruction.Create(code, registers[0], operand),
+                (_, true) => Instruction.Create(code, registers[0], operand, immediate),
+            };
         }
 
         return (registers.Count, immediate >= 0) switch

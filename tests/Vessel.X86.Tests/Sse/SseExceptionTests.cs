@@ -126,6 +126,21 @@ public class SseExceptionTests
     }
 
     [Fact]
+    public void Pending_unmasked_x87_exception_is_delivered_at_the_next_MMX_instruction_but_not_at_FNSTSW()
+    {
+        Assert.Equal(FloatingPointError, Run(a =>
+        {
+            a.mov(__word_ptr[Data], 0x037F & ~(1 << 2));
+            a.fldcw(__word_ptr[Data]);
+            a.fld1();
+            a.fldz();
+            a.fdivp(st1, st0);
+            a.fnstsw(ax);
+            a.paddb(mm0, mm1);
+        }));
+    }
+
+    [Fact]
     public void Fxsave_to_a_misaligned_address_raises_general_protection() =>
         Assert.Equal(GeneralProtection, Run(a => a.fxsave64(__[Data + 8])));
 

@@ -6,7 +6,7 @@ namespace Vessel.X86.Tests.Sse;
 [StructLayout(LayoutKind.Explicit, Size = Size)]
 public unsafe struct SseRecord
 {
-    public const int Size = 128;
+    public const int Size = 192;
     public const int Xmm0Offset = 0;
     public const int MxcsrInOffset = 64;
     public const int MxcsrOutOffset = 68;
@@ -16,6 +16,9 @@ public unsafe struct SseRecord
     public const int RflagsInOffset = 96;
     public const int Mm0Offset = 104;
     public const int RdxOffset = 120;
+
+    /// <summary>The memory operand of memory-form instructions ([rsi+128]), 16-byte aligned, left alone by the stub.</summary>
+    public const int MemoryOffset = 128;
 
     /// <summary>XMM0-XMM3 as eight quadwords.</summary>
     [FieldOffset(Xmm0Offset)]
@@ -44,4 +47,7 @@ public unsafe struct SseRecord
 
     [FieldOffset(RdxOffset)]
     public ulong Rdx;
+
+    [FieldOffset(MemoryOffset)]
+    public fixed ulong Memory[4];
 }

@@ -189,6 +189,11 @@ public static unsafe class SimdFloatingPoint
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static ulong Arithmetic(ulong destination, ulong source, in FloatFormat format, ref FloatEnvironment environment, int operation)
     {
+        if (TryFast(destination, source, format, ref environment, operation, out ulong fast))
+        {
+            return fast;
+        }
+
         var others = environment.Flags;
         environment.Flags = FloatExceptions.None;
         if (!TryDecodeOperands(destination, source, format, ref environment, out var a, out var b, out ulong nan))
@@ -205,6 +210,29 @@ public static unsafe class SimdFloatingPoint
             _ => SoftFloat.Divide(a, b, format, ref environment),
         };
         return Finish(result, a.Denormal || b.Denormal, others, format, ref environment);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool TryFast(ulong destination, ulong source, in FloatFormat format, ref FloatEnvironment environment, int operation, out ulong result)
+    {
+        bool done;
+        bool inexact;
+        if (format.ExponentBits == 11)
+        {
+            done = FloatFastPath.TryDouble(destination, source, operation, environment.Rounding, out result, out inexact);
+        }
+        else
+        {
+            done = FloatFastPath.TrySingle((uint)destination, (uint)source, operation, environment.Rounding, out uint single, out inexact);
+            result = single;
+        }
+
+        if (done && inexact)
+        {
+            environment.Flags |= FloatExceptions.Precision;
+        }
+
+        return done;
     }
 
     public readonly struct Add : IFloatLaneOperation
@@ -236,6 +264,11 @@ public static unsafe class SimdFloatingPoint
     {
         public static ulong Lane(ulong destination, ulong source, in FloatFormat format, ref FloatEnvironment environment, byte immediate)
         {
+            if ((source >> (format.ExponentBits == 11 ? 63 : 31) & 1) == 0 && TryFast(source, 0, format, ref environment, FloatFastPath.SquareRoot, out ulong fast))
+            {
+                return fast;
+            }
+
             var b = SoftFloat.Decode(source, format, environment.DenormalsAreZero);
             if (b.IsNaN)
             {

@@ -8,10 +8,14 @@ namespace Vessel.X86.Cpu.Execution.Simd;
 /// <summary>Reading and writing XMM and MMX registers and their memory operands, with the alignment rules of legacy SSE.</summary>
 public static unsafe class SimdOperands
 {
+    /// <summary>XMMi. Safety: the index is a decoded register number (0-15), so the pointer stays inside FpuState.Xmm.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<byte>* Xmm(Cpu cpu, int index) => (Vector128<byte>*)(cpu.Fpu->Xmm + (index * 2));
 
-    /// <summary>MMi is the significand of physical x87 register Ri (Intel SDM 1 §9.5).</summary>
+    /// <summary>
+    /// MMi is the significand of physical x87 register Ri (Intel SDM 1 §9.5). Safety: the index is a decoded MMX
+    /// register number (0-7), inside FpuState.Physical.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong ReadMmx(Cpu cpu, int index) => cpu.Fpu->Physical[index * 2];
 
@@ -32,8 +36,8 @@ public static unsafe class SimdOperands
     }
 
     /// <summary>
-    /// A 128-bit operand: legacy SSE memory operands must be 16-byte aligned or #GP(0) (SDM 1 §12.? / SDM 2 "Exceptions",
-    /// Table 2-18 class 1), except the unaligned moves and LDDQU, which pass <paramref name="aligned"/> false.
+    /// A 128-bit operand: legacy SSE memory operands must be 16-byte aligned or #GP(0) (SDM 2 §2.4, "Exception
+    /// Type 1/2/4"), except the unaligned moves and LDDQU, which pass <paramref name="aligned"/> false.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool TryReadSource<TForm>(Cpu cpu, DecodedInstruction* instruction, bool aligned, out Vector128<byte> value)

@@ -17,10 +17,10 @@ public static unsafe class SimdStateManagement
     {
         table.Add(Code.Ldmxcsr_m32, &LoadMxcsr);
         table.Add(Code.Stmxcsr_m32, &StoreMxcsr);
-        table.Add(Code.Fxsave_m512byte, &Save<Legacy>);
-        table.Add(Code.Fxsave64_m512byte, &Save<Wide>);
-        table.Add(Code.Fxrstor_m512byte, &Restore<Legacy>);
-        table.Add(Code.Fxrstor64_m512byte, &Restore<Wide>);
+        table.Add(Code.Fxsave_m512byte, &Save<LegacyLayout>);
+        table.Add(Code.Fxsave64_m512byte, &Save<WideLayout>);
+        table.Add(Code.Fxrstor_m512byte, &Restore<LegacyLayout>);
+        table.Add(Code.Fxrstor64_m512byte, &Restore<WideLayout>);
         foreach (var mnemonic in new[] { "Xsave", "Xsave64", "Xrstor", "Xrstor64", "Xsaveopt", "Xsaveopt64", "Xsavec", "Xsavec64", "Xsaves", "Xsaves64", "Xrstors", "Xrstors64", "Xgetbv", "Xsetbv" })
         {
             foreach (var (code, _) in CodeFamily.Of(mnemonic))
@@ -36,14 +36,14 @@ public static unsafe class SimdStateManagement
         static abstract bool Wide { get; }
     }
 
-    private readonly struct Legacy : IImageLayout
+    private readonly struct LegacyLayout : IImageLayout
     {
         public static bool Wide => false;
     }
 
-    private readonly struct Wide : IImageLayout
+    private readonly struct WideLayout : IImageLayout
     {
-        static bool IImageLayout.Wide => true;
+        public static bool Wide => true;
     }
 
     private static void InvalidOpcode(Cpu cpu, DecodedInstruction* instruction) => cpu.RaiseInvalidOpcode();

@@ -161,7 +161,7 @@ public static unsafe class X87Comparison
             }
 
             order = Compare(X87Stack.Read(fpu, 0), source, TOrdering.SignalsOnQuietNaN, ref environment);
-            if (!X87Stack.Commit(cpu, environment.Flags))
+            if (!X87Stack.Commit(cpu, environment.Flags, denormalBlocks: false))
             {
                 return;
             }
@@ -184,7 +184,10 @@ public static unsafe class X87Comparison
             SetCodes(fpu, order);
         }
 
-        for (int i = 0; i < pops; i++)
+        // An unmasked denormal operand still sets the condition codes, but the stack is not popped (checked against the host).
+        bool unmaskedDenormal = (environment.Flags & FloatExceptions.Denormal) != 0 && (fpu->ControlWord & (ushort)FloatExceptions.Denormal) == 0
+            && (environment.Flags & FloatExceptions.Invalid) == 0;
+        for (int i = 0; i < pops && !unmaskedDenormal; i++)
         {
             X87Stack.Pop(fpu);
         }
@@ -212,13 +215,13 @@ public static unsafe class X87Comparison
 
         var environment = default(FloatEnvironment);
         int order = Compare(X87Stack.Read(fpu, 0), FloatParts.Zero(false), true, ref environment);
-        if (X87Stack.Commit(cpu, environment.Flags))
+        if (X87Stack.Commit(cpu, environment.Flags, denormalBlocks: false))
         {
             SetCodes(fpu, order);
         }
     }
 
-    /// <summary>FXAM: classifies ST(0) into C3, C2, C0 with its sign in C1; never raises an exception (SDM 2 FXAM Table 3-?).</summary>
+    /// <summary>FXAM: classifies ST(0) into C3, C2, C0 with its sign in C1; never raises an exception (SDM 2 FXAM, "FXAM Results").</summary>
     private static void Examine(Cpu cpu, DecodedInstruction* instruction)
     {
         if (!X87Stack.Begin(cpu, instruction))

@@ -43,6 +43,12 @@ public static unsafe class X87Control
         table.Add(Code.Fincstp, &IncrementStackPointer);
         table.Add(Code.Fdecstp, &DecrementStackPointer);
         table.Add(Code.Fnop, &NoOperation);
+
+        // The 8087's FENI/FDISI and the 287's FSETPM do nothing on the 387 and later (Intel 387 Programmer's Reference).
+        foreach (var code in new[] { Code.Fneni, Code.Feni, Code.Fndisi, Code.Fdisi, Code.Fnsetpm, Code.Fsetpm })
+        {
+            table.Add(code, &Ignored);
+        }
         table.Add(Code.Wait, &WaitForExceptions);
     }
 
@@ -372,6 +378,8 @@ public static unsafe class X87Control
     }
 
     private static void NoOperation(Cpu cpu, DecodedInstruction* instruction) => X87Stack.Begin(cpu, instruction);
+
+    private static void Ignored(Cpu cpu, DecodedInstruction* instruction) => cpu.X87Available();
 
     /// <summary>FWAIT: #NM only when CR0.MP and CR0.TS are both set; then any pending unmasked exception (SDM 2 WAIT/FWAIT).</summary>
     private static void WaitForExceptions(Cpu cpu, DecodedInstruction* instruction)

@@ -75,7 +75,7 @@ public static unsafe class X87DataTransfer
             return;
         }
 
-        if (X87Stack.Commit(cpu, raised))
+        if (X87Stack.Commit(cpu, raised, denormalBlocks: false))
         {
             X87Stack.TryPush(cpu);
             X87Stack.Write(fpu, 0, value);

@@ -11,6 +11,7 @@ namespace Vessel.X86.Cpu.Execution.X87;
 /// </summary>
 public static unsafe class X87Stack
 {
+    /// <summary>The physical register of ST(i); masked to 0-7, so every FpuState.Physical access through it is in bounds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int PhysicalIndex(FpuState* fpu, int stackIndex) => (fpu->Top + stackIndex) & 7;
 
@@ -128,19 +129,29 @@ public static unsafe class X87Stack
     public static FloatFormat ResultFormat(FpuState* fpu) => FloatFormat.ExtendedWithPrecision(X87ControlWord.Precision(fpu->ControlWord));
 
     /// <summary>
-    /// Reports an arithmetic instruction's exceptions: flags into FSW, C1 from the rounding direction, ES and B when
-    /// one is unmasked. Returns false when an unmasked invalid, denormal or divide-by-zero exception means the
-    /// destination must not be written (SDM 1 §8.5). Unmasked overflow and underflow write the masked result here
-    /// rather than the exponent-wrapped one (see docs/cpu.md).
+    /// Reports an instruction's exceptions: flags into FSW, C1 from the rounding direction, ES and B when one is
+    /// unmasked. Returns false when an unmasked invalid or divide-by-zero exception, or an unmasked denormal operand
+    /// when <paramref name="denormalBlocks"/> (arithmetic; loads and compares go ahead), means the destination must not
+    /// be written; the post-computation flags (P, U, O) are then not reported (SDM 1 §8.5, checked against the host).
+    /// Unmasked overflow and underflow write the masked result here rather than the exponent-wrapped one (see docs/cpu.md).
     /// </summary>
-    public static bool Commit(Cpu cpu, FloatExceptions raised)
+    public static bool Commit(Cpu cpu, FloatExceptions raised, bool denormalBlocks = true)
     {
         var fpu = cpu.Fpu;
         if ((raised & (FloatExceptions.Invalid | FloatExceptions.DivideByZero)) != 0)
         {
             // Invalid operations and divisions by zero take precedence over a denormal operand, which the hardware
-            // then does not report (SDM 1 §8.7 / §4.9.2 precedence; checked against the host in the tests).
+            // then does not report (SDM 1 §4.9.2 precedence; checked against the host in the tests).
             raised &= ~FloatExceptions.Denormal;
+        }
+
+        const FloatExceptions preComputation = FloatExceptions.Invalid | FloatExceptions.Denormal | FloatExceptions.DivideByZero;
+        var masks = (FloatExceptions)(fpu->ControlWord & X87StatusWord.ExceptionFlags);
+        var blocking = FloatExceptions.Invalid | FloatExceptions.DivideByZero | (denormalBlocks ? FloatExceptions.Denormal : 0);
+        bool blocked = (raised & blocking & ~masks) != 0;
+        if (blocked)
+        {
+            raised &= preComputation;
         }
 
         ushort flags = (ushort)((uint)raised & X87StatusWord.ExceptionFlags);
@@ -163,7 +174,7 @@ public static unsafe class X87Stack
         }
 
         fpu->StatusWord = status;
-        return (unmasked & (ushort)(FloatExceptions.Invalid | FloatExceptions.Denormal | FloatExceptions.DivideByZero)) == 0;
+        return !blocked;
     }
 
     /// <summary>Sets C3, C2, C1, C0 (clearing the others).</summary>

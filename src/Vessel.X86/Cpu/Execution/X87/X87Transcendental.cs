@@ -192,14 +192,8 @@ public static unsafe class X87Transcendental
             return;
         }
 
+        // A stack overflow takes precedence over an out-of-range argument (checked against the host).
         var fpu = cpu.Fpu;
-        var x = X87Stack.Read(fpu, 0);
-        if (OutOfRange(x))
-        {
-            X87Stack.SetConditionCodes(fpu, false, true, false, false);
-            return;
-        }
-
         if (!X87Stack.IsEmpty(fpu, 7))
         {
             X87Stack.StackFault(cpu, overflow: true);
@@ -210,6 +204,13 @@ public static unsafe class X87Transcendental
                 X87Stack.Write(fpu, 0, FloatParts.Indefinite);
             }
 
+            return;
+        }
+
+        var x = X87Stack.Read(fpu, 0);
+        if (OutOfRange(x))
+        {
+            X87Stack.SetConditionCodes(fpu, false, true, false, false);
             return;
         }
 
@@ -268,13 +269,13 @@ public static unsafe class X87Transcendental
 
     private static void PartialArctangent(Cpu cpu, DecodedInstruction* instruction) => Binary(cpu, instruction, &ArctangentOf);
 
-    /// <summary>FPATAN: atan2(ST(1), ST(0)), whose IEEE special cases (signed zeros, infinities) match SDM 2 FPATAN Table 3-30.</summary>
+    /// <summary>FPATAN: atan2(ST(1), ST(0)), whose IEEE special cases (signed zeros, infinities) match SDM 2 FPATAN, "FPATAN Results".</summary>
     private static FloatParts ArctangentOf(in FloatParts y, in FloatParts x, ref FloatEnvironment environment) =>
         FromHost(Math.Atan2(X87Stack.ToDouble(y), X87Stack.ToDouble(x)), ref environment, exact: y.Class == FloatClass.Zero);
 
     private static void YLog2X(Cpu cpu, DecodedInstruction* instruction) => Binary(cpu, instruction, &YLog2XOf);
 
-    /// <summary>FYL2X: ST(1) × log2(ST(0)); negative x is invalid, x = 0 divides by zero (SDM 2 FYL2X Table 3-49).</summary>
+    /// <summary>FYL2X: ST(1) × log2(ST(0)); negative x is invalid, x = 0 divides by zero (SDM 2 FYL2X, "FYL2X Results").</summary>
     private static FloatParts YLog2XOf(in FloatParts y, in FloatParts x, ref FloatEnvironment environment)
     {
         if (x.Sign && x.Class != FloatClass.Zero)
