@@ -31,6 +31,8 @@ public sealed class KvmAccelerator(CpuTemplate? cpuTemplate = null, string devic
     /// Whether a stock (non-paravirtualized) Linux kernel can boot on this host's KVM; false on PVM hosts, with the reason.
     /// Only meaningful when <see cref="IsAvailable"/> is true.
     /// </summary>
+    public bool RunsGeneralGuests(out string reason) => RunsStockLinux(out reason);
+
     public static bool RunsStockLinux(out string reason)
     {
         reason = KvmHost.IsPagetableVirtualMachine ? KvmHostMessages.PvmCannotRunStockKernels : string.Empty;

@@ -8,9 +8,15 @@ namespace Vessel.Vmm.Tests;
 
 public class AcceleratorSelectorTests
 {
-    private sealed class FakeAccelerator(string name, bool available, string reason = "") : IAccelerator
+    private sealed class FakeAccelerator(string name, bool available, string reason = "", string? limitation = null) : IAccelerator
     {
         public string Name => name;
+
+        public bool RunsGeneralGuests(out string why)
+        {
+            why = limitation ?? string.Empty;
+            return limitation == null;
+        }
 
         public bool IsAvailable(out string why)
         {
@@ -49,5 +55,26 @@ public class AcceleratorSelectorTests
             [new FakeAccelerator("kvm", false, "/dev/kvm does not exist."), new FakeAccelerator("software", true)]));
 
         Assert.Equal("--accel kvm: /dev/kvm does not exist.", error.Message);
+    }
+
+    [Fact]
+    public void Auto_passes_over_a_kvm_that_cannot_run_every_guest_and_says_why()
+    {
+        var (chosen, notice) = AcceleratorSelector.Select(
+            AcceleratorKind.Auto,
+            [new FakeAccelerator("kvm", true, limitation: "this host's KVM is PVM."), new FakeAccelerator("software", true)]);
+
+        Assert.Equal("software", chosen.Name);
+        Assert.Contains("PVM", notice);
+    }
+
+    [Fact]
+    public void Asking_for_a_limited_kvm_explicitly_still_gets_it()
+    {
+        var (chosen, _) = AcceleratorSelector.Select(
+            AcceleratorKind.Kvm,
+            [new FakeAccelerator("kvm", true, limitation: "this host's KVM is PVM."), new FakeAccelerator("software", true)]);
+
+        Assert.Equal("kvm", chosen.Name);
     }
 }

@@ -11,5 +11,15 @@ public interface IAccelerator
     /// <summary>Whether this accelerator can run on this host; when not, <paramref name="reason"/> tells the user why and what to do.</summary>
     bool IsAvailable(out string reason);
 
+    /// <summary>
+    /// Whether this accelerator can run any guest the machine model supports, not only some; <c>--accel auto</c> passes
+    /// over one that cannot (a nested KVM that runs only paravirtualized kernels, say) and says why.
+    /// </summary>
+    bool RunsGeneralGuests(out string reason)
+    {
+        reason = string.Empty;
+        return true;
+    }
+
     IAcceleratorVm CreateVm(GuestMemory memory, AcceleratorVmOptions options, IMachineLog log);
 }

@@ -29,9 +29,15 @@ public static class AcceleratorSelector
             case AcceleratorKind.Software:
                 return (software ?? throw new ConfigurationException("--accel software: this build of Vessel has no software CPU."), null);
             default:
-                if (kvm != null && kvm.IsAvailable(out string why))
+                string? passedOver = null;
+                if (kvm != null && kvm.IsAvailable(out _))
                 {
-                    return (kvm, "using KVM hardware virtualization");
+                    if (kvm.RunsGeneralGuests(out string limitation))
+                    {
+                        return (kvm, "using KVM hardware virtualization");
+                    }
+
+                    passedOver = limitation.TrimEnd('.');
                 }
 
                 if (software == null)
@@ -39,7 +45,7 @@ public static class AcceleratorSelector
                     throw new ConfigurationException("--accel auto: no accelerator is usable on this host.");
                 }
 
-                string because = kvm == null ? "this build has no KVM accelerator" : UnavailableReason(kvm);
+                string because = kvm == null ? "this build has no KVM accelerator" : passedOver ?? UnavailableReason(kvm);
                 return (software, $"using the software CPU: KVM is not usable ({because})");
         }
     }
