@@ -15,6 +15,10 @@ public sealed unsafe class BlockDecoder
     private readonly Decoder decoder32;
     private readonly Decoder decoder64;
     private readonly DecodedInstruction[] scratch = new DecodedInstruction[MaxInstructionsPerBlock];
+    private readonly DecodedInstruction[] straddlingInstruction = GC.AllocateArray<DecodedInstruction>(1, pinned: true);
+    private readonly DecodedBlock straddlingBlock16;
+    private readonly DecodedBlock straddlingBlock32;
+    private readonly DecodedBlock straddlingBlock64;
 
     public BlockDecoder(HandlerTable handlers)
     {
@@ -22,6 +26,9 @@ public sealed unsafe class BlockDecoder
         decoder16 = Decoder.Create(16, reader, 0, DecoderOptions.None);
         decoder32 = Decoder.Create(32, reader, 0, DecoderOptions.None);
         decoder64 = Decoder.Create(64, reader, 0, DecoderOptions.None);
+        straddlingBlock16 = new DecodedBlock(ulong.MaxValue, 16, straddlingInstruction, 1, 0);
+        straddlingBlock32 = new DecodedBlock(ulong.MaxValue, 32, straddlingInstruction, 1, 0);
+        straddlingBlock64 = new DecodedBlock(ulong.MaxValue, 64, straddlingInstruction, 1, 0);
     }
 
     /// <summary>
@@ -65,15 +72,21 @@ public sealed unsafe class BlockDecoder
     /// <summary>Decodes one instruction from bytes gathered across a page boundary; such blocks are never cached.</summary>
     public DecodedBlock DecodeSingle(ReadOnlySpan<byte> bytes, ulong rip, int codeBits)
     {
+        // Page-straddling instructions are decoded at every execution, so they reuse one pinned slot rather than
+        // allocate: the block runs at once and is never cached.
         var decoder = DecoderFor(codeBits);
         fixed (byte* start = bytes)
         {
             reader.Reset(start, bytes.Length);
             decoder.IP = rip;
             decoder.Decode(out var instruction);
-            var instructions = GC.AllocateArray<DecodedInstruction>(1, pinned: true);
-            Fill(ref instructions[0], in instruction, (uint)instruction.Length, codeBits);
-            return new DecodedBlock(ulong.MaxValue, codeBits, instructions, 1, 0);
+            Fill(ref straddlingInstruction[0], in instruction, (uint)instruction.Length, codeBits);
+            return codeBits switch
+            {
+                64 => straddlingBlock64,
+                32 => straddlingBlock32,
+                _ => straddlingBlock16,
+            };
         }
     }
 
