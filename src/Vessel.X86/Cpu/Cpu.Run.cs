@@ -249,29 +249,33 @@ public sealed unsafe partial class Cpu
         }
 
         s->StopBlock = 0;
-        DecodedInstruction* first = block.First;
-        DecodedInstruction* instruction = first;
-        DecodedInstruction* end = first + block.Count;
-        do
-        {
-            s->Gpr[CpuState.RipIndex] = rip + instruction->EndOffset;
-            instruction->Handler(this, instruction);
-            instruction++;
-        }
-        while (instruction < end && s->StopBlock == 0);
 
-        ulong executed = (ulong)(instruction - first);
-        if (s->ExceptionPending != 0)
+        // Blocks are ordinary arrays (cheap to allocate); pinning them for the run of the block is free.
+        fixed (DecodedInstruction* first = block.Instructions)
         {
-            instruction--;
-            executed--;
-            s->Gpr[CpuState.RipIndex] = rip + instruction->EndOffset - instruction->Length;
+            DecodedInstruction* instruction = first;
+            DecodedInstruction* end = first + block.Count;
+            do
+            {
+                s->Gpr[CpuState.RipIndex] = rip + instruction->EndOffset;
+                instruction->Handler(this, instruction);
+                instruction++;
+            }
+            while (instruction < end && s->StopBlock == 0);
+
+            ulong executed = (ulong)(instruction - first);
+            if (s->ExceptionPending != 0)
+            {
+                instruction--;
+                executed--;
+                s->Gpr[CpuState.RipIndex] = rip + instruction->EndOffset - instruction->Length;
+                InstructionsRetired += executed;
+                DeliverPendingException();
+                return;
+            }
+
             InstructionsRetired += executed;
-            DeliverPendingException();
-            return;
         }
-
-        InstructionsRetired += executed;
     }
 
     private DecodedBlock? DecodeBlockAt(ulong rip, ulong linear, ulong physical, byte* host, int bits, uint generation)

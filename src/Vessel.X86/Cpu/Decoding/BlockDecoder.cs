@@ -15,7 +15,7 @@ public sealed unsafe class BlockDecoder
     private readonly Decoder decoder32;
     private readonly Decoder decoder64;
     private readonly DecodedInstruction[] scratch = new DecodedInstruction[MaxInstructionsPerBlock];
-    private readonly DecodedInstruction[] straddlingInstruction = GC.AllocateArray<DecodedInstruction>(1, pinned: true);
+    private readonly DecodedInstruction[] straddlingInstruction = new DecodedInstruction[1];
     private readonly DecodedBlock straddlingBlock16;
     private readonly DecodedBlock straddlingBlock32;
     private readonly DecodedBlock straddlingBlock64;
@@ -64,7 +64,7 @@ public sealed unsafe class BlockDecoder
             }
         }
 
-        var instructions = GC.AllocateArray<DecodedInstruction>(count, pinned: true);
+        var instructions = new DecodedInstruction[count];
         Array.Copy(scratch, instructions, count);
         return new DecodedBlock(physicalAddress, codeBits, instructions, count, generation);
     }
@@ -72,8 +72,8 @@ public sealed unsafe class BlockDecoder
     /// <summary>Decodes one instruction from bytes gathered across a page boundary; such blocks are never cached.</summary>
     public DecodedBlock DecodeSingle(ReadOnlySpan<byte> bytes, ulong rip, int codeBits)
     {
-        // Page-straddling instructions are decoded at every execution, so they reuse one pinned slot rather than
-        // allocate: the block runs at once and is never cached.
+        // Page-straddling instructions are decoded at every execution, so they reuse one slot rather than allocate:
+        // the block runs at once and is never cached.
         var decoder = DecoderFor(codeBits);
         fixed (byte* start = bytes)
         {

@@ -23,6 +23,6 @@ public sealed unsafe class DecodedBlock
     /// <summary>The code page's write generation when decoded; a later write to the page makes the block stale.</summary>
     public uint Generation { get; }
 
-    /// <summary>Pointer to the first instruction. The array is allocated pinned, so the pointer never moves.</summary>
-    public DecodedInstruction* First => (DecodedInstruction*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref instructions[0]);
+    /// <summary>The decoded instructions; the run loop pins them while the block executes.</summary>
+    public DecodedInstruction[] Instructions => instructions;
 }
