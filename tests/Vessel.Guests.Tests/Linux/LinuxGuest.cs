@@ -60,6 +60,10 @@ public sealed class LinuxGuest : IDisposable
             guest.consumed = guest.console.WaitFor(GuestImages.UserspaceMarker, GuestAccelerators.BootTimeout(accelerator), giveUp: guest.StoppedReason);
             guest.TimeToUserspace = clock.Elapsed;
             guest.consumed = guest.console.WaitFor(PromptEnd, guest.commandTimeout, guest.consumed, guest.StoppedReason);
+
+            // Late kernel messages (module and security notices) would otherwise land in the middle of a command's
+            // output on the shared console; from here on only emergencies reach it.
+            guest.Run("dmesg -n 1");
             return guest;
         }
         catch
