@@ -175,6 +175,22 @@ public class LocalApicTests
     }
 
     [Fact]
+    public void X2apic_self_ipi_with_reserved_bits_and_the_absent_cmci_entry_raise_general_protection()
+    {
+        using var machine = new ApicTestMachine(1);
+        var apic = machine.Apic(0);
+        apic.ReadMsr(LocalApic.ApicBaseMsr, out ulong apicBase);
+        apic.WriteMsr(LocalApic.ApicBaseMsr, apicBase | (ulong)ApicBaseBits.X2ApicMode);
+        apic.WriteMsr(0x80F, 0x1FF);
+
+        Assert.Equal(ModelSpecificRegisterAccess.GeneralProtection, apic.WriteMsr(0x83F, 0x100));
+        Assert.Equal(ModelSpecificRegisterAccess.GeneralProtection, apic.WriteMsr(0x83F, 0xFF00_0000));
+        Assert.False(apic.RequestPending(0));
+        Assert.Equal(ModelSpecificRegisterAccess.GeneralProtection, apic.WriteMsr(0x82F, 0));
+        Assert.Equal(ModelSpecificRegisterAccess.GeneralProtection, apic.ReadMsr(0x82F, out _));
+    }
+
+    [Fact]
     public void Init_parks_an_application_processor_until_startup_starts_it_at_the_vector_page()
     {
         using var machine = new ApicTestMachine(2);
