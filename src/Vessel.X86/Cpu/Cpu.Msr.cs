@@ -60,6 +60,21 @@ public sealed unsafe partial class Cpu
 
     public ulong ApicBase => apicBase;
 
+    /// <summary>IA32_APIC_BASE's global enable, as the APIC that owns the MSR (if any) holds it.</summary>
+    public bool ApicGloballyEnabled
+    {
+        get
+        {
+            ulong value = apicBase;
+            if (MsrExtension is { } owner && owner.ReadMsr((uint)ModelSpecificRegister.ApicBase, out ulong owned) == ModelSpecificRegisterAccess.Handled)
+            {
+                value = owned;
+            }
+
+            return (value & ApicBaseGlobalEnable) != 0;
+        }
+    }
+
     public ulong PageAttributeTable => pageAttributeTable;
 
     /// <summary>IA32_MISC_ENABLE's fast-string bit: REP MOVS/STOS may move whole lines (no visible effect here).</summary>

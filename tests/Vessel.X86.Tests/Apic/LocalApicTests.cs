@@ -175,6 +175,21 @@ public class LocalApicTests
     }
 
     [Fact]
+    public void Clearing_the_global_enable_hides_the_apic_from_cpuid()
+    {
+        using var machine = new ApicTestMachine(1);
+        var apic = machine.Apic(0);
+        var cpu = machine.Vm.Vcpus[0].Cpu;
+        const uint apicFeature = (uint)CpuidFeatures1Edx.LocalApic;
+        Assert.Equal(apicFeature, CpuidTemplate.Default.Query(1, 0, cpu).Edx & apicFeature);
+
+        apic.ReadMsr(LocalApic.ApicBaseMsr, out ulong apicBase);
+        apic.WriteMsr(LocalApic.ApicBaseMsr, apicBase & ~(ulong)ApicBaseBits.GlobalEnable);
+
+        Assert.Equal(0u, CpuidTemplate.Default.Query(1, 0, cpu).Edx & apicFeature);
+    }
+
+    [Fact]
     public void X2apic_self_ipi_with_reserved_bits_and_the_absent_cmci_entry_raise_general_protection()
     {
         using var machine = new ApicTestMachine(1);
