@@ -589,8 +589,9 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
             bool wasEnabled = GloballyEnabled;
             bool wasX2 = X2ApicMode;
 
-            // SDM 3A §11.12.5 (Figure 11-27): x2APIC needs EN; leaving x2APIC goes through disabled.
-            if (x2 && !enable)
+            // SDM 3A §11.12.5 (Figure 11-27): x2APIC needs EN and is entered only from xAPIC mode; leaving x2APIC
+            // goes through disabled.
+            if (x2 && (!enable || !wasEnabled))
             {
                 return false;
             }

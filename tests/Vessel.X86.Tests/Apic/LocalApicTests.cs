@@ -175,6 +175,21 @@ public class LocalApicTests
     }
 
     [Fact]
+    public void A_disabled_apic_enters_x2apic_mode_only_through_xapic_mode()
+    {
+        using var machine = new ApicTestMachine(1);
+        var apic = machine.Apic(0);
+        apic.ReadMsr(LocalApic.ApicBaseMsr, out ulong apicBase);
+        ulong disabled = apicBase & ~(ulong)(ApicBaseBits.GlobalEnable | ApicBaseBits.X2ApicMode);
+        const ulong x2Apic = (ulong)(ApicBaseBits.GlobalEnable | ApicBaseBits.X2ApicMode);
+        Assert.Equal(ModelSpecificRegisterAccess.Handled, apic.WriteMsr(LocalApic.ApicBaseMsr, disabled));
+
+        Assert.Equal(ModelSpecificRegisterAccess.GeneralProtection, apic.WriteMsr(LocalApic.ApicBaseMsr, disabled | x2Apic));
+        Assert.Equal(ModelSpecificRegisterAccess.Handled, apic.WriteMsr(LocalApic.ApicBaseMsr, disabled | (ulong)ApicBaseBits.GlobalEnable));
+        Assert.Equal(ModelSpecificRegisterAccess.Handled, apic.WriteMsr(LocalApic.ApicBaseMsr, disabled | x2Apic));
+    }
+
+    [Fact]
     public void Clearing_the_global_enable_hides_the_apic_from_cpuid()
     {
         using var machine = new ApicTestMachine(1);
