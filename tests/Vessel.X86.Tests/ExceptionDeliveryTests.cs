@@ -46,6 +46,46 @@ public class ExceptionDeliveryTests
     }
 
     [Fact]
+    public void Faults_push_rflags_with_resume_set_and_traps_do_not()
+    {
+        const ulong report = LongModeGuest.DataAddress;
+        using var guest = new LongModeGuest((a, routes) =>
+        {
+            var invalidOpcode = a.CreateLabel();
+            var breakpoint = a.CreateLabel();
+            var afterFault = a.CreateLabel();
+            a.ud2();
+            a.Label(ref afterFault);
+            a.int3();
+            LongModeGuest.EmitExit(a, 7);
+
+            a.Label(ref invalidOpcode);
+            routes.Route(6, invalidOpcode);
+            a.mov(rax, __qword_ptr[rsp + 16]);
+            a.mov(__qword_ptr[report], rax);
+            a.add(__qword_ptr[rsp], 2);
+            a.iretq();
+
+            a.Label(ref breakpoint);
+            routes.Route(3, breakpoint);
+            a.mov(rax, __qword_ptr[rsp + 16]);
+            a.mov(__qword_ptr[report + 8], rax);
+            a.pushfq();
+            a.pop(rax);
+            a.mov(__qword_ptr[report + 16], rax);
+            a.iretq();
+        });
+
+        guest.Run();
+
+        const ulong resume = (ulong)RflagsBits.Resume;
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal(resume, guest.Memory.Read<ulong>(new GuestAddress(report)) & resume);
+        Assert.Equal(0ul, guest.Memory.Read<ulong>(new GuestAddress(report + 8)) & resume);
+        Assert.Equal(0ul, guest.Memory.Read<ulong>(new GuestAddress(report + 16)) & resume);
+    }
+
+    [Fact]
     public void Ud2_raises_invalid_opcode_with_the_faulting_rip()
     {
         using var guest = new LongModeGuest(a =>

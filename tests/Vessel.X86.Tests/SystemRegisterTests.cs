@@ -14,6 +14,30 @@ public class SystemRegisterTests
         where T : unmanaged => guest.Memory.Read<T>(new GuestAddress(Report + offset));
 
     [Fact]
+    public void Misc_enable_keeps_its_software_bits_and_ignores_writes_to_read_only_ones()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            a.mov(ecx, 0x1A0);
+            a.mov(eax, 0x00C5_0809);
+            a.mov(edx, 0x4);
+            a.wrmsr();
+            a.xor(eax, eax);
+            a.xor(edx, edx);
+            a.rdmsr();
+            a.mov(__dword_ptr[Report], eax);
+            a.mov(__dword_ptr[Report + 4], edx);
+            LongModeGuest.EmitExit(a, 0);
+        });
+
+        guest.Run();
+
+        Assert.Equal(0u, guest.Io.ExitValue);
+        // Bit 11 (BTS unavailable) cannot be cleared and bit 12 (PEBS unavailable) stays set.
+        Assert.Equal(0x4_00C5_1809ul, Read<ulong>(guest, 0));
+    }
+
+    [Fact]
     public void Wrmsr_and_rdmsr_round_trip_and_bad_msrs_raise_general_protection()
     {
         using var guest = new LongModeGuest(a =>

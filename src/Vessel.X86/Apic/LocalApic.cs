@@ -21,7 +21,9 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
 
     public const int PageSize = 0x1000;
 
-    /// <summary>Version 0x14 (integrated APIC) with six LVT entries (CMCI included): KVM's value.</summary>
+    /// <summary>
+    /// Version 0x14 (integrated APIC), Max LVT Entry 5: six entries, no CMCI, KVM's value without MCG_CAP.MCG_CMCI_P.
+    /// </summary>
     public const uint VersionValue = 0x0005_0014;
 
     public const uint ApicBaseMsr = 0x1B;
@@ -401,7 +403,12 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
             case ApicRegister.DestinationFormat: valid = !x2Apic; return destinationFormat;
             case ApicRegister.SpuriousInterruptVector: return spuriousVector;
             case ApicRegister.ErrorStatus: return errorStatus;
-            case ApicRegister.LvtCorrectedMachineCheck: return lvt[LvtCorrectedMachineCheckIndex];
+            case ApicRegister.LvtCorrectedMachineCheck:
+                // The version register's Max LVT Entry is 5, so there is no CMCI entry: in x2APIC mode its MSR is
+                // reserved (SDM 3A §11.12.1.2; KVM's kvm_lapic_lvt_supported), and
+                // the xAPIC register reads as zero.
+                valid = !x2Apic;
+                return 0;
             case ApicRegister.InterruptCommandLow: return commandLow;
             case ApicRegister.InterruptCommandHigh: valid = !x2Apic; return commandHigh;
             case ApicRegister.LvtTimer:
@@ -504,7 +511,11 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
                     commandHigh = value & 0xFF00_0000;
                     break;
                 case ApicRegister.LvtCorrectedMachineCheck:
-                    WriteLvt(LvtCorrectedMachineCheckIndex, value);
+                    if (x2Apic)
+                    {
+                        return false;
+                    }
+
                     break;
                 case ApicRegister.LvtTimer:
                 case ApicRegister.LvtThermalSensor:
@@ -529,6 +540,12 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
                     if (!x2Apic)
                     {
                         break;
+                    }
+
+                    // SDM 3A §11.12.11: bits 31:8 of SELF IPI are reserved; setting one is #GP.
+                    if (value > 0xFF)
+                    {
+                        return false;
                     }
 
                     AcceptFixed((int)(value & 0xFF), levelTriggered: false);
@@ -572,8 +589,9 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
             bool wasEnabled = GloballyEnabled;
             bool wasX2 = X2ApicMode;
 
-            // SDM 3A §11.12.5 (Figure 11-27): x2APIC needs EN; leaving x2APIC goes through disabled.
-            if (x2 && !enable)
+            // SDM 3A §11.12.5 (Figure 11-27): x2APIC needs EN and is entered only from xAPIC mode; leaving x2APIC
+            // goes through disabled.
+            if (x2 && (!enable || !wasEnabled))
             {
                 return false;
             }

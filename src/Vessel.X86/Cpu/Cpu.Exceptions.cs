@@ -97,10 +97,30 @@ public sealed unsafe partial class Cpu
             return TryDeliverRealMode(vector, returnRip);
         }
 
-        return LongMode
+        // SDM 3A §18.3.1.1: a fault-class exception pushes EFLAGS with RF set, so IRET restarting the faulting
+        // instruction does not retrigger an instruction breakpoint; delivery itself then clears RF.
+        ulong flags = Rflags;
+        if (source == InterruptSource.Exception && IsFaultClass(vector))
+        {
+            Rflags = flags | (ulong)RflagsBits.Resume;
+        }
+
+        bool delivered = LongMode
             ? TryDeliverLongMode(vector, hasErrorCode, errorCode, source, returnRip)
             : TryDeliverProtectedMode(vector, hasErrorCode, errorCode, source, returnRip);
+        if (!delivered)
+        {
+            Rflags = flags;
+        }
+
+        return delivered;
     }
+
+    /// <summary>
+    /// Fault-class exceptions (SDM 3A Table 6-1), less #DB: its instruction-breakpoint form is a fault that must not set
+    /// RF, and its other forms are traps. #BP and #OF are traps, #DF and #MC aborts, NMI an interrupt.
+    /// </summary>
+    private static bool IsFaultClass(int vector) => vector is < 32 and not (1 or 2 or 3 or 4 or 8 or 18);
 
     private uint IdtErrorCode(int vector, InterruptSource source) =>
         (uint)(vector * 8) + 2 + (source == InterruptSource.Software ? 0u : 1u);

@@ -18,6 +18,14 @@ public sealed unsafe partial class Cpu
     private const ulong MiscEnableFastStrings = 1UL << 0;
     private const ulong MiscEnableDefault = MiscEnableFastStrings | (1UL << 11) | (1UL << 12);
 
+    /// <summary>
+    /// IA32_MISC_ENABLE's software-controlled bits (SDM 4, Table 2-2): fast strings (0), automatic thermal control (3),
+    /// Enhanced SpeedStep (16), MONITOR FSM (18), limit CPUID maxval (22), xTPR message disable (23) and XD bit disable
+    /// (34). They are stored and read back; only fast strings has a (invisible) effect here.
+    /// </summary>
+    private const ulong MiscEnableWritable = MiscEnableFastStrings | (1UL << 3) | (1UL << 16) | (1UL << 18) | (1UL << 22)
+        | (1UL << 23) | (1UL << 34);
+
     /// <summary>IA32_MTRRCAP: eight variable ranges, fixed ranges and write-combining supported, no SMRR.</summary>
     private const ulong MtrrCapabilitiesValue = 8 | (1UL << 8) | (1UL << 10);
     private const int VariableMtrrPairs = 8;
@@ -51,6 +59,21 @@ public sealed unsafe partial class Cpu
     public ulong KernelGsBase { get; set; }
 
     public ulong ApicBase => apicBase;
+
+    /// <summary>IA32_APIC_BASE's global enable, as the APIC that owns the MSR (if any) holds it.</summary>
+    public bool ApicGloballyEnabled
+    {
+        get
+        {
+            ulong value = apicBase;
+            if (MsrExtension is { } owner && owner.ReadMsr((uint)ModelSpecificRegister.ApicBase, out ulong owned) == ModelSpecificRegisterAccess.Handled)
+            {
+                value = owned;
+            }
+
+            return (value & ApicBaseGlobalEnable) != 0;
+        }
+    }
 
     public ulong PageAttributeTable => pageAttributeTable;
 
@@ -168,8 +191,9 @@ public sealed unsafe partial class Cpu
                 machineCheckStatus = 0;
                 return true;
             case ModelSpecificRegister.MiscEnable:
-                // Only fast strings is modelled as writable; other bits keep their (read-only here) values.
-                miscEnable = (miscEnable & ~MiscEnableFastStrings) | (value & MiscEnableFastStrings);
+                // Read-only and model-dependent bits keep their values rather than fault: which bits are reserved
+                // differs across Intel families, and KVM accepts any value, so a guest tuned for one family still boots.
+                miscEnable = (miscEnable & ~MiscEnableWritable) | (value & MiscEnableWritable);
                 return true;
             case ModelSpecificRegister.PageAttributeTable:
                 if (!IsValidPat(value))

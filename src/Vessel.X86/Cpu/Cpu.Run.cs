@@ -223,6 +223,10 @@ public sealed unsafe partial class Cpu
         int bits = CodeBits;
         ulong linear = bits == 64 ? rip : (rip + s->SegmentBase[(int)SegmentRegister.CS]) & 0xFFFF_FFFF;
         s->InterruptShadow = 0;
+
+        // SDM 3A §18.3.1.1: RF lasts until the next instruction completes. Clearing it as the block starts is
+        // equivalent: a fault in that instruction pushes RF set regardless, and PUSHF and SYSCALL never expose it.
+        s->Rflags &= ~(ulong)RflagsBits.Resume;
         if (!TryTranslateFetch(linear, out ulong physical, out byte* host))
         {
             DeliverPendingException();

@@ -73,6 +73,13 @@ public sealed class CpuidTemplate
                     uint logical = (uint)Math.Clamp(LogicalProcessorCount, 1, 255);
                     uint ebx = (uint)(cpu.ApicId << 24) | (logical << 16) | (8u << 8);
                     uint edx = LogicalProcessorCount > 1 ? Leaf1Edx | HyperThreading : Leaf1Edx & ~HyperThreading;
+
+                    // SDM 3A §11.4.3: with IA32_APIC_BASE[11] clear, CPUID.01H:EDX.APIC reads 0.
+                    if (!cpu.ApicGloballyEnabled)
+                    {
+                        edx &= ~(uint)CpuidFeatures1Edx.LocalApic;
+                    }
+
                     return (signature, ebx, Leaf1Ecx | (1u << 31), edx);
                 }
 

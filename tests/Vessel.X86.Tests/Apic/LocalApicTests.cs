@@ -175,6 +175,52 @@ public class LocalApicTests
     }
 
     [Fact]
+    public void A_disabled_apic_enters_x2apic_mode_only_through_xapic_mode()
+    {
+        using var machine = new ApicTestMachine(1);
+        var apic = machine.Apic(0);
+        apic.ReadMsr(LocalApic.ApicBaseMsr, out ulong apicBase);
+        ulong disabled = apicBase & ~(ulong)(ApicBaseBits.GlobalEnable | ApicBaseBits.X2ApicMode);
+        const ulong x2Apic = (ulong)(ApicBaseBits.GlobalEnable | ApicBaseBits.X2ApicMode);
+        Assert.Equal(ModelSpecificRegisterAccess.Handled, apic.WriteMsr(LocalApic.ApicBaseMsr, disabled));
+
+        Assert.Equal(ModelSpecificRegisterAccess.GeneralProtection, apic.WriteMsr(LocalApic.ApicBaseMsr, disabled | x2Apic));
+        Assert.Equal(ModelSpecificRegisterAccess.Handled, apic.WriteMsr(LocalApic.ApicBaseMsr, disabled | (ulong)ApicBaseBits.GlobalEnable));
+        Assert.Equal(ModelSpecificRegisterAccess.Handled, apic.WriteMsr(LocalApic.ApicBaseMsr, disabled | x2Apic));
+    }
+
+    [Fact]
+    public void Clearing_the_global_enable_hides_the_apic_from_cpuid()
+    {
+        using var machine = new ApicTestMachine(1);
+        var apic = machine.Apic(0);
+        var cpu = machine.Vm.Vcpus[0].Cpu;
+        const uint apicFeature = (uint)CpuidFeatures1Edx.LocalApic;
+        Assert.Equal(apicFeature, CpuidTemplate.Default.Query(1, 0, cpu).Edx & apicFeature);
+
+        apic.ReadMsr(LocalApic.ApicBaseMsr, out ulong apicBase);
+        apic.WriteMsr(LocalApic.ApicBaseMsr, apicBase & ~(ulong)ApicBaseBits.GlobalEnable);
+
+        Assert.Equal(0u, CpuidTemplate.Default.Query(1, 0, cpu).Edx & apicFeature);
+    }
+
+    [Fact]
+    public void X2apic_self_ipi_with_reserved_bits_and_the_absent_cmci_entry_raise_general_protection()
+    {
+        using var machine = new ApicTestMachine(1);
+        var apic = machine.Apic(0);
+        apic.ReadMsr(LocalApic.ApicBaseMsr, out ulong apicBase);
+        apic.WriteMsr(LocalApic.ApicBaseMsr, apicBase | (ulong)ApicBaseBits.X2ApicMode);
+        apic.WriteMsr(0x80F, 0x1FF);
+
+        Assert.Equal(ModelSpecificRegisterAccess.GeneralProtection, apic.WriteMsr(0x83F, 0x100));
+        Assert.Equal(ModelSpecificRegisterAccess.GeneralProtection, apic.WriteMsr(0x83F, 0xFF00_0000));
+        Assert.False(apic.RequestPending(0));
+        Assert.Equal(ModelSpecificRegisterAccess.GeneralProtection, apic.WriteMsr(0x82F, 0));
+        Assert.Equal(ModelSpecificRegisterAccess.GeneralProtection, apic.ReadMsr(0x82F, out _));
+    }
+
+    [Fact]
     public void Init_parks_an_application_processor_until_startup_starts_it_at_the_vector_page()
     {
         using var machine = new ApicTestMachine(2);
