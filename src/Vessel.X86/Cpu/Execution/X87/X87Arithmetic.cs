@@ -273,11 +273,7 @@ public static unsafe class X87Arithmetic
         var fpu = cpu.Fpu;
         if (X87Stack.IsEmpty(fpu, 0))
         {
-            X87Stack.StackFault(cpu, overflow: false);
-            if (X87Stack.InvalidMasked(fpu))
-            {
-                X87Stack.Write(fpu, 0, FloatParts.Indefinite);
-            }
+            X87Stack.UnderflowIntoTop(cpu);
 
             return;
         }
@@ -305,11 +301,7 @@ public static unsafe class X87Arithmetic
         var fpu = cpu.Fpu;
         if (X87Stack.IsEmpty(fpu, 0))
         {
-            X87Stack.StackFault(cpu, overflow: false);
-            if (X87Stack.InvalidMasked(fpu))
-            {
-                X87Stack.Write(fpu, 0, FloatParts.Indefinite);
-            }
+            X87Stack.UnderflowIntoTop(cpu);
 
             return;
         }
@@ -411,11 +403,7 @@ public static unsafe class X87Arithmetic
         var fpu = cpu.Fpu;
         if (X87Stack.IsEmpty(fpu, 0) || X87Stack.IsEmpty(fpu, 1))
         {
-            X87Stack.StackFault(cpu, overflow: false);
-            if (X87Stack.InvalidMasked(fpu))
-            {
-                X87Stack.Write(fpu, 0, FloatParts.Indefinite);
-            }
+            X87Stack.UnderflowIntoTop(cpu);
 
             return;
         }
@@ -576,11 +564,7 @@ public static unsafe class X87Arithmetic
         var fpu = cpu.Fpu;
         if (X87Stack.IsEmpty(fpu, 0) || X87Stack.IsEmpty(fpu, 1))
         {
-            X87Stack.StackFault(cpu, overflow: false);
-            if (X87Stack.InvalidMasked(fpu))
-            {
-                X87Stack.Write(fpu, 0, FloatParts.Indefinite);
-            }
+            X87Stack.UnderflowIntoTop(cpu);
 
             return;
         }

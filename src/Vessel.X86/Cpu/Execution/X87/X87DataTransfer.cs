@@ -613,11 +613,7 @@ public static unsafe class X87DataTransfer
         int source = instruction->Operand1Register;
         if (X87Stack.IsEmpty(fpu, 0) || X87Stack.IsEmpty(fpu, source))
         {
-            X87Stack.StackFault(cpu, overflow: false);
-            if (X87Stack.InvalidMasked(fpu))
-            {
-                X87Stack.Write(fpu, 0, FloatParts.Indefinite);
-            }
+            X87Stack.UnderflowIntoTop(cpu);
 
             return;
         }

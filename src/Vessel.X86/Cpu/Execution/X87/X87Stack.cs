@@ -70,6 +70,19 @@ public static unsafe class X87Stack
 
     public static bool InvalidMasked(FpuState* fpu) => (fpu->ControlWord & (ushort)FloatExceptions.Invalid) != 0;
 
+    /// <summary>
+    /// An operand register was empty: a stack underflow, and with #IS masked ST(0) receives the real indefinite
+    /// (SDM 1 §8.5.1.1).
+    /// </summary>
+    public static void UnderflowIntoTop(Cpu cpu)
+    {
+        StackFault(cpu, overflow: false);
+        if (InvalidMasked(cpu.Fpu))
+        {
+            Write(cpu.Fpu, 0, FloatParts.Indefinite);
+        }
+    }
+
     /// <summary>A stack overflow or underflow: IE and SF, with C1 telling which (SDM 1 §8.5.1.1).</summary>
     public static void StackFault(Cpu cpu, bool overflow)
     {
