@@ -7,6 +7,7 @@ using Vessel.Devices.Debug;
 using Vessel.Devices.Firmware;
 using Vessel.Devices.Keyboard;
 using Vessel.Devices.Serial;
+using Vessel.Devices.Testing;
 using Vessel.Vmm.Configuration;
 using Vessel.Vmm.Running;
 
@@ -50,6 +51,7 @@ public static class MachineBuilder
             var machine = new Machine(memory, vm, accelerator.Name, log);
             var console = AttachLegacyDevices(machine, consoleOutput, log);
             AttachPlatformDevices(machine, config);
+            AttachTestDevice(machine);
             ulong rsdp = AcpiBuilder.Attach(machine, config.VcpuCount, log);
             var loaded = KernelLoader.Load(memory, kernel, new KernelLoadOptions { CommandLine = config.CommandLine, Initrd = initrd, AcpiRsdpAddress = rsdp });
             for (int index = 0; index < config.VcpuCount; index++)
@@ -101,6 +103,21 @@ public static class MachineBuilder
         machine.Ports.Register(CmosRtc.IndexPort, CmosRtc.PortCount, rtc, "CMOS RTC (MC146818)");
         var firmware = new FirmwareConfiguration(config.MemoryBytes, config.VcpuCount, config.VcpuCount);
         machine.Ports.Register(FirmwareConfiguration.SelectorPort, FirmwareConfiguration.PortCount, firmware, "fw_cfg");
+    }
+
+    /// <summary>
+    /// pc-testdev, which kvm-unit-tests expects beside isa-debug-exit. Its ports (0xE0-0xEB, 0x2000-0x2017) and its
+    /// 64 KiB at 0xFF000000 are used by nothing else on this machine, and a guest that pokes them can only change its
+    /// own interrupt lines.
+    /// </summary>
+    private static void AttachTestDevice(Machine machine)
+    {
+        var device = new TestDevice(machine.Interrupts.Line);
+        machine.Ports.Register(TestDevice.DataLatchPort, TestDevice.DataLatchSize, device.DataLatch, "pc-testdev data latch");
+        machine.Ports.Register(TestDevice.FlushPagePort, TestFlushPagePort.Size, device.FlushPage, "pc-testdev flush page");
+        machine.Ports.Register(TestDevice.ByteDataLatchPort, TestDevice.DataLatchSize, device.DataLatch, "pc-testdev byte data latch");
+        machine.Ports.Register(TestDevice.InterruptLinePortBase, TestInterruptLines.Count, device.InterruptLines, "pc-testdev interrupt lines");
+        machine.Mmio.Register(TestDevice.MemoryBase, TestDevice.MemorySize, device.Memory, "pc-testdev memory");
     }
 
     private static Uart16550 AttachLegacyDevices(Machine machine, ISerialOutput consoleOutput, IMachineLog log)
