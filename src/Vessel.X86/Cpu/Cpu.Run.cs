@@ -222,6 +222,10 @@ public sealed unsafe partial class Cpu
         ulong rip = s->Gpr[CpuState.RipIndex];
         int bits = CodeBits;
         ulong linear = bits == 64 ? rip : (rip + s->SegmentBase[(int)SegmentRegister.CS]) & 0xFFFF_FFFF;
+
+        // After STI or MOV SS the shadow covers exactly one instruction: run that one alone, so an interrupt that was
+        // held back is taken at the boundary right after it, not at the end of the block (SDM 3A §6.8.3).
+        bool shadowed = s->InterruptShadow != 0;
         s->InterruptShadow = 0;
 
         // SDM 3A §18.3.1.1: RF lasts until the next instruction completes. Clearing it as the block starts is
@@ -258,7 +262,7 @@ public sealed unsafe partial class Cpu
         fixed (DecodedInstruction* first = block.Instructions)
         {
             DecodedInstruction* instruction = first;
-            DecodedInstruction* end = first + block.Count;
+            DecodedInstruction* end = first + (shadowed ? 1 : block.Count);
             do
             {
                 s->Gpr[CpuState.RipIndex] = rip + instruction->EndOffset;

@@ -45,6 +45,44 @@ public class InterruptDeliveryTests
     }
 
     [Fact]
+    public void An_interrupt_held_back_by_sti_is_taken_right_after_the_next_instruction()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var handler = a.CreateLabel();
+            var afterShadow = a.CreateLabel();
+            var wait = a.CreateLabel();
+            InterruptGuest.EmitGate(a, 0x50, handler);
+            a.cli();
+            a.mov(rdi, InterruptGuest.ApicBase);
+            a.mov(__dword_ptr[rdi + 0xF0], 0x1FF);
+            a.mov(__dword_ptr[rdi + 0x300], 0x40050);
+            a.lea(rcx, __[afterShadow]);
+            a.xor(edx, edx);
+            a.sti();
+            a.nop();
+            a.Label(ref afterShadow);
+            a.inc(edx);
+            a.inc(edx);
+            a.inc(edx);
+            a.Label(ref wait);
+            a.hlt();
+            a.jmp(wait);
+
+            a.Label(ref handler);
+            a.mov(rbx, __qword_ptr[rsp]);
+            LongModeGuest.EmitExit(a, 0x13);
+        });
+        guest.MapMmioHole();
+
+        var exit = guest.RunFor(Timeout);
+
+        Assert.True(guest.Io.ExitValue != null, exit.ToString());
+        Assert.Equal(guest.Cpu.Registers.Rcx, guest.Cpu.Registers.Rbx);
+        Assert.Equal(0ul, guest.Cpu.Registers.Rdx);
+    }
+
+    [Fact]
     public void A_periodic_apic_timer_interrupts_again_after_each_eoi()
     {
         using var guest = new LongModeGuest(a =>
