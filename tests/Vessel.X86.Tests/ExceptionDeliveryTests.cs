@@ -215,6 +215,44 @@ public class ExceptionDeliveryTests
     }
 
     [Fact]
+    public void Int_n_through_a_not_present_gate_faults_at_the_int_instruction_so_the_handler_can_retry_it()
+    {
+        using var guest = new LongModeGuest((a, routes) =>
+        {
+            var interruptHandler = a.CreateLabel();
+            var notPresentHandler = a.CreateLabel();
+            var intInstruction = a.CreateLabel();
+            a.xor(ebx, ebx);
+            a.Label(ref intInstruction);
+            a.@int(0x21);
+            LongModeGuest.EmitExit(a, 7);
+
+            // #NP: record the error code and the RIP it returns to, mark the gate present, and IRET to retry the INT.
+            a.Label(ref notPresentHandler);
+            routes.Route(11, notPresentHandler);
+            a.pop(rcx);
+            a.mov(rdx, __qword_ptr[rsp]);
+            a.mov(rax, LongModeGuest.IdtAddress + (0x21 * 16));
+            a.bts(__qword_ptr[rax], 47);
+            a.iretq();
+
+            a.Label(ref interruptHandler);
+            routes.Route(0x21, interruptHandler);
+            a.inc(ebx);
+            a.iretq();
+        });
+        guest.Memory.Write(new GuestAddress(LongModeGuest.IdtAddress + (0x21 * 16)),
+            guest.Memory.Read<ulong>(new GuestAddress(LongModeGuest.IdtAddress + (0x21 * 16))) & ~(1UL << 47));
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal((0x21ul * 8) + 2, guest.Cpu.Registers.Rcx);
+        Assert.Equal(LongModeGuest.CodeAddress + 2, guest.Cpu.Registers.Rdx);
+        Assert.Equal(1ul, guest.Cpu.Registers.Rbx);
+    }
+
+    [Fact]
     public void A_fault_with_no_usable_idt_is_a_triple_fault_that_shuts_the_cpu_down()
     {
         using var guest = new LongModeGuest(a =>

@@ -14,9 +14,6 @@ public sealed unsafe partial class Cpu
 
     private readonly ulong[] debugRegisters = [0, 0, 0, 0, 0, 0, DebugStatusFixedOnes, DebugControlFixedOnes];
 
-    /// <summary>Set while an NMI handler runs; IRET clears it (SDM 3A §6.7.1). NMI delivery sets it once NMIs exist.</summary>
-    public bool NmiBlocked { get; set; }
-
     /// <summary>DR0-DR3, DR6 or DR7; DR4/DR5 must have been mapped to DR6/DR7 by the caller.</summary>
     public ulong ReadDebugRegister(int index) => debugRegisters[index];
 
@@ -53,6 +50,5 @@ public sealed unsafe partial class Cpu
         Array.Clear(debugRegisters);
         debugRegisters[6] = DebugStatusFixedOnes;
         debugRegisters[7] = DebugControlFixedOnes;
-        NmiBlocked = false;
     }
 }

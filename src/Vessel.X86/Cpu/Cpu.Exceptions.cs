@@ -49,7 +49,15 @@ public sealed unsafe partial class Cpu
     }
 
     /// <summary>Delivers an event; nested faults during delivery become #DF, and a fault while delivering #DF shuts the CPU down.</summary>
-    public void DeliverEvent(int vector, bool hasErrorCode, uint errorCode, InterruptSource source, ulong returnRip)
+    public void DeliverEvent(int vector, bool hasErrorCode, uint errorCode, InterruptSource source, ulong returnRip) =>
+        DeliverEvent(vector, hasErrorCode, errorCode, source, returnRip, returnRip);
+
+    /// <summary>
+    /// Delivers an event whose own delivery may fault at a different RIP: INT n, INT3 and INTO push the address of the next
+    /// instruction, but a fault while delivering them (a not-present gate, a stack that faults) is reported at the INT
+    /// instruction itself, so the handler can fix the cause and IRET to run it again (SDM 3A §6.5, "faults").
+    /// </summary>
+    public void DeliverEvent(int vector, bool hasErrorCode, uint errorCode, InterruptSource source, ulong returnRip, ulong faultRip)
     {
         var s = State;
         for (int attempt = 0; attempt < 3; attempt++)
@@ -84,6 +92,7 @@ public sealed unsafe partial class Cpu
             }
 
             source = InterruptSource.Exception;
+            returnRip = faultRip;
         }
 
         shutdownReason = $"triple fault while delivering vector {vector} at RIP 0x{returnRip:x}";

@@ -27,6 +27,27 @@ public sealed unsafe partial class Cpu
         RaiseEvent(PendingEvent.Startup);
     }
 
+    private bool nonMaskableInterruptBlocked;
+    private bool nonMaskableInterruptLatched;
+
+    /// <summary>
+    /// Set from the delivery of an NMI until the next IRET (SDM 3A §6.7.1): an NMI arriving meanwhile is latched, one deep,
+    /// and delivered right after the IRET that unblocks it.
+    /// </summary>
+    public bool NmiBlocked
+    {
+        get => nonMaskableInterruptBlocked;
+        set
+        {
+            nonMaskableInterruptBlocked = value;
+            if (!value && nonMaskableInterruptLatched)
+            {
+                nonMaskableInterruptLatched = false;
+                RaiseEvent(PendingEvent.NonMaskableInterrupt);
+            }
+        }
+    }
+
     /// <summary>NMI: delivered through vector 2 whatever RFLAGS.IF says; safe from any thread.</summary>
     public void SignalNonMaskableInterrupt() => RaiseEvent(PendingEvent.NonMaskableInterrupt);
 
@@ -38,6 +59,8 @@ public sealed unsafe partial class Cpu
         {
             ClearEvent(PendingEvent.Init);
             ClearEvent(PendingEvent.NonMaskableInterrupt);
+            nonMaskableInterruptLatched = false;
+            nonMaskableInterruptBlocked = false;
             Reset();
             halted = false;
 
@@ -65,7 +88,14 @@ public sealed unsafe partial class Cpu
         if ((pendingEvents & (int)PendingEvent.NonMaskableInterrupt) != 0 && !waitingForStartup)
         {
             ClearEvent(PendingEvent.NonMaskableInterrupt);
+            if (nonMaskableInterruptBlocked)
+            {
+                nonMaskableInterruptLatched = true;
+                return;
+            }
+
             halted = false;
+            nonMaskableInterruptBlocked = true;
             DeliverEvent((int)ExceptionVector.NonMaskableInterrupt, false, 0, InterruptSource.External, Rip);
         }
     }

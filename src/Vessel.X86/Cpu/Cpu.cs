@@ -84,6 +84,8 @@ public sealed unsafe partial class Cpu : IDisposable
         State->Gpr[2] = 0x600;
         ResetModelSpecificRegisters();
         ResetDebugRegisters();
+        nonMaskableInterruptBlocked = false;
+        nonMaskableInterruptLatched = false;
     }
 
     /// <summary>Loads every register a boot loader chooses; the rest keep their reset values.</summary>

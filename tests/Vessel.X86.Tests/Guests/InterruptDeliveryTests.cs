@@ -83,6 +83,53 @@ public class InterruptDeliveryTests
     }
 
     [Fact]
+    public void An_nmi_sent_while_its_handler_runs_waits_for_iret_and_is_taken_at_the_return_address()
+    {
+        using var guest = new LongModeGuest((a, routes) =>
+        {
+            var handler = a.CreateLabel();
+            var nested = a.CreateLabel();
+            var wait = a.CreateLabel();
+            a.xor(ebx, ebx);
+            a.mov(rdi, InterruptGuest.ApicBase);
+            a.mov(__dword_ptr[rdi + 0xF0], 0x1FF);
+            a.mov(__dword_ptr[rdi + 0x310], 0);
+            a.mov(__dword_ptr[rdi + 0x300], 0x4400);
+            a.Label(ref wait);
+            a.cmp(ebx, 2);
+            a.jne(wait);
+            LongModeGuest.EmitExit(a, 0x14);
+
+            // First NMI: send a second one to this CPU, spin a while (it must stay blocked), record what was seen.
+            a.Label(ref handler);
+            routes.Route(2, handler);
+            a.inc(ebx);
+            a.cmp(ebx, 1);
+            a.jne(nested);
+            a.mov(rsi, __qword_ptr[rsp]);
+            a.mov(__dword_ptr[rdi + 0x300], 0x4400);
+            a.mov(ecx, 1000);
+            var spin = a.CreateLabel();
+            a.Label(ref spin);
+            a.dec(ecx);
+            a.jnz(spin);
+            a.mov(ecx, ebx);
+            a.iretq();
+
+            a.Label(ref nested);
+            a.mov(rdx, __qword_ptr[rsp]);
+            a.iretq();
+        });
+        guest.MapMmioHole();
+
+        var exit = guest.RunFor(Timeout);
+
+        Assert.True(guest.Io.ExitValue != null, exit.ToString());
+        Assert.Equal(1ul, guest.Cpu.Registers.Rcx);
+        Assert.Equal(guest.Cpu.Registers.Rsi, guest.Cpu.Registers.Rdx);
+    }
+
+    [Fact]
     public void A_periodic_apic_timer_interrupts_again_after_each_eoi()
     {
         using var guest = new LongModeGuest(a =>

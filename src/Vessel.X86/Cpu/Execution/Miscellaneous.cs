@@ -60,14 +60,21 @@ public static unsafe class Miscellaneous
     }
 
     private static void Breakpoint(Cpu cpu, DecodedInstruction* instruction) =>
-        cpu.DeliverEvent((int)ExceptionVector.Breakpoint, false, 0, InterruptSource.Software, cpu.Rip);
+        cpu.DeliverEvent((int)ExceptionVector.Breakpoint, false, 0, InterruptSource.Software, cpu.Rip, StartOf(cpu, instruction));
 
     /// <summary>INT1 (ICEBP): a #DB trap that, unlike INT n, skips the gate-DPL check (SDM 3A §6.15, "Interrupt 1").</summary>
     private static void DebugTrap(Cpu cpu, DecodedInstruction* instruction) =>
         cpu.DeliverEvent((int)ExceptionVector.Debug, false, 0, InterruptSource.Exception, cpu.Rip);
 
     private static void SoftwareInterrupt(Cpu cpu, DecodedInstruction* instruction) =>
-        cpu.DeliverEvent((byte)instruction->Immediate, false, 0, InterruptSource.Software, cpu.Rip);
+        cpu.DeliverEvent((byte)instruction->Immediate, false, 0, InterruptSource.Software, cpu.Rip, StartOf(cpu, instruction));
+
+    /// <summary>The RIP of the running instruction: where a fault during its event delivery is reported.</summary>
+    private static ulong StartOf(Cpu cpu, DecodedInstruction* instruction)
+    {
+        ulong start = cpu.Rip - instruction->Length;
+        return cpu.CodeBits == 64 ? start : start & 0xFFFF_FFFF;
+    }
 
     private static void OverflowInterrupt(Cpu cpu, DecodedInstruction* instruction)
     {
@@ -79,7 +86,7 @@ public static unsafe class Miscellaneous
 
         if (cpu.OverflowFlag)
         {
-            cpu.DeliverEvent((int)ExceptionVector.Overflow, false, 0, InterruptSource.Software, cpu.Rip);
+            cpu.DeliverEvent((int)ExceptionVector.Overflow, false, 0, InterruptSource.Software, cpu.Rip, StartOf(cpu, instruction));
         }
     }
 
