@@ -252,6 +252,99 @@ public class ExceptionDeliveryTests
         Assert.Equal(1ul, guest.Cpu.Registers.Rbx);
     }
 
+    private const ulong NonCanonical = 0xAAAA_AAAA_AAAA_AAAA;
+
+    [Fact]
+    public void A_non_canonical_address_through_rsp_or_rbp_raises_stack_fault_and_through_rax_general_protection()
+    {
+        ulong[] vectors = new ulong[3];
+        for (int form = 0; form < 3; form++)
+        {
+            int chosen = form;
+            using var guest = new LongModeGuest(a =>
+            {
+                var resume = a.CreateLabel();
+                LongModeGuest.EmitResumeAt(a, resume);
+                a.mov(rcx, NonCanonical);
+                switch (chosen)
+                {
+                    case 0: a.or(__qword_ptr[rsp + rcx], 0); break;
+                    case 1: a.or(__qword_ptr[rbp + rcx], 0); break;
+                    default: a.or(__qword_ptr[rcx], 0); break;
+                }
+
+                a.Label(ref resume);
+                LongModeGuest.EmitExit(a, 7);
+            });
+
+            guest.Run();
+
+            Assert.Equal(7u, guest.Io.ExitValue);
+            Assert.Equal(0ul, guest.LastException.ErrorCode);
+            vectors[form] = guest.LastException.Vector;
+        }
+
+        Assert.Equal(
+            new[] { (ulong)ExceptionVector.StackFault, (ulong)ExceptionVector.StackFault, (ulong)ExceptionVector.GeneralProtection },
+            vectors);
+    }
+
+    [Fact]
+    public void A_push_with_a_non_canonical_stack_pointer_raises_stack_fault()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var resume = a.CreateLabel();
+            LongModeGuest.EmitResumeAt(a, resume);
+            a.mov(rbx, rsp);
+            a.mov(rsp, NonCanonical);
+            a.push(rax);
+            a.Label(ref resume);
+            a.mov(rsp, rbx);
+            LongModeGuest.EmitExit(a, 7);
+        });
+        // The #SS handler needs a stack of its own: IST1 in the TSS.
+        guest.SetInterruptGate(12, LongModeGuest.StubAddress + (12 * LongModeGuest.StubStride), ist: 1);
+        guest.Memory.Write(new GuestAddress(LongModeGuest.TssAddress + 0x24), LongModeGuest.StackTop - 0x1000);
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal((ulong)ExceptionVector.StackFault, guest.LastException.Vector);
+    }
+
+    [Fact]
+    public void Jumping_or_returning_to_a_non_canonical_address_faults_on_the_branch_itself()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var resumeJump = a.CreateLabel();
+            var resumeReturn = a.CreateLabel();
+            LongModeGuest.EmitResumeAt(a, resumeJump);
+            a.mov(rax, NonCanonical);
+            a.jmp(rax);
+            a.Label(ref resumeJump);
+            a.mov(r8, __qword_ptr[LongModeGuest.ExceptionLogAddress + 24]);
+            LongModeGuest.EmitResumeAt(a, resumeReturn);
+            a.mov(rax, NonCanonical);
+            a.push(rax);
+            a.mov(rsi, rsp);
+            a.ret();
+            a.Label(ref resumeReturn);
+            a.mov(rdi, rsp);
+            a.pop(rax);
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal((ulong)ExceptionVector.GeneralProtection, guest.LastException.Vector);
+        Assert.Equal((ushort)0xE0FF, guest.Memory.Read<ushort>(new GuestAddress(guest.Cpu.Registers[8])));
+        Assert.Equal(0xC3, guest.Memory.Read<byte>(new GuestAddress(guest.LastException.Rip)));
+        Assert.Equal(guest.Cpu.Registers.Rsi, guest.Cpu.Registers.Rdi);
+    }
+
     [Fact]
     public void A_fault_with_no_usable_idt_is_a_triple_fault_that_shuts_the_cpu_down()
     {

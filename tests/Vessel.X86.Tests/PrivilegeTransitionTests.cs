@@ -77,6 +77,36 @@ public class PrivilegeTransitionTests
     }
 
     [Fact]
+    public void Iretq_to_ring_3_nulls_a_ring_0_gs_selector_but_keeps_its_base()
+    {
+        const ulong magic = 0x1234_5678_9ABC_DEF0;
+        using var guest = new LongModeGuest(a =>
+        {
+            var user = a.CreateLabel();
+            a.mov(eax, LongModeGuest.KernelData);
+            a.mov(gs, ax);
+            a.mov(ecx, 0xC000_0101);
+            a.mov(eax, (uint)Report);
+            a.xor(edx, edx);
+            a.wrmsr();
+            LongModeGuest.EmitEnterUserMode(a, user);
+
+            a.Label(ref user);
+            a.mov(ax, gs);
+            a.movzx(ebx, ax);
+            a.mov(rsi, __qword_ptr.gs[0]);
+            LongModeGuest.EmitExit(a, 7);
+        });
+        guest.Memory.Write(new GuestAddress(Report), magic);
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal(0ul, guest.Cpu.Registers.Rbx);
+        Assert.Equal(magic, guest.Cpu.Registers.Rsi);
+    }
+
+    [Fact]
     public void A_ring_3_write_to_a_read_only_page_faults_with_a_user_write_protection_error_code()
     {
         const ulong readOnly = 0x40_0000;

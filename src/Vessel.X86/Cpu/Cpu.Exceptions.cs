@@ -45,6 +45,7 @@ public sealed unsafe partial class Cpu
         uint errorCode = s->ExceptionErrorCode;
         bool hasErrorCode = s->ExceptionHasErrorCode != 0;
         s->ExceptionPending = 0;
+        nonCanonicalDataAccess = false;
         DeliverEvent(vector, hasErrorCode, errorCode, InterruptSource.Exception, Rip);
     }
 

@@ -41,6 +41,7 @@ public sealed unsafe partial class Cpu
         {
             if (!IsCanonical(linear))
             {
+                nonCanonicalDataAccess = kind != AccessKind.Fetch;
                 RaiseGeneralProtection(0);
                 return false;
             }
@@ -270,5 +271,33 @@ public sealed unsafe partial class Cpu
         State->Cr2 = cr2;
         physical = translation.PhysicalAddress;
         return ok;
+    }
+
+    /// <summary>
+    /// Set when the pending #GP(0) came from a non-canonical data address: if the access went through SS it must become
+    /// #SS(0) instead, which only the caller knows (the instruction's memory operand, or an implicit stack access).
+    /// </summary>
+    private bool nonCanonicalDataAccess;
+
+    private void ReportNonCanonicalAccessAsStackFault()
+    {
+        nonCanonicalDataAccess = false;
+        var s = State;
+        if (s->ExceptionPending != 0 && s->ExceptionVector == (int)ExceptionVector.GeneralProtection)
+        {
+            s->ExceptionVector = (int)ExceptionVector.StackFault;
+            s->ExceptionErrorCode = 0;
+        }
+    }
+
+    /// <summary>Makes the pending non-canonical #GP of an SS-based memory operand ([RSP+...], [RBP+...], SS:) a #SS.</summary>
+    private void ClassifyNonCanonicalFault(Decoding.DecodedInstruction* instruction)
+    {
+        if (instruction->Iced.MemorySegment == Iced.Intel.Register.SS)
+        {
+            ReportNonCanonicalAccessAsStackFault();
+        }
+
+        nonCanonicalDataAccess = false;
     }
 }

@@ -278,6 +278,11 @@ public sealed unsafe partial class Cpu
                 executed--;
                 s->Gpr[CpuState.RipIndex] = rip + instruction->EndOffset - instruction->Length;
                 InstructionsRetired += executed;
+                if (nonCanonicalDataAccess)
+                {
+                    ClassifyNonCanonicalFault(instruction);
+                }
+
                 DeliverPendingException();
                 return;
             }

@@ -19,7 +19,7 @@ public sealed unsafe partial class Cpu
             ulong rsp = s->Gpr[4] - (ulong)(bits >> 3);
             if (!TryWriteSized(rsp, bits, value))
             {
-                return false;
+                return StackAccessFailed();
             }
 
             s->Gpr[4] = rsp;
@@ -38,7 +38,7 @@ public sealed unsafe partial class Cpu
             ulong rsp = s->Gpr[4];
             if (!TryReadSized(rsp, bits, out value))
             {
-                return false;
+                return StackAccessFailed();
             }
 
             s->Gpr[4] = rsp + (ulong)(bits >> 3);
@@ -103,5 +103,19 @@ public sealed unsafe partial class Cpu
         ulong newSp = offset + (ulong)(bits >> 3);
         s->Gpr[4] = big ? (uint)newSp : (sp & ~0xFFFFUL) | (ushort)newSp;
         return true;
+    }
+
+    /// <summary>
+    /// A stack access that failed on a non-canonical address is #SS(0), not #GP(0) (SDM 3A §6.15, interrupt 12); other
+    /// faults stand. Always false, for the caller to return.
+    /// </summary>
+    private bool StackAccessFailed()
+    {
+        if (nonCanonicalDataAccess)
+        {
+            ReportNonCanonicalAccessAsStackFault();
+        }
+
+        return false;
     }
 }

@@ -86,15 +86,38 @@ public static unsafe class ControlFlow
         }
     }
 
-    private static void JumpIndirectRegister(Cpu cpu, DecodedInstruction* instruction) =>
-        cpu.Rip = cpu.ReadRegister(instruction->Operand0Register, instruction->OperandBits);
-
-    private static void JumpIndirectMemory(Cpu cpu, DecodedInstruction* instruction)
+    private static void JumpIndirectRegister(Cpu cpu, DecodedInstruction* instruction)
     {
-        if (cpu.TryReadSized(instruction->LinearAddress(cpu.State), instruction->OperandBits, out ulong target))
+        ulong target = cpu.ReadRegister(instruction->Operand0Register, instruction->OperandBits);
+        if (IsValidTarget(cpu, target))
         {
             cpu.Rip = target;
         }
+    }
+
+    private static void JumpIndirectMemory(Cpu cpu, DecodedInstruction* instruction)
+    {
+        if (cpu.TryReadSized(instruction->LinearAddress(cpu.State), instruction->OperandBits, out ulong target)
+            && IsValidTarget(cpu, target))
+        {
+            cpu.Rip = target;
+        }
+    }
+
+    /// <summary>
+    /// A near branch to a non-canonical address faults on the branch itself, with RIP still at it (SDM 2 JMP/CALL/RET,
+    /// 64-bit mode exceptions), not on the fetch at the target. Outside 64-bit mode targets are below 4 GiB, so canonical.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static bool IsValidTarget(Cpu cpu, ulong target)
+    {
+        if (Cpu.IsCanonical(target))
+        {
+            return true;
+        }
+
+        cpu.RaiseGeneralProtection(0);
+        return false;
     }
 
     private static void CallRelative(Cpu cpu, DecodedInstruction* instruction)
@@ -110,7 +133,7 @@ public static unsafe class ControlFlow
     private static void CallIndirectRegister(Cpu cpu, DecodedInstruction* instruction)
     {
         ulong target = cpu.ReadRegister(instruction->Operand0Register, instruction->OperandBits);
-        if (cpu.TryPush(instruction->StackBytes * 8, cpu.Rip))
+        if (IsValidTarget(cpu, target) && cpu.TryPush(instruction->StackBytes * 8, cpu.Rip))
         {
             cpu.Rip = target;
         }
@@ -119,7 +142,7 @@ public static unsafe class ControlFlow
     private static void CallIndirectMemory(Cpu cpu, DecodedInstruction* instruction)
     {
         if (cpu.TryReadSized(instruction->LinearAddress(cpu.State), instruction->OperandBits, out ulong target)
-            && cpu.TryPush(instruction->StackBytes * 8, cpu.Rip))
+            && IsValidTarget(cpu, target) && cpu.TryPush(instruction->StackBytes * 8, cpu.Rip))
         {
             cpu.Rip = target;
         }
@@ -131,6 +154,12 @@ public static unsafe class ControlFlow
     {
         if (cpu.TryPop(TWidth.Bits, out ulong target))
         {
+            if (!IsValidTarget(cpu, target))
+            {
+                cpu.AdjustStackPointer(-(TWidth.Bits / 8));
+                return;
+            }
+
             cpu.Rip = target;
             ulong release = instruction->Immediate;
             if (release != 0)

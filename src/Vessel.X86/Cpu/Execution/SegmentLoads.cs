@@ -275,7 +275,10 @@ public static unsafe class SegmentLoads
             bool usable = (attributes & SegmentAttributes.Present) != 0 && (attributes & SegmentAttributes.CodeOrData) != 0;
             if (usable && !conformingCode && segment.DescriptorPrivilegeLevel < newPrivilege)
             {
-                cpu.SetSegmentCache(register, NullSegment(0));
+                // Only the selector and the attributes are invalidated; the hidden base survives, which is what 64-bit
+                // code observes through FS and GS after returning to ring 3 (kvm-unit-tests emulator64 test_iret,
+                // which passes on hardware). A MOV of a null selector is different: it clears the base on Intel.
+                cpu.SetSegmentCache(register, new SegmentState(0, segment.Base, 0, SegmentAttributes.None));
             }
         }
     }
