@@ -126,6 +126,27 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
     /// <summary>TPR, what lowest-priority arbitration compares.</summary>
     public uint ArbitrationPriority => taskPriority;
 
+    /// <summary>TPR as CR8 sees it; lowering it may let a held interrupt through at once.</summary>
+    public uint TaskPriority
+    {
+        get
+        {
+            lock (sync)
+            {
+                return taskPriority;
+            }
+        }
+
+        set
+        {
+            lock (sync)
+            {
+                taskPriority = value & 0xFF;
+                SignalIfDeliverable();
+            }
+        }
+    }
+
     public long NextDeadline => Volatile.Read(ref timerDeadline);
 
     /// <summary>Sets LINT0 to ExtINT and LINT1 to NMI, keeping their mask bits: the PC virtual wire (MP spec §3.6.2), as KvmVcpu programs it.</summary>

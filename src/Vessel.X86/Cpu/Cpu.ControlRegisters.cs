@@ -15,7 +15,24 @@ public sealed unsafe partial class Cpu
 
     public ulong Cr4 => cr4;
 
-    public ulong Cr8 { get; set; }
+    private ulong taskPriorityWithoutApic;
+
+    /// <summary>CR8: the local APIC's TPR[7:4] (SDM 3A §11.8.6.1); kept here only for a CPU without an interrupt controller.</summary>
+    public ulong Cr8
+    {
+        get => InterruptController is { } apic ? apic.TaskPriority >> 4 : taskPriorityWithoutApic;
+        set
+        {
+            if (InterruptController is { } apic)
+            {
+                apic.TaskPriority = (uint)(value & 0xF) << 4;
+            }
+            else
+            {
+                taskPriorityWithoutApic = value & 0xF;
+            }
+        }
+    }
 
     public EferBits Efer => (EferBits)efer;
 

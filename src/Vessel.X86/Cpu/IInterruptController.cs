@@ -14,4 +14,7 @@ public interface IInterruptController
 
     /// <summary>Called at block boundaries and after HLT wake-ups to fire expired timers.</summary>
     void Poll(long now);
+
+    /// <summary>TPR bits 7:0. MOV to and from CR8 reach its bits 7:4 (SDM 3A §11.8.6.1).</summary>
+    uint TaskPriority { get; set; }
 }

@@ -58,6 +58,28 @@ public class LocalApicTests
     }
 
     [Fact]
+    public void Cr8_is_the_task_priority_class_of_the_local_apic()
+    {
+        using var machine = new ApicTestMachine(1);
+        var apic = machine.Apic(0);
+        var cpu = machine.Vm.Vcpus[0].Cpu;
+        apic.WriteRegister(Svr, 0x1FF);
+
+        cpu.Cr8 = 0x6;
+        Assert.Equal(0x60u, apic.ReadRegister(0x80));
+
+        apic.WriteRegister(0x80, 0x3A);
+        Assert.Equal(0x3ul, cpu.Cr8);
+
+        cpu.Cr8 = 0x5;
+        apic.Accept(new InterruptMessage(0x45, ApicDeliveryMode.Fixed, false, 0, false));
+        Assert.False(apic.TryAcknowledge(out _));
+        cpu.Cr8 = 0;
+        Assert.True(apic.TryAcknowledge(out int vector));
+        Assert.Equal(0x45, vector);
+    }
+
+    [Fact]
     public void A_software_disabled_apic_drops_fixed_interrupts()
     {
         using var machine = new ApicTestMachine(1);
