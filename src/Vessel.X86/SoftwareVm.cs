@@ -4,6 +4,7 @@ using Vessel.Core.Memory;
 using Vessel.X86.Apic;
 using Vessel.X86.Cpu;
 using Vessel.X86.Cpu.Decoding;
+using Vessel.X86.Hypercalls;
 using Vessel.X86.IrqChip;
 using Vessel.X86.Timers;
 
@@ -27,6 +28,7 @@ public sealed class SoftwareVm : IAcceleratorVm
     private readonly IMachineLog log;
     private readonly CodeCache codeCache;
     private readonly CpuidTemplate cpuid;
+    private readonly KvmHypercalls hypercalls;
     private readonly List<SoftwareVcpu> vcpus = [];
     private readonly HashSet<int> reportedLines = [];
 
@@ -43,6 +45,7 @@ public sealed class SoftwareVm : IAcceleratorVm
         ApicBus.ExternalInterrupts = Pic;
         ApicBus.EndOfInterruptListener = IoApic;
         Pit = new Pit8254(level => SetIrqLine(0, level));
+        hypercalls = new KvmHypercalls(ApicBus);
     }
 
     public AcceleratorVmOptions Options { get; }
@@ -65,6 +68,7 @@ public sealed class SoftwareVm : IAcceleratorVm
         vcpuIo.LocalApic = apic;
         cpu.InterruptController = apic;
         cpu.MsrExtension = apic;
+        cpu.Hypercalls = hypercalls;
         ApicBus.Attach(apic);
         codeCache.Attach(cpu);
         var vcpu = new SoftwareVcpu(index, cpu, apic);

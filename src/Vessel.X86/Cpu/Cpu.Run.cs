@@ -19,6 +19,9 @@ public sealed unsafe partial class Cpu
 
     public IInterruptController? InterruptController { get; set; }
 
+    /// <summary>Where VMCALL/VMMCALL go; without one every hypercall answers -KVM_ENOSYS.</summary>
+    public IHypercallHandler? Hypercalls { get; set; }
+
     public bool Halted => halted;
 
     /// <summary>Asks Run() to return soon; safe from any thread.</summary>

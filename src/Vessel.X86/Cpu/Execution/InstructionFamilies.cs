@@ -20,6 +20,7 @@ public static class InstructionFamilies
         FarTransfers.Register,
         InterruptReturn.Register,
         SystemCalls.Register,
+        Hypercalls.Register,
         ModelSpecificRegisters.Register,
         Shifts.Register,
         Rotates.Register,
