@@ -28,7 +28,12 @@ public sealed unsafe partial class Cpu
     }
 
     private bool nonMaskableInterruptBlocked;
-    private bool nonMaskableInterruptLatched;
+
+    /// <summary>NMIs waiting for delivery: at most one while blocked, two otherwise (KVM's process_nmi).</summary>
+    private int nonMaskableInterruptsLatched;
+
+    /// <summary>NMIs signalled from other threads and not yet counted into the latch.</summary>
+    private int nonMaskableInterruptsArriving;
 
     /// <summary>
     /// Set from the delivery of an NMI until the next IRET (SDM 3A §6.7.1): an NMI arriving meanwhile is latched, one deep,
@@ -40,16 +45,19 @@ public sealed unsafe partial class Cpu
         set
         {
             nonMaskableInterruptBlocked = value;
-            if (!value && nonMaskableInterruptLatched)
+            if (!value && nonMaskableInterruptsLatched != 0)
             {
-                nonMaskableInterruptLatched = false;
                 RaiseEvent(PendingEvent.NonMaskableInterrupt);
             }
         }
     }
 
     /// <summary>NMI: delivered through vector 2 whatever RFLAGS.IF says; safe from any thread.</summary>
-    public void SignalNonMaskableInterrupt() => RaiseEvent(PendingEvent.NonMaskableInterrupt);
+    public void SignalNonMaskableInterrupt()
+    {
+        Interlocked.Increment(ref nonMaskableInterruptsArriving);
+        RaiseEvent(PendingEvent.NonMaskableInterrupt);
+    }
 
     /// <summary>Acts on INIT, STARTUP and NMI, in that order of precedence.</summary>
     private void HandleProcessorSignals()
@@ -59,8 +67,6 @@ public sealed unsafe partial class Cpu
         {
             ClearEvent(PendingEvent.Init);
             ClearEvent(PendingEvent.NonMaskableInterrupt);
-            nonMaskableInterruptLatched = false;
-            nonMaskableInterruptBlocked = false;
             Reset();
             halted = false;
 
@@ -87,13 +93,25 @@ public sealed unsafe partial class Cpu
 
         if ((pendingEvents & (int)PendingEvent.NonMaskableInterrupt) != 0 && !waitingForStartup)
         {
-            ClearEvent(PendingEvent.NonMaskableInterrupt);
-            if (nonMaskableInterruptBlocked)
+            // The STI and MOV SS shadows hold NMIs back too, as VMX reports them (blocking by STI / by MOV SS); the
+            // event stays pending and is taken after the one shadowed instruction.
+            if (State->InterruptShadow != 0)
             {
-                nonMaskableInterruptLatched = true;
                 return;
             }
 
+            ClearEvent(PendingEvent.NonMaskableInterrupt);
+
+            // Two NMIs signalled together both count, as long as the first is delivered at once: one runs and the
+            // other waits for its IRET. A third, or a second while one runs, merges into the waiting one.
+            int arrived = Interlocked.Exchange(ref nonMaskableInterruptsArriving, 0);
+            nonMaskableInterruptsLatched = Math.Min(nonMaskableInterruptsLatched + arrived, nonMaskableInterruptBlocked ? 1 : 2);
+            if (nonMaskableInterruptBlocked || nonMaskableInterruptsLatched == 0)
+            {
+                return;
+            }
+
+            nonMaskableInterruptsLatched--;
             halted = false;
             nonMaskableInterruptBlocked = true;
             DeliverEvent((int)ExceptionVector.NonMaskableInterrupt, false, 0, InterruptSource.External, Rip);

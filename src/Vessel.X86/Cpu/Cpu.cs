@@ -85,7 +85,8 @@ public sealed unsafe partial class Cpu : IDisposable
         ResetModelSpecificRegisters();
         ResetDebugRegisters();
         nonMaskableInterruptBlocked = false;
-        nonMaskableInterruptLatched = false;
+        nonMaskableInterruptsLatched = 0;
+        Interlocked.Exchange(ref nonMaskableInterruptsArriving, 0);
     }
 
     /// <summary>Loads every register a boot loader chooses; the rest keep their reset values.</summary>

@@ -130,6 +130,72 @@ public class InterruptDeliveryTests
     }
 
     [Fact]
+    public void Two_nmis_signalled_together_are_both_delivered_and_a_third_merges_with_them()
+    {
+        using var guest = new LongModeGuest((a, routes) =>
+        {
+            var handler = a.CreateLabel();
+            var wait = a.CreateLabel();
+            var settle = a.CreateLabel();
+
+            // The NMIs are pending before the first instruction, so they count in memory, not in a register set here.
+            a.Label(ref wait);
+            a.cmp(__dword_ptr[LongModeGuest.DataAddress], 2);
+            a.jb(wait);
+            a.mov(ecx, 20_000);
+            a.Label(ref settle);
+            a.dec(ecx);
+            a.jnz(settle);
+            LongModeGuest.EmitExit(a, 0x15);
+
+            a.Label(ref handler);
+            routes.Route(2, handler);
+            a.inc(__dword_ptr[LongModeGuest.DataAddress]);
+            a.iretq();
+        });
+        guest.Cpu.SignalNonMaskableInterrupt();
+        guest.Cpu.SignalNonMaskableInterrupt();
+        guest.Cpu.SignalNonMaskableInterrupt();
+
+        var exit = guest.RunFor(Timeout);
+
+        Assert.True(guest.Io.ExitValue != null, exit.ToString());
+        Assert.Equal(2u, guest.Memory.Read<uint>(new Vessel.Core.Memory.GuestAddress(LongModeGuest.DataAddress)));
+    }
+
+    [Fact]
+    public void An_nmi_is_held_back_by_the_sti_shadow_like_an_interrupt()
+    {
+        using var guest = new LongModeGuest((a, routes) =>
+        {
+            var handler = a.CreateLabel();
+            var afterShadow = a.CreateLabel();
+            a.cli();
+            a.lea(rcx, __[afterShadow]);
+            a.mov(rdi, InterruptGuest.ApicBase);
+            a.mov(__dword_ptr[rdi + 0xF0], 0x1FF);
+            a.mov(__dword_ptr[rdi + 0x310], 0);
+            a.mov(__dword_ptr[rdi + 0x300], 0x4400);
+            a.sti();
+            a.nop();
+            a.Label(ref afterShadow);
+            a.hlt();
+            a.jmp(afterShadow);
+
+            a.Label(ref handler);
+            routes.Route(2, handler);
+            a.mov(rbx, __qword_ptr[rsp]);
+            LongModeGuest.EmitExit(a, 0x16);
+        });
+        guest.MapMmioHole();
+
+        var exit = guest.RunFor(Timeout);
+
+        Assert.True(guest.Io.ExitValue != null, exit.ToString());
+        Assert.Equal(guest.Cpu.Registers.Rcx, guest.Cpu.Registers.Rbx);
+    }
+
+    [Fact]
     public void A_periodic_apic_timer_interrupts_again_after_each_eoi()
     {
         using var guest = new LongModeGuest(a =>
