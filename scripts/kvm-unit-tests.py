@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Runs the x86 tests of a kvm-unit-tests build under Vessel (software CPU) or QEMU TCG, one after another.
+
+kvm-unit-tests is not part of this repository: build it yourself from its public source
+(git clone https://gitlab.com/kvm-unit-tests/kvm-unit-tests && ./configure && make), then
+
+    scripts/kvm-unit-tests.py --kut /path/to/kvm-unit-tests                 # every x86_64 section, Vessel
+    scripts/kvm-unit-tests.py --kut /path/to/kvm-unit-tests --runner qemu   # the same under qemu-system-x86_64 -accel tcg
+    scripts/kvm-unit-tests.py --kut /path/to/kvm-unit-tests apic debug      # chosen sections
+
+Each section of x86/unittests.cfg runs the way the suite's own x86/run does it: its smp count, its test_args on the
+command line, and its qemu_params (-cpu becomes Vessel's --cpu, -m its --memory; QEMU gets them unchanged, plus
+pc-testdev, isa-debug-exit at 0xf4 and pci-testdev). Output: one tab-separated line per section
+(name, result, FAIL lines, SKIP lines, seconds, summary), results read from the isa-debug-exit status:
+1 pass, 3 fail, 77 skip, 124 timeout, anything else a crash.
+"""
+
+import argparse
+import configparser
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sections(kut):
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    with open(os.path.join(kut, "x86", "unittests.cfg"), encoding="utf-8") as config:
+        parser.read_file(config)
+    for name in parser.sections():
+        section = parser[name]
+        if section.get("arch", "x86_64") != "x86_64":
+            continue
+        yield name, section
+
+
+def option_value(params, option):
+    """The value after the last occurrence of option in a QEMU parameter list, or None."""
+    value = None
+    for index, item in enumerate(params[:-1]):
+        if item == option:
+            value = params[index + 1]
+    return value
+
+
+def vessel_memory(size):
+    """QEMU's -m takes MiB by default and k/m/g/t suffixes; Vessel's --memory wants a unit."""
+    if size[-1].isdigit():
+        return size + "M"
+    return size[:-1] + size[-1].upper()
+
+
+def command_for(runner, kut, section, vessel):
+    kernel = os.path.join(kut, "x86", section["file"])
+    smp = section.get("smp", "1")
+    args = " ".join(shlex.split(section.get("test_args", "")))
+    params = shlex.split(section.get("qemu_params", ""))
+    if runner == "qemu":
+        command = ["qemu-system-x86_64", "-accel", "tcg", "-nodefaults", "-display", "none", "-serial", "stdio",
+                   "-device", "pc-testdev", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x4",
+                   "-device", "pci-testdev", "-kernel", kernel, "-smp", smp]
+        command += [p for p in params if p != "-enable-kvm"]
+        if args:
+            command += ["-append", args]
+        return command
+    command = [vessel, "run", "--kernel", kernel, "--accel", "software", "--cpus", smp]
+    if args:
+        command += ["--cmdline", args]
+    cpu = option_value(params, "-cpu")
+    if cpu:
+        command += ["--cpu", cpu]
+    memory = option_value(params, "-m")
+    if memory:
+        command += ["--memory", vessel_memory(memory)]
+    return command
+
+
+def classify(status, output):
+    fails = sum(1 for line in output.splitlines() if line.startswith("FAIL"))
+    skips = sum(1 for line in output.splitlines() if line.startswith("SKIP"))
+    summary = next((line for line in reversed(output.splitlines()) if line.startswith("SUMMARY")), "")
+    if status == 124:
+        result = "timeout"
+    elif "Unhandled exception" in output:
+        result = "crash"
+    elif status == 1:
+        result = "pass"
+    elif status == 3:
+        result = "fail"
+    elif status == 77:
+        result = "skip"
+    else:
+        result = f"exit {status}"
+    return result, fails, skips, summary
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--kut", default=os.environ.get("KUT_DIR"), help="a built kvm-unit-tests tree (or $KUT_DIR)")
+    parser.add_argument("--runner", choices=["vessel", "qemu"], default="vessel")
+    parser.add_argument("--timeout", type=int, default=90, help="seconds per test (default 90)")
+    parser.add_argument("--log", help="a folder to keep each test's output in")
+    parser.add_argument("tests", nargs="*", help="section names (default: all x86_64 sections)")
+    options = parser.parse_args()
+    if not options.kut or not os.path.isfile(os.path.join(options.kut, "x86", "unittests.cfg")):
+        parser.error("--kut: give a built kvm-unit-tests tree (x86/unittests.cfg and x86/*.flat)")
+
+    vessel = os.path.join(REPOSITORY, "vessel")
+    if options.runner == "vessel":
+        # Build once up front, so the first test's time is not the build's.
+        subprocess.run([vessel, "--version"], check=True, stdout=subprocess.DEVNULL)
+    if options.log:
+        os.makedirs(options.log, exist_ok=True)
+
+    for name, section in sections(options.kut):
+        if options.tests and name not in options.tests:
+            continue
+        command = command_for(options.runner, options.kut, section, vessel)
+        started = time.monotonic()
+        completed = subprocess.run(["timeout", str(options.timeout)] + command, stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        seconds = time.monotonic() - started
+        result, fails, skips, summary = classify(completed.returncode, completed.stdout)
+        if options.log:
+            with open(os.path.join(options.log, f"{name}.log"), "w", encoding="utf-8") as log:
+                log.write(shlex.join(command) + "\n" + completed.stdout)
+        print(f"{name}\t{result}\t{fails}\t{skips}\t{seconds:.1f}\t{summary}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
