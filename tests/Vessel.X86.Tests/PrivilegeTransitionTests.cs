@@ -77,6 +77,37 @@ public class PrivilegeTransitionTests
     }
 
     [Fact]
+    public void Iretq_to_ring_3_nulls_a_kernel_gs_selector_but_keeps_the_gs_base()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var user = a.CreateLabel();
+            a.mov(eax, LongModeGuest.KernelData);
+            a.mov(gs, eax);
+            a.mov(__qword_ptr[Report + 64], 0x1234);
+            a.mov(ecx, 0xC000_0101); // IA32_GS_BASE
+            a.mov(eax, (uint)(Report + 64));
+            a.xor(edx, edx);
+            a.wrmsr();
+            LongModeGuest.EmitEnterUserMode(a, user);
+
+            a.Label(ref user);
+            a.mov(ax, gs);
+            a.movzx(eax, ax);
+            a.mov(__qword_ptr[Report], rax);
+            a.mov(rax, __qword_ptr.gs[0]);
+            a.mov(__qword_ptr[Report + 8], rax);
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal(0ul, ReportSlot(guest, 0));
+        Assert.Equal(0x1234ul, ReportSlot(guest, 1));
+    }
+
+    [Fact]
     public void A_ring_3_write_to_a_read_only_page_faults_with_a_user_write_protection_error_code()
     {
         const ulong readOnly = 0x40_0000;

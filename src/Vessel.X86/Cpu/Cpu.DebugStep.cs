@@ -31,7 +31,7 @@ public sealed unsafe partial class Cpu
 
     /// <summary>
     /// SYSCALL and SYSRET: single-step depends on TF at the end of the instruction (FMASK may clear it, SYSRET may set
-    /// it; the trap after a SYSRET that sets TF lands on the first user instruction, as on hardware).
+    /// it), so a SYSRET that sets TF traps at once, with RIP at the first user instruction and CS the user's.
     /// </summary>
     internal void NoteTrapFlagAfterSystemCall()
     {
