@@ -129,6 +129,9 @@ public sealed unsafe partial class Cpu
 
         cr4 = value;
         OnPagingModeChanged();
+
+        // CR4.DE decides whether R/W=10 breakpoints watch I/O ports.
+        UpdateBreakpoints();
         return true;
     }
 

@@ -6,9 +6,24 @@ public sealed unsafe partial class Cpu
 
     /// <summary>
     /// Protected-mode I/O permission: CPL &lt;= IOPL, or every port's bit clear in the TSS I/O bitmap (SDM 1 §19.5).
-    /// Raises #GP(0) and returns false when the access is denied.
+    /// Raises #GP(0) and returns false when the access is denied; an access allowed is checked against I/O breakpoints.
     /// </summary>
     public bool CheckIoPermission(ushort port, int size)
+    {
+        if (!IoPermitted(port, size))
+        {
+            return false;
+        }
+
+        if (ioBreakpoints != 0)
+        {
+            NoteIoAccess(port, size);
+        }
+
+        return true;
+    }
+
+    private bool IoPermitted(ushort port, int size)
     {
         if (!ProtectedMode || CurrentPrivilegeLevel <= (int)((State->Rflags >> 12) & 3))
         {

@@ -6,7 +6,8 @@ namespace Vessel.X86.Cpu;
 /// <summary>
 /// Guest memory as the CPU sees it: a software TLB maps virtual pages straight to host pointers, one table per access
 /// kind and privilege, so the common access is a tag compare and a load. Misses walk the page tables; MMIO, code pages
-/// (for self-modifying code) and page-crossing accesses always take the slow path.
+/// (for self-modifying code), pages holding an enabled data breakpoint and page-crossing accesses always take the slow
+/// path.
 /// </summary>
 public sealed unsafe partial class Cpu
 {
@@ -159,7 +160,8 @@ public sealed unsafe partial class Cpu
             return null;
         }
 
-        return host;
+        // A data breakpoint's page is read element by element, so each access is checked against it.
+        return dataBreakpoints != 0 && HoldsDataBreakpoint(linear) ? null : host;
     }
 
     public bool TryReadSized(ulong linear, int bits, out ulong value)
@@ -208,7 +210,8 @@ public sealed unsafe partial class Cpu
         }
 
         host = pageHost + (physical & PageOffsetMask);
-        bool cacheable = kind != AccessKind.Write || !codeCache.IsCodePage(physicalPage);
+        bool cacheable = (kind != AccessKind.Write || !codeCache.IsCodePage(physicalPage))
+            && (dataBreakpoints == 0 || kind == AccessKind.Fetch || !HoldsDataBreakpoint(linear));
         if (cacheable)
         {
             TlbEntry* table = kind switch
@@ -286,7 +289,7 @@ public sealed unsafe partial class Cpu
             return null;
         }
 
-        return host;
+        return dataBreakpoints != 0 && HoldsDataBreakpoint(linear) ? null : host;
     }
 
     /// <summary>Reads bytes that may cross a page or touch MMIO. Both pages are translated before anything is read.</summary>
@@ -303,6 +306,11 @@ public sealed unsafe partial class Cpu
         if (firstLength < destination.Length && !TryTranslatePage(linear + (ulong)firstLength, kind, out secondPhysical, out secondHost))
         {
             return false;
+        }
+
+        if (dataBreakpoints != 0 && kind != AccessKind.Fetch)
+        {
+            NoteDataAccess(linear, destination.Length, write: false);
         }
 
         ReadPhysical(firstPhysical, firstHost, destination[..firstLength]);
@@ -327,6 +335,11 @@ public sealed unsafe partial class Cpu
         if (firstLength < source.Length && !TryTranslatePage(linear + (ulong)firstLength, AccessKind.Write, out secondPhysical, out secondHost))
         {
             return false;
+        }
+
+        if (dataBreakpoints != 0)
+        {
+            NoteDataAccess(linear, source.Length, write: true);
         }
 
         WritePhysical(firstPhysical, firstHost, source[..firstLength]);

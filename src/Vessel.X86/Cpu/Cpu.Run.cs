@@ -127,6 +127,7 @@ public sealed unsafe partial class Cpu
             return null;
         }
 
+        DeliverOwedDebugTrap();
         var controller = InterruptController;
         ClearEvent(PendingEvent.TimerDeadline);
         controller?.Poll(Stopwatch.GetTimestamp());
@@ -222,50 +223,79 @@ public sealed unsafe partial class Cpu
     private void ExecuteBlock()
     {
         var s = State;
-        ulong rip = s->Gpr[CpuState.RipIndex];
-        int bits = CodeBits;
-        ulong linear = bits == 64 ? rip : (rip + s->SegmentBase[(int)SegmentRegister.CS]) & 0xFFFF_FFFF;
+
+        // One test keeps the common case fast: single-stepping, a resume flag to honour, or an armed breakpoint or debug
+        // trap send the CPU down the one-instruction path with the checks between instructions (Cpu.DebugStep.cs).
+        if ((s->Rflags & (ulong)(RflagsBits.Trap | RflagsBits.Resume)) != 0 || debugArmed)
+        {
+            ExecuteInstructionWithDebugChecks();
+            return;
+        }
 
         // After STI or MOV SS the shadow covers exactly one instruction: run that one alone, so an interrupt that was
         // held back is taken at the boundary right after it, not at the end of the block (SDM 3A §6.8.3).
         bool shadowed = s->InterruptShadow != 0;
         s->InterruptShadow = 0;
+        ulong rip = s->Gpr[CpuState.RipIndex];
+        var block = FindBlock(rip);
+        if (block != null)
+        {
+            RunInstructions(block, rip, shadowed ? 1 : block.Count);
+        }
+    }
 
-        // SDM 3A §18.3.1.1: RF lasts until the next instruction completes. Clearing it as the block starts is
-        // equivalent: a fault in that instruction pushes RF set regardless, and PUSHF and SYSCALL never expose it.
-        s->Rflags &= ~(ulong)RflagsBits.Resume;
+    /// <summary>The cached or freshly decoded block at <paramref name="rip"/>; null when fetching it faulted (delivered) or failed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private DecodedBlock? FindBlock(ulong rip)
+    {
+        int bits = CodeBits;
+        ulong linear = CodeLinearAddress(rip, bits);
         if (!TryTranslateFetch(linear, out ulong physical, out byte* host))
         {
             DeliverPendingException();
-            return;
+            return null;
         }
 
-        DecodedBlock? block;
         if (host == null)
         {
             Fail($"the guest jumped to 0x{physical:x}, which is not RAM (RIP 0x{rip:x})");
-            return;
+            return null;
         }
 
         uint generation = codeCache.GenerationOf(physical);
-        block = blockCache.Find(physical, bits, generation);
+        var block = blockCache.Find(physical, bits, generation);
         if (block == null)
         {
             block = DecodeBlockAt(rip, linear, physical, host, bits, generation);
             if (block == null)
             {
                 DeliverPendingException();
-                return;
+                return null;
             }
         }
 
+        return block;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong CodeLinearAddress(ulong rip, int bits) =>
+        bits == 64 ? rip : (rip + State->SegmentBase[(int)SegmentRegister.CS]) & 0xFFFF_FFFF;
+
+    /// <summary>
+    /// Runs up to <paramref name="count"/> instructions of <paramref name="block"/> from its start, stopping early when a
+    /// handler asks; false when the last one faulted (its exception is delivered with RIP back at that instruction).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool RunInstructions(DecodedBlock block, ulong rip, int count)
+    {
+        var s = State;
         s->StopBlock = 0;
 
         // Blocks are ordinary arrays (cheap to allocate); pinning them for the run of the block is free.
         fixed (DecodedInstruction* first = block.Instructions)
         {
             DecodedInstruction* instruction = first;
-            DecodedInstruction* end = first + (shadowed ? 1 : block.Count);
+            DecodedInstruction* end = first + count;
             do
             {
                 s->Gpr[CpuState.RipIndex] = rip + instruction->EndOffset;
@@ -287,10 +317,11 @@ public sealed unsafe partial class Cpu
                 }
 
                 DeliverPendingException();
-                return;
+                return false;
             }
 
             InstructionsRetired += executed;
+            return true;
         }
     }
 

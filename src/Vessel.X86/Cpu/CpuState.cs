@@ -42,6 +42,12 @@ public unsafe struct CpuState
     /// <summary>Non-zero when the rest of the current block must not run (a fault, a mode change, self-modifying code).</summary>
     public int StopBlock;
 
-    /// <summary>Set while an STI or MOV SS interrupt shadow covers the next instruction.</summary>
+    /// <summary>
+    /// Non-zero while an interrupt shadow covers the next instruction: <see cref="ShadowAfterSti"/> or
+    /// <see cref="ShadowAfterStackLoad"/> (MOV SS / POP SS, which also holds back debug traps; SDM 3A §6.8.3).
+    /// </summary>
     public int InterruptShadow;
+
+    public const int ShadowAfterSti = 1;
+    public const int ShadowAfterStackLoad = 2;
 }

@@ -165,6 +165,12 @@ public static unsafe class ControlRegisters
             return;
         }
 
+        if (cpu.GeneralDetectEnabled)
+        {
+            cpu.RaiseGeneralDetect();
+            return;
+        }
+
         var destination = instruction->Iced.Op0Register;
         cpu.WriteRegister(RegisterSlots.Of(destination), destination.GetSize() * 8, cpu.ReadDebugRegister(index));
     }
@@ -176,11 +182,21 @@ public static unsafe class ControlRegisters
             return;
         }
 
+        if (cpu.GeneralDetectEnabled)
+        {
+            cpu.RaiseGeneralDetect();
+            return;
+        }
+
         var source = instruction->Iced.Op1Register;
         if (!cpu.TryWriteDebugRegister(index, cpu.ReadRegister(RegisterSlots.Of(source), source.GetSize() * 8)))
         {
             cpu.RaiseGeneralProtection(0);
+            return;
         }
+
+        // Breakpoints armed or disarmed apply from the next instruction on.
+        cpu.StopBlock();
     }
 
     private static void ClearTaskSwitched(Cpu cpu, DecodedInstruction* instruction)

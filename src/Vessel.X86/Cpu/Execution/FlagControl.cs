@@ -63,7 +63,7 @@ public static unsafe class FlagControl
         if ((s->Rflags & (ulong)RflagsBits.InterruptEnable) == 0)
         {
             s->Rflags |= (ulong)RflagsBits.InterruptEnable;
-            s->InterruptShadow = 1;
+            s->InterruptShadow = CpuState.ShadowAfterSti;
             s->StopBlock = 1;
         }
     }

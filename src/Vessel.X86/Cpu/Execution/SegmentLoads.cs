@@ -149,7 +149,7 @@ public static unsafe class SegmentLoads
     /// <summary>MOV SS and POP SS hold off interrupts until the next instruction has run (SDM 2 MOV, "Operation").</summary>
     private static void SetStackLoadShadow(Cpu cpu)
     {
-        cpu.State->InterruptShadow = 1;
+        cpu.State->InterruptShadow = CpuState.ShadowAfterStackLoad;
         cpu.StopBlock();
     }
 
@@ -262,7 +262,8 @@ public static unsafe class SegmentLoads
 
     /// <summary>
     /// After a return to an outer level, DS/ES/FS/GS that the new CPL may not use become null (SDM 2 RET and IRET:
-    /// data or non-conforming code segments with DPL &lt; CPL).
+    /// data or non-conforming code segments with DPL &lt; CPL). Only the selector is zeroed ("SegmentSelector ← 0"), so
+    /// FS and GS keep their bases, which 64-bit code still uses (a base set through IA32_GS_BASE survives the return).
     /// </summary>
     public static void InvalidateForOuterPrivilege(Cpu cpu, int newPrivilege)
     {

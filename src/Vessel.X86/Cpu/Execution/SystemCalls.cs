@@ -59,6 +59,7 @@ public static unsafe class SystemCalls
         cpu.SetSegmentCache(SegmentRegister.SS, new SegmentState((ushort)((selector + 8) & 0xFFFC), 0, 0xFFFF_FFFF, FlatData));
         cpu.Rflags = flags & ~(cpu.SyscallFlagMask | (ulong)RflagsBits.Resume);
         cpu.Rip = cpu.LongStar;
+        cpu.NoteTrapFlagAfterSystemCall();
         cpu.StopBlock();
     }
 
@@ -96,6 +97,7 @@ public static unsafe class SystemCalls
         cpu.SetSegmentCache(SegmentRegister.CS, new SegmentState(codeSelector, 0, 0xFFFF_FFFF, codeAttributes));
         cpu.SetSegmentCache(SegmentRegister.SS, new SegmentState((ushort)((selector + 8) | 3), 0, 0xFFFF_FFFF, FlatData | UserPrivilege));
         cpu.Rip = target;
+        cpu.NoteTrapFlagAfterSystemCall();
         cpu.StopBlock();
     }
 
