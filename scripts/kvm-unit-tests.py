@@ -82,8 +82,13 @@ def classify(status, output):
     fails = sum(1 for line in output.splitlines() if line.startswith("FAIL"))
     skips = sum(1 for line in output.splitlines() if line.startswith("SKIP"))
     summary = next((line for line in reversed(output.splitlines()) if line.startswith("SUMMARY")), "")
+    # Vessel's own refusals (a bad option, say) also exit with 1: they must not read as a pass.
+    refused = [line for line in output.splitlines()
+               if line.startswith("vessel: ") and not line.startswith(("vessel: warning", "vessel: building"))]
     if status == 124:
         result = "timeout"
+    elif refused:
+        result = "error: " + refused[0][len("vessel: "):]
     elif "Unhandled exception" in output:
         result = "crash"
     elif status == 1:
