@@ -7,12 +7,14 @@ kvm-unit-tests is not part of this repository: build it yourself from its public
     scripts/kvm-unit-tests.py --kut /path/to/kvm-unit-tests                 # every x86_64 section, Vessel
     scripts/kvm-unit-tests.py --kut /path/to/kvm-unit-tests --runner qemu   # the same under qemu-system-x86_64 -accel tcg
     scripts/kvm-unit-tests.py --kut /path/to/kvm-unit-tests apic debug      # chosen sections
+    scripts/kvm-unit-tests.py --kut /path/to/kvm-unit-tests --runner both --format markdown   # the compatibility table
 
 Each section of x86/unittests.cfg runs the way the suite's own x86/run does it: its smp count, its test_args on the
 command line, and its qemu_params (-cpu becomes Vessel's --cpu, -m its --memory; QEMU gets them unchanged, plus
 pc-testdev, isa-debug-exit at 0xf4 and pci-testdev). Output: one tab-separated line per section
 (name, result, FAIL lines, SKIP lines, seconds, summary), results read from the isa-debug-exit status:
-1 pass, 3 fail, 77 skip, 124 timeout, anything else a crash.
+1 pass, 3 fail, 77 skip, 124 timeout, anything else a crash. With --runner both, each section runs under Vessel and
+then under QEMU, so the two times are taken under the same load; --format markdown prints docs/compatibility.md's rows.
 """
 
 import argparse
@@ -78,17 +80,22 @@ def command_for(runner, kut, section, vessel):
     return command
 
 
-def classify(status, output):
+REFUSAL_PREFIXES = {"vessel": "vessel: ", "qemu": "qemu-system-x86_64: "}
+
+
+def classify(runner, status, output):
     fails = sum(1 for line in output.splitlines() if line.startswith("FAIL"))
     skips = sum(1 for line in output.splitlines() if line.startswith("SKIP"))
     summary = next((line for line in reversed(output.splitlines()) if line.startswith("SUMMARY")), "")
-    # Vessel's own refusals (a bad option, say) also exit with 1: they must not read as a pass.
+    # The VMM's own refusals (a bad option, say; QEMU's "-cpu host" without KVM) also exit with 1: they must not read
+    # as a pass.
+    prefix = REFUSAL_PREFIXES[runner]
     refused = [line for line in output.splitlines()
-               if line.startswith("vessel: ") and not line.startswith(("vessel: warning", "vessel: building"))]
+               if line.startswith(prefix) and not line.startswith((prefix + "warning", prefix + "building"))]
     if status == 124:
         result = "timeout"
     elif refused:
-        result = "error: " + refused[0][len("vessel: "):]
+        result = "error: " + refused[0][len(prefix):]
     elif "Unhandled exception" in output:
         result = "crash"
     elif status == 1:
@@ -105,7 +112,8 @@ def classify(status, output):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kut", default=os.environ.get("KUT_DIR"), help="a built kvm-unit-tests tree (or $KUT_DIR)")
-    parser.add_argument("--runner", choices=["vessel", "qemu"], default="vessel")
+    parser.add_argument("--runner", choices=["vessel", "qemu", "both"], default="vessel")
+    parser.add_argument("--format", choices=["tsv", "markdown"], default="tsv")
     parser.add_argument("--timeout", type=int, default=90, help="seconds per test (default 90)")
     parser.add_argument("--log", help="a folder to keep each test's output in")
     parser.add_argument("tests", nargs="*", help="section names (default: all x86_64 sections)")
@@ -114,26 +122,70 @@ def main():
         parser.error("--kut: give a built kvm-unit-tests tree (x86/unittests.cfg and x86/*.flat)")
 
     vessel = os.path.join(REPOSITORY, "vessel")
-    if options.runner == "vessel":
+    if options.runner in ("vessel", "both"):
         # Build once up front, so the first test's time is not the build's.
         subprocess.run([vessel, "--version"], check=True, stdout=subprocess.DEVNULL)
     if options.log:
         os.makedirs(options.log, exist_ok=True)
 
+    runners = ["vessel", "qemu"] if options.runner == "both" else [options.runner]
+    if options.format == "markdown":
+        columns = " | ".join(f"{runner_title(r)} | {runner_title(r)} time (s)" for r in runners)
+        print(f"| Test | vCPUs and options | {columns} | Reason |")
+        print("|---|---|" + "---|---|" * len(runners) + "---|")
     for name, section in sections(options.kut):
         if options.tests and name not in options.tests:
             continue
-        command = command_for(options.runner, options.kut, section, vessel)
-        started = time.monotonic()
-        completed = subprocess.run(["timeout", str(options.timeout)] + command, stdin=subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
-        seconds = time.monotonic() - started
-        result, fails, skips, summary = classify(completed.returncode, completed.stdout)
-        if options.log:
-            with open(os.path.join(options.log, f"{name}.log"), "w", encoding="utf-8") as log:
-                log.write(shlex.join(command) + "\n" + completed.stdout)
-        print(f"{name}\t{result}\t{fails}\t{skips}\t{seconds:.1f}\t{summary}", flush=True)
+        outcomes = [run_section(runner, name, section, options, vessel) for runner in runners]
+        if options.format == "markdown":
+            cells = " | ".join(f"{describe(*outcome[:4])} | {outcome[4]:.1f}" for outcome in outcomes)
+            print(f"| {name} | {section_arguments(section)} | {cells} |  |", flush=True)
+        else:
+            cells = "\t".join(f"{result}\t{fails}\t{skips}\t{seconds:.1f}\t{summary}"
+                              for result, fails, skips, summary, seconds in outcomes)
+            print(f"{name}\t{cells}", flush=True)
 
+
+def run_section(runner, name, section, options, vessel):
+    command = command_for(runner, options.kut, section, vessel)
+    started = time.monotonic()
+    completed = subprocess.run(["timeout", str(options.timeout)] + command, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+    seconds = time.monotonic() - started
+    result, fails, skips, summary = classify(runner, completed.returncode, completed.stdout)
+    if options.log:
+        with open(os.path.join(options.log, f"{name}.{runner}.log"), "w", encoding="utf-8") as log:
+            log.write(shlex.join(command) + "\n" + completed.stdout)
+    return result, fails, skips, summary, seconds
+
+
+def runner_title(runner):
+    return {"vessel": "Vessel", "qemu": "QEMU TCG"}[runner]
+
+
+def section_arguments(section):
+    """The section's vCPU count and QEMU options, as a table cell."""
+    parts = [f"-smp {section.get('smp', '1')}"]
+    args = " ".join(shlex.split(section.get("test_args", "")))
+    if args:
+        parts.append(f"-append '{args}'")
+    params = section.get("qemu_params", "").strip()
+    if params:
+        parts.append(" ".join(shlex.split(params)))
+    return "`" + " ".join(parts).replace("|", "\\|") + "`"
+
+
+def describe(result, fails, skips, summary):
+    """One result cell: the outcome, with its FAIL/SKIP counts where they say more than the outcome does."""
+    text = {"timeout": "timeout", "crash": "crash (unhandled guest exception)"}.get(result, result)
+    details = []
+    if fails and result != "pass":
+        details.append(f"{fails} FAIL")
+    if skips:
+        details.append(f"{skips} SKIP")
+    if details:
+        text += " (" + ", ".join(details) + ")"
+    return text.replace("|", "\\|")
 
 if __name__ == "__main__":
     sys.exit(main())
