@@ -23,7 +23,7 @@ public static class KernelLoader
             switch (kernel.Format)
             {
                 case KernelImageFormat.Elf64:
-                    var elf = ElfLoader.Load(memory, image, BootLayout.HighMemoryStart);
+                    var elf = ElfLoader.Load(memory, image, LinuxBoot.BootAreas);
                     return LinuxBoot.Configure(memory, kernel.Format, elf.Entry, elf.Start, elf.End, header: null, options);
                 case KernelImageFormat.BzImage:
                     var bzImage = BzImageLoader.Load(memory, image);

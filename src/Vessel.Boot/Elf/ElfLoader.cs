@@ -1,3 +1,4 @@
+using Vessel.Boot.Layout;
 using Vessel.Core.Memory;
 
 namespace Vessel.Boot.Elf;
@@ -10,9 +11,9 @@ public static class ElfLoader
 {
     /// <param name="memory">Guest RAM to load into.</param>
     /// <param name="image">The whole ELF file.</param>
-    /// <param name="lowestAddress">No segment may start below this (the boot structures live below it).</param>
+    /// <param name="bootAreas">Where the boot loader's own structures go: no segment may overlap them.</param>
     /// <param name="addressLimit">No segment may end above this (4 GiB for a 32-bit entry).</param>
-    public static ElfLoadResult Load(GuestMemory memory, ReadOnlySpan<byte> image, ulong lowestAddress, ulong addressLimit = ulong.MaxValue)
+    public static ElfLoadResult Load(GuestMemory memory, ReadOnlySpan<byte> image, IReadOnlyList<BootArea> bootAreas, ulong addressLimit = ulong.MaxValue)
     {
         var elf = ElfFile.Parse(image);
         ulong start = ulong.MaxValue;
@@ -24,7 +25,7 @@ public static class ElfLoader
                 continue;
             }
 
-            Validate(memory, image, segment, lowestAddress, addressLimit);
+            Validate(memory, image, segment, bootAreas, addressLimit);
             var contents = image.Slice((int)segment.Offset, (int)segment.FileSize);
             string what = $"ELF segment {segment.Index} (PT_LOAD, p_paddr 0x{segment.PhysicalAddress:x})";
             GuestRam.Write(memory, segment.PhysicalAddress, contents, what);
@@ -70,7 +71,7 @@ public static class ElfLoader
             + "so there is no code to jump to. The file is corrupt or was linked with a wrong entry symbol.");
     }
 
-    private static void Validate(GuestMemory memory, ReadOnlySpan<byte> image, ElfProgramHeader segment, ulong lowestAddress, ulong addressLimit)
+    private static void Validate(GuestMemory memory, ReadOnlySpan<byte> image, ElfProgramHeader segment, IReadOnlyList<BootArea> bootAreas, ulong addressLimit)
     {
         string name = $"ELF program header {segment.Index} (PT_LOAD)";
         if (segment.FileSize > segment.MemorySize)
@@ -86,12 +87,21 @@ public static class ElfLoader
         }
 
         ulong memoryEnd = segment.PhysicalAddress + segment.MemorySize;
-        if (memoryEnd < segment.PhysicalAddress || segment.PhysicalAddress < lowestAddress || memoryEnd > addressLimit)
+        if (memoryEnd < segment.PhysicalAddress || memoryEnd > addressLimit)
         {
             throw new BootImageException(
-                $"{name} wants guest-physical 0x{segment.PhysicalAddress:x}-0x{memoryEnd:x} (p_paddr + p_memsz), outside the loadable range "
-                + $"0x{lowestAddress:x}-0x{addressLimit:x}: below it are the boot structures (GDT, zero page, page tables, command line). "
-                + "Link the kernel to load at or above 1 MiB.");
+                $"{name} wants guest-physical 0x{segment.PhysicalAddress:x}-0x{memoryEnd:x} (p_paddr + p_memsz), past the loadable limit "
+                + $"0x{addressLimit:x}. Link the kernel lower.");
+        }
+
+        foreach (var area in bootAreas)
+        {
+            if (area.Overlaps(segment.PhysicalAddress, memoryEnd))
+            {
+                throw new BootImageException(
+                    $"{name} wants guest-physical 0x{segment.PhysicalAddress:x}-0x{memoryEnd:x} (p_paddr + p_memsz), which overlaps "
+                    + $"0x{area.Start:x}-0x{area.End:x}, where the boot loader puts {area.Contents}. Link the kernel elsewhere (1 MiB and up is always free).");
+            }
         }
 
         GuestRam.Require(memory, segment.PhysicalAddress, segment.MemorySize, $"{name} (p_paddr 0x{segment.PhysicalAddress:x}, p_memsz 0x{segment.MemorySize:x})");

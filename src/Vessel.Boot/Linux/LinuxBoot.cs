@@ -21,6 +21,10 @@ public static class LinuxBoot
     /// <summary>Firecracker's KERNEL_MIN_ALIGNMENT_BYTES, put in kernel_alignment when an ELF kernel brings no header of its own.</summary>
     public const uint DefaultKernelAlignment = 0x100_0000;
 
+    /// <summary>A vmlinux loads at or above 1 MiB: below it go the boot GDT, zero page, page tables, command line and the BIOS area.</summary>
+    public static IReadOnlyList<BootArea> BootAreas { get; } =
+        [new BootArea(0, BootLayout.HighMemoryStart, "the Linux boot structures (GDT, zero page, page tables, command line) and the BIOS area")];
+
     /// <summary>Places command line, initrd, zero page, GDT and page tables for a kernel already in memory, and returns the boot vCPU's state.</summary>
     /// <param name="memory">Guest RAM.</param>
     /// <param name="format">The kernel's image format.</param>

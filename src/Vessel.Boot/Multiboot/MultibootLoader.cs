@@ -51,6 +51,11 @@ public static class MultibootLoader
                 + "the specification says a boot loader must then refuse the kernel.");
         }
 
+        var modules = options.Modules.Count > 0 || options.Initrd.IsEmpty
+            ? options.Modules
+            : [new MultibootModule(options.Initrd, "initrd")];
+        var bootAreas = BootAreas(options, modules);
+
         KernelImageFormat format;
         ulong entry;
         ulong start;
@@ -58,12 +63,12 @@ public static class MultibootLoader
         if (header.HasAddressFields)
         {
             format = KernelImageFormat.MultibootAout;
-            (entry, start, end) = LoadWithAddressFields(memory, image, header);
+            (entry, start, end) = LoadWithAddressFields(memory, image, header, bootAreas);
         }
         else if (ElfFile.HasMagic(image))
         {
             format = KernelImageFormat.MultibootElf;
-            var loaded = ElfLoader.Load(memory, image, BootLayout.HighMemoryStart, AddressLimit);
+            var loaded = ElfLoader.Load(memory, image, bootAreas, AddressLimit);
             (entry, start, end) = (loaded.Entry, loaded.Start, loaded.End);
         }
         else
@@ -78,9 +83,6 @@ public static class MultibootLoader
             throw new BootImageException($"Multiboot entry point 0x{entry:x} is above 4 GiB and cannot be reached in 32-bit protected mode.");
         }
 
-        var modules = options.Modules.Count > 0 || options.Initrd.IsEmpty
-            ? options.Modules
-            : [new MultibootModule(options.Initrd, "initrd")];
         WriteInformation(memory, options, modules, end);
 
         var segments = BootGdt.Write(memory, longMode: false);
@@ -90,8 +92,9 @@ public static class MultibootLoader
             Rbx = BootLayout.MultibootInfoStart,
             Rip = entry,
 
-            // §3.2 leaves ESP to the OS; a small stack in free low memory forgives a kernel that pushes before setting its own.
-            Rsp = BootLayout.BootStackPointer,
+            // §3.2 leaves ESP to the OS; a small stack in free low memory (between the boot GDT's page and the information page,
+            // inside the boot areas) forgives a kernel that pushes before setting its own.
+            Rsp = BootLayout.MultibootInfoStart,
             Cr0 = (ulong)(ControlRegister0.ProtectionEnable | ControlRegister0.ExtensionType),
         };
         segments.ApplyTo(state);
@@ -99,7 +102,25 @@ public static class MultibootLoader
     }
 
     /// <summary>The a.out kludge (§3.1.3): the text starts at load_addr, which lies header_addr - load_addr bytes before the header in the file.</summary>
-    private static (ulong Entry, ulong Start, ulong End) LoadWithAddressFields(GuestMemory memory, ReadOnlySpan<byte> image, MultibootHeader header)
+    /// <summary>
+    /// What this loader writes below 1 MiB. A kernel may load anywhere else, low memory included (kvm-unit-tests' realmode test
+    /// links at 0x8000), as QEMU's multiboot loader allows.
+    /// </summary>
+    private static BootArea[] BootAreas(KernelLoadOptions options, IReadOnlyList<MultibootModule> modules)
+    {
+        var strings = new List<string> { options.CommandLine, BootLoaderName };
+        strings.AddRange(modules.Select(module => module.CommandLine));
+        ulong stringsEnd = BootLayout.CommandLineStart + MultibootStringArea.SizeOf(strings);
+        return
+        [
+            new BootArea(0, BootLayout.MultibootInfoEnd, "the real-mode IVT, the boot GDT, the boot stack and the multiboot information"),
+            new BootArea(BootLayout.CommandLineStart, stringsEnd, "the multiboot command line and module strings"),
+            new BootArea(BootLayout.ReservedLowStart, BootLayout.HighMemoryStart, "the EBDA, MP and ACPI tables and the BIOS area"),
+        ];
+    }
+
+    private static (ulong Entry, ulong Start, ulong End) LoadWithAddressFields(
+        GuestMemory memory, ReadOnlySpan<byte> image, MultibootHeader header, IReadOnlyList<BootArea> bootAreas)
     {
         string where = $"Multiboot header at offset 0x{header.Offset:x}";
         if (header.LoadAddress > header.HeaderAddress || header.HeaderAddress - header.LoadAddress > (uint)header.Offset)
@@ -125,10 +146,14 @@ public static class MultibootLoader
             throw new BootImageException($"{where} has bss_end_addr 0x{bssEnd:x} below load_end_addr 0x{loadEnd:x}; the header is wrong.");
         }
 
-        if (header.LoadAddress < BootLayout.HighMemoryStart)
+        foreach (var area in bootAreas)
         {
-            throw new BootImageException(
-                $"{where} has load_addr 0x{header.LoadAddress:x}, below 1 MiB where the boot structures live. Link the kernel at or above 0x100000.");
+            if (area.Overlaps(header.LoadAddress, bssEnd))
+            {
+                throw new BootImageException(
+                    $"{where} loads the kernel at 0x{header.LoadAddress:x}-0x{bssEnd:x} (load_addr to bss_end_addr), which overlaps "
+                    + $"0x{area.Start:x}-0x{area.End:x}, where the boot loader puts {area.Contents}. Link the kernel elsewhere (1 MiB and up is always free).");
+            }
         }
 
         if (header.EntryAddress < header.LoadAddress || header.EntryAddress >= bssEnd)

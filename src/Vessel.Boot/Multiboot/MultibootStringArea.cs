@@ -9,6 +9,9 @@ internal sealed class MultibootStringArea(GuestMemory memory)
 {
     private ulong next = BootLayout.CommandLineStart;
 
+    /// <summary>Bytes that <paramref name="texts"/> take in the area, NULs included: what to reserve before anything is written.</summary>
+    public static ulong SizeOf(IEnumerable<string> texts) => texts.Aggregate(0UL, (sum, text) => sum + (ulong)Encoding.UTF8.GetByteCount(text) + 1);
+
     public uint Add(string text, string what)
     {
         if (text.Contains('\0', StringComparison.Ordinal))

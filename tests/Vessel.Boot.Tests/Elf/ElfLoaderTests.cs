@@ -1,3 +1,4 @@
+using Vessel.Boot.Layout;
 using Vessel.Testing.Images;
 using Vessel.Boot.Elf;
 using Vessel.Boot.Tests.Fixtures;
@@ -7,7 +8,7 @@ namespace Vessel.Boot.Tests.Elf;
 
 public sealed class ElfLoaderTests : IDisposable
 {
-    private const ulong OneMiB = 0x10_0000;
+    private static readonly BootArea[] OneMiB = [new BootArea(0, 0x10_0000, "the boot structures")];
     private readonly GuestMemory memory = GuestMemory.Create(GuestMemoryReader.SixtyFourMiB);
 
     public void Dispose() => memory.Dispose();
@@ -163,15 +164,15 @@ public sealed class ElfLoaderTests : IDisposable
     }
 
     [Fact]
-    public void A_segment_below_the_lowest_load_address_is_refused_because_the_boot_structures_live_there()
+    public void A_segment_over_a_boot_area_is_refused_naming_what_lives_there()
     {
         var elf = new ElfBuilder { Entry = 0x8000 };
         elf.Segments.Add(new ElfSegment(0x8000, [0x90], 1));
 
         var error = Assert.Throws<BootImageException>(() => ElfLoader.Load(memory, elf.Build(), OneMiB));
 
-        Assert.Contains("outside the loadable range", error.Message);
-        Assert.Contains("1 MiB", error.Message);
+        Assert.Contains("0x8000-0x8001", error.Message);
+        Assert.Contains("overlaps 0x0-0x100000, where the boot loader puts the boot structures", error.Message);
     }
 
     [Fact]

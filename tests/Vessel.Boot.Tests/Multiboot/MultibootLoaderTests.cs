@@ -170,7 +170,8 @@ public sealed class MultibootLoaderTests : IDisposable
     [InlineData(0x10_0040u, 0x10_0080u, 0u, 0u, 0x10_0080u, "load start would lie before the beginning of the file")]
     [InlineData(0x10_0040u, 0x10_0000u, 0x10_9000u, 0u, 0x10_0080u, "truncated")]
     [InlineData(0x10_0040u, 0x10_0000u, 0u, 0x10_0100u, 0x10_0080u, "bss_end_addr 0x100100 below load_end_addr")]
-    [InlineData(0x8_0040u, 0x8_0000u, 0u, 0u, 0x8_0080u, "below 1 MiB")]
+    [InlineData(0x6040u, 0x6000u, 0u, 0u, 0x6080u, "overlaps 0x0-0x7000, where the boot loader puts the real-mode IVT")]
+    [InlineData(0xA_0040u, 0xA_0000u, 0u, 0u, 0xA_0080u, "overlaps 0x9fc00-0x100000, where the boot loader puts the EBDA")]
     [InlineData(0x10_0040u, 0x10_0000u, 0u, 0u, 0x20_0000u, "entry_addr 0x200000 outside the loaded image")]
     public void Inconsistent_aout_kludge_addresses_are_refused_naming_the_field(uint headerAddress, uint loadAddress, uint loadEnd, uint bssEnd, uint entry, string expected)
     {
@@ -228,11 +229,34 @@ public sealed class MultibootLoaderTests : IDisposable
         Assert.Equal(0x2000 - 12, header.Offset);
     }
 
-    private static byte[] Flat(byte[] text, byte[] data)
+    [Fact]
+    public void A_kernel_linked_in_free_low_memory_loads_there_as_kvm_unit_tests_realmode_does()
     {
-        var elf = new ElfBuilder { Is64 = false, Entry = TextStart + 0xC };
-        elf.Segments.Add(new ElfSegment(TextStart, text, (ulong)text.Length));
-        elf.Segments.Add(new ElfSegment(DataStart, data, BssEnd - DataStart));
+        var text = MultibootHeaderBuilder.CodeWithHeader(0x200);
+
+        var kernel = Load(Flat(text, [0x5A], textStart: 0x8000, dataStart: 0xB000, bssEnd: 0xD800), new KernelLoadOptions { CommandLine = "realmode" });
+
+        Assert.Equal(text, memory.Bytes(0x8000, text.Length));
+        Assert.Equal(0x5A, memory.U8(0xB000));
+        Assert.Equal(0xD800UL, kernel.KernelEnd);
+        Assert.Equal("test.flat realmode\0", System.Text.Encoding.ASCII.GetString(memory.Bytes(0x20000, 19)));
+    }
+
+    [Fact]
+    public void A_kernel_over_the_multiboot_strings_is_refused_naming_them()
+    {
+        var image = Flat(MultibootHeaderBuilder.CodeWithHeader(0x200), [1], textStart: 0x2_0000, dataStart: 0x2_1000, bssEnd: 0x2_2000);
+
+        var error = Assert.Throws<BootImageException>(() => Load(image, new KernelLoadOptions { CommandLine = "a b c" }));
+
+        Assert.Contains("where the boot loader puts the multiboot command line and module strings", error.Message);
+    }
+
+    private static byte[] Flat(byte[] text, byte[] data, ulong textStart = TextStart, ulong dataStart = DataStart, ulong bssEnd = BssEnd)
+    {
+        var elf = new ElfBuilder { Is64 = false, Entry = textStart + 0xC };
+        elf.Segments.Add(new ElfSegment(textStart, text, (ulong)text.Length));
+        elf.Segments.Add(new ElfSegment(dataStart, data, bssEnd - dataStart));
         return elf.Build();
     }
 
