@@ -168,4 +168,107 @@ public class RealModeTests
         Assert.Equal([(uint)labels(returnPoint), CodeSegment, 0x200u, 0u, 0x200u, 0xC0FFEEu], guest.Values);
         Assert.Equal((ulong)ModeGuest.StackTop, guest.Cpu.Registers.Rsp & 0xFFFF);
     }
+    [Fact]
+    public void Real_mode_exceptions_go_through_the_ivt_lidt_points_at_and_report_the_faulting_instruction()
+    {
+        const ulong relocatedIvt = 0x9000;
+        const ulong idtPointer = 0x8F00;
+        using var guest = new ModeGuest();
+        Label divide = default, handler = default, wrongHandler = default;
+        var labels = guest.Load(16, (ulong)CodeSegment << 4, a =>
+        {
+            divide = a.CreateLabel();
+            handler = a.CreateLabel();
+            wrongHandler = a.CreateLabel();
+            a.xor(ax, ax);
+            a.mov(ds, ax);
+            a.mov(ss, ax);
+            a.mov(sp, (ushort)ModeGuest.StackTop);
+            a.lidt(__[(ushort)idtPointer]);
+            a.mov(ax, 1);
+            a.xor(dx, dx);
+            a.xor(cx, cx);
+            a.Label(ref divide);
+            a.div(cx);
+            a.mov(eax, 0x600D);
+            ModeGuest.EmitReport(a, eax);
+            ModeGuest.EmitExit(a, 0);
+
+            // #DE is a fault: the pushed IP is the DIV's, so the handler steps over its two bytes (F7 F1).
+            a.Label(ref handler);
+            a.mov(bp, sp);
+            a.movzx(eax, __word_ptr.ss[bp]);
+            ModeGuest.EmitReport(a, eax);
+            a.movzx(eax, __word_ptr.ss[bp + 2]);
+            ModeGuest.EmitReport(a, eax);
+            a.add(__word_ptr.ss[bp], 2);
+            a.iret();
+
+            a.Label(ref wrongHandler);
+            ModeGuest.EmitExit(a, 2);
+        }, origin: 0);
+        guest.Memory.Write(new GuestAddress(idtPointer), (ushort)0x3FF);
+        guest.Memory.Write(new GuestAddress(idtPointer + 2), (uint)relocatedIvt);
+        guest.SetRealModeVector(0, CodeSegment, (ushort)labels(wrongHandler));
+        guest.Memory.Write(new GuestAddress(relocatedIvt), (ushort)labels(handler));
+        guest.Memory.Write(new GuestAddress(relocatedIvt + 2), CodeSegment);
+        guest.StartInRealMode(CodeSegment, 0);
+
+        var exit = guest.RunFor(Timeout);
+
+        Assert.True(guest.Io.ExitValue == 0, $"{exit}; exit value {guest.Io.ExitValue}");
+        Assert.Equal([(uint)labels(divide), CodeSegment, 0x600Du], guest.Values);
+    }
+
+    [Fact]
+    public void Operand_size_prefixed_pushes_and_far_calls_in_real_mode_move_the_stack_by_their_width()
+    {
+        const ushort farSegment = 0x0200;
+        using var guest = new ModeGuest();
+        Label afterCall = default;
+        var labels = guest.Load(16, (ulong)CodeSegment << 4, a =>
+        {
+            afterCall = a.CreateLabel();
+            a.xor(ax, ax);
+            a.mov(ss, ax);
+            a.mov(sp, (ushort)ModeGuest.StackTop);
+            a.mov(eax, 0x1234_5678);
+            a.push(eax);
+            a.movzx(ecx, sp);
+            ModeGuest.EmitReport(a, ecx);
+            a.pop(ebx);
+            ModeGuest.EmitReport(a, ebx);
+            a.pushad();
+            a.movzx(ecx, sp);
+            ModeGuest.EmitReport(a, ecx);
+            a.popad();
+            a.call(farSegment, 0);
+            a.Label(ref afterCall);
+            a.movzx(ecx, sp);
+            ModeGuest.EmitReport(a, ecx);
+            ModeGuest.EmitExit(a, 0);
+        }, origin: 0);
+
+        // A far CALL loads CS with base segment * 16 and pushes CS then IP.
+        guest.Load(16, (ulong)farSegment << 4, a =>
+        {
+            a.mov(ax, cs);
+            a.movzx(eax, ax);
+            ModeGuest.EmitReport(a, eax);
+            a.mov(bp, sp);
+            a.movzx(eax, __word_ptr.ss[bp]);
+            ModeGuest.EmitReport(a, eax);
+            a.movzx(eax, __word_ptr.ss[bp + 2]);
+            ModeGuest.EmitReport(a, eax);
+            a.retf();
+        }, origin: 0);
+        guest.StartInRealMode(CodeSegment, 0);
+
+        var exit = guest.RunFor(Timeout);
+
+        Assert.True(guest.Io.ExitValue == 0, $"{exit}; values {string.Join(",", guest.Values.Select(v => v.ToString("x")))}");
+        Assert.Equal(
+            [0x6FFCu, 0x1234_5678u, 0x7000u - 32, farSegment, (uint)labels(afterCall), CodeSegment, 0x7000u],
+            guest.Values);
+    }
 }
