@@ -271,4 +271,58 @@ public class RealModeTests
             [0x6FFCu, 0x1234_5678u, 0x7000u - 32, farSegment, (uint)labels(afterCall), CodeSegment, 0x7000u],
             guest.Values);
     }
+    [Fact]
+    public void Operand_size_prefixed_far_call_retf_and_iretd_in_real_mode_use_32_bit_stack_slots()
+    {
+        const ushort farSegment = 0x0200;
+        const ushort iretTarget = 0x0800;
+        using var guest = new ModeGuest();
+        Label afterCall = default;
+        var labels = guest.Load(16, (ulong)CodeSegment << 4, a =>
+        {
+            afterCall = a.CreateLabel();
+            a.xor(ax, ax);
+            a.mov(ss, ax);
+            a.mov(sp, (ushort)ModeGuest.StackTop);
+
+            // o32 CALL FAR 0200:00000000 (66 9A ptr16:32), written by hand: the assembler picks ptr16:16 in 16-bit code.
+            a.db(0x66, 0x9A, 0, 0, 0, 0, farSegment & 0xFF, farSegment >> 8);
+            a.Label(ref afterCall);
+            a.movzx(ecx, sp);
+            ModeGuest.EmitReport(a, ecx);
+
+            // IRETD pops EIP, CS and EFLAGS as dwords.
+            a.pushfd();
+            a.mov(eax, CodeSegment);
+            a.push(eax);
+            a.mov(eax, iretTarget);
+            a.push(eax);
+            a.iretd();
+        }, origin: 0);
+        guest.Load(16, ((ulong)CodeSegment << 4) + iretTarget, a =>
+        {
+            a.movzx(ecx, sp);
+            ModeGuest.EmitReport(a, ecx);
+            ModeGuest.EmitExit(a, 0);
+        }, origin: iretTarget);
+        guest.Load(16, (ulong)farSegment << 4, a =>
+        {
+            a.movzx(ecx, sp);
+            ModeGuest.EmitReport(a, ecx);
+            a.mov(bp, sp);
+            a.mov(eax, __dword_ptr.ss[bp]);
+            ModeGuest.EmitReport(a, eax);
+            a.movzx(eax, __word_ptr.ss[bp + 4]);
+            ModeGuest.EmitReport(a, eax);
+            a.db(0x66, 0xCB); // o32 RETF
+        }, origin: 0);
+        guest.StartInRealMode(CodeSegment, 0);
+
+        var exit = guest.RunFor(Timeout);
+
+        Assert.True(guest.Io.ExitValue == 0, $"{exit}; values {string.Join(",", guest.Values.Select(v => v.ToString("x")))}");
+        uint stack = (uint)ModeGuest.StackTop;
+        Assert.Equal([stack - 8, (uint)labels(afterCall), CodeSegment, stack, stack], guest.Values);
+        Assert.Equal(CodeSegment, guest.Cpu.Segment(X86.Cpu.SegmentRegister.CS).Selector);
+    }
 }
