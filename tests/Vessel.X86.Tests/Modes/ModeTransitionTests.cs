@@ -292,6 +292,95 @@ public class ModeTransitionTests
         Assert.Equal(0x20ul, guest.Memory.Read<ulong>(new GuestAddress(PaeTable + 8)) & 0x20ul);
     }
 
+    [Fact]
+    public void Sixteen_bit_protected_mode_code_takes_interrupts_through_32_bit_and_16_bit_gates_with_frames_of_their_width()
+    {
+        const ulong handler32 = 0x3000;
+        const ulong handler16 = 0x2800;
+        using var guest = new ModeGuest();
+        guest.Load(16, RealEntry, a =>
+        {
+            a.cli();
+            a.xor(ax, ax);
+            a.mov(ds, ax);
+            a.mov(ss, ax);
+            a.mov(sp, (ushort)ModeGuest.StackTop);
+            a.lgdt(__[(uint)ModeGuest.GdtPointerAddress]);
+            a.lidt(__[(uint)ModeGuest.IdtPointerAddress]);
+            a.mov(eax, cr0);
+            a.or(al, 1);
+            a.mov(cr0, eax);
+            a.jmp(ModeGuest.Code16, (uint)Protected16Up);
+        });
+
+        Iced.Intel.Label after32 = default, after16 = default;
+        var labels = guest.Load(16, Protected16Up, a =>
+        {
+            after32 = a.CreateLabel();
+            after16 = a.CreateLabel();
+            a.mov(ax, ModeGuest.Data16);
+            a.mov(ds, ax);
+            a.mov(es, ax);
+            a.mov(ss, ax);
+            a.@int(0x30);
+            a.Label(ref after32);
+            a.movzx(ecx, sp);
+            ModeGuest.EmitReport(a, ecx);
+            a.@int(0x31);
+            a.Label(ref after16);
+            a.movzx(ecx, sp);
+            ModeGuest.EmitReport(a, ecx);
+            a.mov(ax, cs);
+            a.movzx(eax, ax);
+            ModeGuest.EmitReport(a, eax);
+            ModeGuest.EmitExit(a, 0);
+        });
+
+        // A 32-bit gate pushes EFLAGS, CS and EIP as dwords even from 16-bit code, and IRETD returns there.
+        guest.Load(32, handler32, a =>
+        {
+            a.movzx(ecx, sp);
+            ModeGuest.EmitReport(a, ecx);
+            a.movzx(ebx, sp);
+            a.mov(ecx, __dword_ptr[ebx]);
+            ModeGuest.EmitReport(a, ecx);
+            a.movzx(ecx, __word_ptr[ebx + 4]);
+            ModeGuest.EmitReport(a, ecx);
+            a.iretd();
+        });
+
+        // A 16-bit interrupt gate (type 6) pushes FLAGS, CS and IP as words (SDM 3A §6.12.1).
+        guest.Load(16, handler16, a =>
+        {
+            a.movzx(ecx, sp);
+            ModeGuest.EmitReport(a, ecx);
+            a.mov(bp, sp);
+            a.movzx(eax, __word_ptr[bp]);
+            ModeGuest.EmitReport(a, eax);
+            a.movzx(eax, __word_ptr[bp + 2]);
+            ModeGuest.EmitReport(a, eax);
+            a.iret();
+        });
+        guest.SetProtectedModeGate(0x30, handler32);
+        guest.Memory.Write(
+            new GuestAddress(ModeGuest.IdtAddress + (0x31 * 8)),
+            handler16 | ((ulong)ModeGuest.Code16 << 16) | (0x86UL << 40));
+        guest.StartInRealMode(0, (ushort)RealEntry);
+
+        var exit = guest.RunFor(Timeout);
+
+        Assert.True(guest.Io.ExitValue == 0, $"{exit}; values {string.Join(",", guest.Values.Select(v => v.ToString("x")))}");
+        uint stack = (uint)ModeGuest.StackTop;
+        Assert.Equal(
+            [
+                stack - 12, (uint)labels(after32), ModeGuest.Code16, stack,
+                stack - 6, (uint)labels(after16), ModeGuest.Code16, stack,
+                ModeGuest.Code16,
+            ],
+            guest.Values);
+        Assert.Equal(16, guest.Cpu.CodeBits);
+    }
+
     private readonly record struct SegmentStateView(ushort Selector, ulong Base);
 
     private static SegmentStateView View(Vessel.Core.Accel.SegmentState segment) => new(segment.Selector, segment.Base);
