@@ -2,7 +2,7 @@ using Vessel.X86.Cpu.Decoding;
 
 namespace Vessel.X86.Cpu.Execution;
 
-/// <summary>PUSH, POP, ENTER and LEAVE for general registers, memory and immediates.</summary>
+/// <summary>PUSH, POP, PUSHA, POPA, ENTER and LEAVE for general registers, memory and immediates.</summary>
 public static unsafe class StackOperations
 {
     public static void Register(HandlerTable table)
@@ -26,6 +26,10 @@ public static unsafe class StackOperations
             }
         }
 
+        table.Add(Iced.Intel.Code.Pushaw, &PushAll<Width16>);
+        table.Add(Iced.Intel.Code.Pushad, &PushAll<Width32>);
+        table.Add(Iced.Intel.Code.Popaw, &PopAll<Width16>);
+        table.Add(Iced.Intel.Code.Popad, &PopAll<Width32>);
         table.Add(Iced.Intel.Code.Leavew, &Leave);
         table.Add(Iced.Intel.Code.Leaved, &Leave);
         table.Add(Iced.Intel.Code.Leaveq, &Leave);
@@ -74,6 +78,56 @@ public static unsafe class StackOperations
         if (!cpu.TryWriteSized(instruction->LinearAddress(cpu.State), bits, value))
         {
             cpu.State->Gpr[4] = savedRsp;
+        }
+    }
+
+    /// <summary>
+    /// PUSHA/PUSHAD (SDM 2 PUSHA/PUSHAD; 16- and 32-bit modes only, the decoder gives no such code in 64-bit mode):
+    /// AX, CX, DX, BX, the SP from before the first push, BP, SI, DI. A fault part-way restores SP, so the instruction
+    /// can be restarted.
+    /// </summary>
+    private static void PushAll<TWidth>(Cpu cpu, DecodedInstruction* instruction)
+        where TWidth : IWidth
+    {
+        int bits = TWidth.Bits;
+        ulong savedRsp = cpu.State->Gpr[4];
+        ulong originalStackPointer = cpu.ReadRegister(4, bits);
+        for (int register = 0; register < 8; register++)
+        {
+            ulong value = register == 4 ? originalStackPointer : cpu.ReadRegister(register, bits);
+            if (!cpu.TryPush(bits, value))
+            {
+                cpu.State->Gpr[4] = savedRsp;
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// POPA/POPAD (SDM 2 POPA/POPAD): DI, SI, BP, a skipped slot for SP, BX, DX, CX, AX. Nothing is written back until all
+    /// eight slots have been read, so a fault part-way leaves every register as it was.
+    /// </summary>
+    private static void PopAll<TWidth>(Cpu cpu, DecodedInstruction* instruction)
+        where TWidth : IWidth
+    {
+        int bits = TWidth.Bits;
+        ulong savedRsp = cpu.State->Gpr[4];
+        Span<ulong> values = stackalloc ulong[8];
+        for (int register = 7; register >= 0; register--)
+        {
+            if (!cpu.TryPop(bits, out values[register]))
+            {
+                cpu.State->Gpr[4] = savedRsp;
+                return;
+            }
+        }
+
+        for (int register = 0; register < 8; register++)
+        {
+            if (register != 4)
+            {
+                cpu.WriteRegister(register, bits, values[register]);
+            }
         }
     }
 
