@@ -30,9 +30,9 @@ public static unsafe class StackOperations
         table.Add(Iced.Intel.Code.Pushad, &PushAll<Width32>);
         table.Add(Iced.Intel.Code.Popaw, &PopAll<Width16>);
         table.Add(Iced.Intel.Code.Popad, &PopAll<Width32>);
-        table.Add(Iced.Intel.Code.Leavew, &Leave);
-        table.Add(Iced.Intel.Code.Leaved, &Leave);
-        table.Add(Iced.Intel.Code.Leaveq, &Leave);
+        table.Add(Iced.Intel.Code.Leavew, &Leave<Width16>);
+        table.Add(Iced.Intel.Code.Leaved, &Leave<Width32>);
+        table.Add(Iced.Intel.Code.Leaveq, &Leave<Width64>);
         table.Add(Iced.Intel.Code.Enterw_imm16_imm8, &Enter<Width16>);
         table.Add(Iced.Intel.Code.Enterd_imm16_imm8, &Enter<Width32>);
         table.Add(Iced.Intel.Code.Enterq_imm16_imm8, &Enter<Width64>);
@@ -131,16 +131,21 @@ public static unsafe class StackOperations
         }
     }
 
-    private static void Leave(Cpu cpu, DecodedInstruction* instruction)
+    /// <summary>
+    /// LEAVE: SP from BP at the stack's address width, then pop BP at the operand size, which a 0x66 prefix changes
+    /// (LEAVED in 16-bit code pops four bytes), so the width comes from the decoded form, not the code size.
+    /// </summary>
+    private static void Leave<TWidth>(Cpu cpu, DecodedInstruction* instruction)
+        where TWidth : IWidth
     {
-        int bits = instruction->StackBytes * 8;
+        int bits = TWidth.Bits;
         var s = cpu.State;
         ulong savedRsp = s->Gpr[4];
         int stackBits = cpu.StackAddressBits;
         cpu.WriteRegister(4, stackBits, s->Gpr[5]);
-        if (cpu.TryPop(bits == 0 ? cpu.CodeBits : bits, out ulong frame))
+        if (cpu.TryPop(bits, out ulong frame))
         {
-            cpu.WriteRegister(5, bits == 0 ? cpu.CodeBits : bits, frame);
+            cpu.WriteRegister(5, bits, frame);
         }
         else
         {
