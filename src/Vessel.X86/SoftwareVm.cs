@@ -41,10 +41,12 @@ public sealed class SoftwareVm : IAcceleratorVm
         cpuid = new CpuidTemplate { LogicalProcessorCount = options.VcpuCount };
         ApicBus = new ApicBus();
         Pic = new DualPic(ApicBus.OnExternalInterruptOutputChanged);
+        Pic.InitializeAsFirmware();
         IoApic = new IoApic(ApicBus);
         ApicBus.ExternalInterrupts = Pic;
         ApicBus.EndOfInterruptListener = IoApic;
         Pit = new Pit8254(level => SetIrqLine(0, level));
+        Pit.InitializeAsFirmware();
         hypercalls = new KvmHypercalls(ApicBus);
     }
 

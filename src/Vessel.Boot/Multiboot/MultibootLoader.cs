@@ -1,3 +1,4 @@
+using Vessel.Boot.Bios;
 using Vessel.Boot.Cpu;
 using Vessel.Boot.Elf;
 using Vessel.Boot.Layout;
@@ -84,6 +85,7 @@ public static class MultibootLoader
         }
 
         WriteInformation(memory, options, modules, end);
+        RealModeInterruptVectors.Write(memory);
 
         var segments = BootGdt.Write(memory, longMode: false);
         var state = new VcpuBootState

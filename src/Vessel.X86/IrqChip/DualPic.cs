@@ -34,6 +34,34 @@ public sealed class DualPic : IExternalInterruptSource
         slaveChip.Reset();
     }
 
+    /// <summary>Master vector base a PC BIOS programs (IRQ 0-7 at INT 08h-0Fh).</summary>
+    public const byte FirmwareMasterVectorBase = 0x08;
+
+    /// <summary>Slave vector base a PC BIOS programs (IRQ 8-15 at INT 70h-77h).</summary>
+    public const byte FirmwareSlaveVectorBase = 0x70;
+
+    /// <summary>
+    /// Leaves the pair as PC firmware hands it to a boot loader (SeaBIOS on QEMU's PC): vectors 08h and 70h, cascade on
+    /// IRQ 2, and only the lines the BIOS itself serves unmasked (timer, keyboard, cascade; RTC and mouse). There is no
+    /// firmware in front of a multiboot or Linux guest here, but real-mode code (kvm-unit-tests' realmode, say) counts on
+    /// that state: hooking INT 73h for IRQ 11 must not see it arrive at INT 03h.
+    /// </summary>
+    public void InitializeAsFirmware()
+    {
+        foreach (var (command, data, vectorBase, cascade, mask) in new[]
+        {
+            (MasterCommandPort, MasterDataPort, FirmwareMasterVectorBase, (byte)(1 << CascadePin), (byte)0xF8),
+            (SlaveCommandPort, SlaveDataPort, FirmwareSlaveVectorBase, (byte)CascadePin, (byte)0xEE),
+        })
+        {
+            WritePort(command, 0x11); // ICW1: edge-triggered, cascade mode, ICW4 follows.
+            WritePort(data, vectorBase); // ICW2
+            WritePort(data, cascade); // ICW3
+            WritePort(data, 0x01); // ICW4: 8086 mode, normal EOI.
+            WritePort(data, mask); // OCW1
+        }
+    }
+
     public bool OutputAsserted
     {
         get

@@ -92,6 +92,17 @@ public sealed class Pit8254 : IDisposable
         }
     }
 
+    /// <summary>
+    /// Channel 0 as a PC BIOS leaves it: mode 2 (rate generator) with the full 65536 count, IRQ 0 at about 18.2 Hz,
+    /// the tick real-mode code waiting in HLT relies on.
+    /// </summary>
+    public void InitializeAsFirmware()
+    {
+        WritePort(ControlPort, 0x34); // channel 0, low byte then high byte, mode 2, binary
+        WritePort(Channel0Port, 0);
+        WritePort(Channel0Port, 0);
+    }
+
     /// <summary>Raises the IRQ 0 pulse if channel 0's deadline has passed; the host timer calls this, and so may tests.</summary>
     public void Poll()
     {
