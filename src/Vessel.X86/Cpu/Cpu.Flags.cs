@@ -153,6 +153,12 @@ public sealed unsafe partial class Cpu
     /// </summary>
     private const ulong CarryInBit = 1UL << 63;
 
+    /// <summary>
+    /// The RFLAGS bits that exist (SDM 1 §3.4.3): CF, PF, AF, ZF, SF, TF, IF, DF, OF, IOPL, NT, RF, VM, AC, VIF, VIP, ID.
+    /// Bits 3, 5, 15 and 22-63 read as zero whatever a POPF or IRET image holds, bit 1 as one.
+    /// </summary>
+    private const ulong DefinedFlagBits = 0x3F_7FD5;
+
     public void SetCarryIn(bool carry)
     {
         var s = State;
@@ -207,7 +213,7 @@ public sealed unsafe partial class Cpu
         set
         {
             var s = State;
-            s->Rflags = (value & ~CarryInBit) | (ulong)RflagsBits.Reserved1;
+            s->Rflags = (value & DefinedFlagBits) | (ulong)RflagsBits.Reserved1;
             s->LazyOp = FlagOperation.None;
         }
     }
