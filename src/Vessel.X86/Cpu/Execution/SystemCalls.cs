@@ -61,13 +61,14 @@ public static unsafe class SystemCalls
 
         var s = cpu.State;
         ulong flags = cpu.Rflags;
+        ulong target = cpu.CodeBits == 64 ? cpu.LongStar : cpu.CompatibilityStar;
         s->Gpr[1] = cpu.Rip;
         s->Gpr[11] = flags & ~(ulong)RflagsBits.Resume;
         ushort selector = (ushort)(cpu.Star >> 32);
         cpu.SetSegmentCache(SegmentRegister.CS, new SegmentState((ushort)(selector & 0xFFFC), 0, 0xFFFF_FFFF, FlatCode | SegmentAttributes.Long));
         cpu.SetSegmentCache(SegmentRegister.SS, new SegmentState((ushort)((selector + 8) & 0xFFFC), 0, 0xFFFF_FFFF, FlatData));
         cpu.Rflags = flags & ~(cpu.SyscallFlagMask | (ulong)RflagsBits.Resume);
-        cpu.Rip = cpu.CodeBits == 64 ? cpu.LongStar : cpu.CompatibilityStar;
+        cpu.Rip = target;
         cpu.NoteTrapFlagAfterSystemCall();
         cpu.StopBlock();
     }
