@@ -97,7 +97,7 @@ public class SoftwareCpuModelTests
         Assert.Equal(0u, template.Leaf7Ebx);
         Assert.Equal("GenuineIntel", template.Vendor);
         Assert.Equal(85, template.Model);
-        Assert.Equal(0x50654u, CpuidTemplate.Signature(6, 85, 4));
+        Assert.Equal(0x50654u, CpuidSignature.Encode(6, 85, 4));
     }
 
     [Fact]

@@ -100,7 +100,7 @@ public sealed class CpuidTemplate
                 return (maxBasic, VendorWord(0), VendorWord(2), VendorWord(1));
             case 1:
                 {
-                    uint signature = Signature(Family, Model, Stepping);
+                    uint signature = CpuidSignature.Encode(Family, Model, Stepping);
                     uint logical = (uint)Math.Clamp(LogicalProcessorCount, 1, 255);
                     uint ebx = (uint)(cpu.ApicId << 24) | (logical << 16) | (8u << 8);
                     uint edx = LogicalProcessorCount > 1 ? Leaf1Edx | HyperThreading : Leaf1Edx & ~HyperThreading;
@@ -154,18 +154,6 @@ public sealed class CpuidTemplate
             default:
                 return (0u, 0u, 0u, 0u);
         }
-    }
-
-    /// <summary>
-    /// CPUID.01H:EAX (SDM 2A, Figure 3-6): stepping [3:0], model [7:4], family [11:8]; a family above 15 puts 15 in
-    /// the family field and the rest in extended family [27:20]; families 6 and 15 carry model bits [7:4] in extended model [19:16].
-    /// </summary>
-    public static uint Signature(int family, int model, int stepping)
-    {
-        uint baseFamily = (uint)Math.Min(family, 0xF);
-        uint extendedFamily = (uint)Math.Max(family - 0xF, 0);
-        uint extendedModel = family is 6 or >= 15 ? (uint)(model >> 4) & 0xF : 0;
-        return (extendedFamily << 20) | (extendedModel << 16) | (baseFamily << 8) | ((uint)(model & 0xF) << 4) | ((uint)stepping & 0xF);
     }
 
     private uint VendorWord(int index)
