@@ -55,6 +55,10 @@ public sealed unsafe class KvmVm : IAcceleratorVm
         }
 
         CpuidEntry[] supportedCpuid = host.GetSupportedCpuid();
+        if (options.Cpu is { } cpu)
+        {
+            cpuTemplate = cpuTemplate.WithModel(KvmCpuModel.Create(cpu, supportedCpuid, log), cpu);
+        }
         if (KvmHost.IsPagetableVirtualMachine)
         {
             log.Warn($"KVM: {KvmHostMessages.PvmCannotRunStockKernels}");

@@ -38,7 +38,7 @@ public sealed class SoftwareVm : IAcceleratorVm
         this.log = log;
         Options = options;
         codeCache = new CodeCache(memory);
-        cpuid = new CpuidTemplate { LogicalProcessorCount = options.VcpuCount };
+        cpuid = SoftwareCpuModel.Create(options.Cpu, options.VcpuCount, log);
         ApicBus = new ApicBus();
         Pic = new DualPic(ApicBus.OnExternalInterruptOutputChanged);
         Pic.InitializeAsFirmware();

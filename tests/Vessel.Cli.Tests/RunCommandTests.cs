@@ -76,6 +76,77 @@ public class RunCommandTests
         Assert.NotEqual(0, status);
     }
 
+    [Theory]
+    [InlineData("pentium9", "vessel: --cpu: unknown CPU model 'pentium9'. Models: qemu64, max, host, base,")]
+    [InlineData("qemu64,+x3apic", "vessel: --cpu: unknown CPU feature or property '+x3apic'.")]
+    [InlineData("qemu64,vendor=Intel", "vessel: --cpu: 'vendor=Intel': a vendor is 12 letters or digits")]
+    public void A_bad_cpu_model_is_refused_with_status_1_naming_the_bad_item(string cpu, string expected)
+    {
+        string path = Elf64Program.WriteTemporary(a => a.hlt());
+        try
+        {
+            var (status, errors) = Invoke("run", "--kernel", path, "--accel", "software", "--cpu", cpu);
+
+            Assert.Equal(1, status);
+            Assert.Contains(expected, errors, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("Opteron_G1,vendor=AuthenticAMD", 'A')]
+    [InlineData("qemu64,vendor=GenuineIntel", 'G')]
+    [InlineData("max", 'G')]
+    public void The_cpu_vendor_reaches_the_guests_cpuid(string cpu, char firstVendorLetter)
+    {
+        // CPUID leaf 0: EBX holds the vendor's first four letters; the guest exits with the first.
+        string path = Elf64Program.WriteTemporary(a =>
+        {
+            a.xor(eax, eax);
+            a.cpuid();
+            a.mov(eax, ebx);
+            a.and(eax, 0x7F);
+            a.@out(0xF4, eax);
+            a.hlt();
+        });
+        try
+        {
+            var (status, errors) = Invoke("run", "--kernel", path, "--accel", "software", "--cpu", cpu);
+
+            Assert.Equal((firstVendorLetter << 1) | 1, status);
+            Assert.DoesNotContain("warning", errors, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void A_requested_feature_the_software_cpu_lacks_is_one_warning_and_the_guest_still_runs()
+    {
+        string path = Elf64Program.WriteTemporary(a =>
+        {
+            a.mov(eax, 3);
+            a.@out(0xF4, eax);
+            a.hlt();
+        });
+        try
+        {
+            var (status, errors) = Invoke("run", "--kernel", path, "--accel", "software", "--cpu", "max,+vmx");
+
+            Assert.Equal((3 << 1) | 1, status);
+            Assert.Single(errors.Split('\n'), line => line.StartsWith("vessel: warning: software CPU doesn't support requested feature: CPUID.01H:ECX.vmx [bit 5]", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void The_software_accelerator_runs_a_guest_and_returns_its_debug_exit_status()
     {

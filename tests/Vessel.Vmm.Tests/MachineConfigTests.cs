@@ -63,4 +63,21 @@ public sealed class MachineConfigTests : IDisposable
         Assert.Equal(128UL << 20, config.MemoryBytes);
         Assert.Equal(AcceleratorKind.Auto, config.Accelerator);
     }
+
+    [Fact]
+    public void A_bad_cpu_model_is_a_configuration_error_naming_the_option()
+    {
+        var config = new MachineConfig { KernelPath = kernelPath, Cpu = "qemu64,+warp-drive" };
+
+        var error = Assert.Throws<ConfigurationException>(config.Validate);
+
+        Assert.StartsWith("--cpu: unknown CPU feature or property '+warp-drive'.", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_cpu_model_parses_to_null_and_a_good_one_to_its_spec()
+    {
+        Assert.Null(new MachineConfig { KernelPath = kernelPath }.ParseCpu());
+        Assert.Equal("Opteron_G1", new MachineConfig { KernelPath = kernelPath, Cpu = "Opteron_G1,vendor=AuthenticAMD" }.ParseCpu()?.Model.Name);
+    }
 }

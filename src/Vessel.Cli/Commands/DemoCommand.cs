@@ -32,6 +32,7 @@ public static class DemoCommand
             DefaultValueFactory = _ => "auto",
         };
         accel.AcceptOnlyFromAmong("auto", "kvm", "software");
+        var cpu = MachineLauncher.CreateCpuOption();
         var kernel = new Option<string>("--kernel-image")
         {
             Description = "Which form of the cached kernel to boot: bzimage (as Debian ships it) or vmlinux (already decompressed, starts faster).",
@@ -43,19 +44,20 @@ public static class DemoCommand
 
         var command = new Command("demo", "Boot a Debian kernel to a busybox shell on this terminal (fetches the images on first use; Ctrl-A X quits).")
         {
-            memory, cpus, accel, kernel, append, verbose,
+            memory, cpus, accel, cpu, kernel, append, verbose,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(memory) ?? "256M",
             parse.GetValue(cpus),
             parse.GetValue(accel) ?? "auto",
+            parse.GetValue(cpu),
             parse.GetValue(kernel) ?? "bzimage",
             parse.GetValue(append),
             parse.GetValue(verbose)));
         return command;
     }
 
-    private static int Execute(string memory, int cpus, string accel, string kernelImage, string? append, bool verbose) =>
+    private static int Execute(string memory, int cpus, string accel, string? cpu, string kernelImage, string? append, bool verbose) =>
         MachineLauncher.Run(
             () =>
             {
@@ -69,6 +71,7 @@ public static class DemoCommand
                     MemoryBytes = MemorySize.Parse(memory, "--memory"),
                     VcpuCount = cpus,
                     Accelerator = MachineLauncher.ParseAccelerator(accel),
+                    Cpu = cpu,
                 };
             },
             new StandardErrorLog(verbose));

@@ -1,5 +1,7 @@
+using System.CommandLine;
 using Vessel.Boot;
 using Vessel.Cli.Terminal;
+using Vessel.Core.Accel.CpuModels;
 using Vessel.Core.Logging;
 using Vessel.Devices.Serial;
 using Vessel.Kvm;
@@ -17,6 +19,14 @@ internal static class MachineLauncher
         "kvm" => AcceleratorKind.Kvm,
         "software" => AcceleratorKind.Software,
         _ => AcceleratorKind.Auto,
+    };
+
+    /// <summary>The <c>--cpu</c> option both booting verbs share: a CPU model in QEMU's <c>-cpu</c> syntax.</summary>
+    public static Option<string?> CreateCpuOption() => new("--cpu")
+    {
+        Description = "CPU model, QEMU -cpu style: MODEL[,+feature|,-feature|,feature=on|off|,vendor=...]..., e.g. qemu64,+x2apic, "
+            + "Opteron_G1,vendor=AuthenticAMD, max, host. Models: " + CpuModelCatalog.Names
+            + ". Default: everything the accelerator implements (see docs/cpu.md).",
     };
 
     /// <summary>Boots <paramref name="config"/> with the console on this terminal and returns the exit status; user errors print one line and return 1.</summary>

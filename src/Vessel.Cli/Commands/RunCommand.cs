@@ -36,11 +36,12 @@ public static class RunCommand
             DefaultValueFactory = _ => "auto",
         };
         accel.AcceptOnlyFromAmong("auto", "kvm", "software");
+        var cpu = MachineLauncher.CreateCpuOption();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print what the VMM is doing to stderr." };
 
         var command = new Command("run", "Boot a virtual machine with its serial console on this terminal (Ctrl-A X quits).")
         {
-            kernel, initrd, commandLine, memory, cpus, accel, verbose,
+            kernel, initrd, commandLine, memory, cpus, accel, cpu, verbose,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(kernel)!,
@@ -49,11 +50,12 @@ public static class RunCommand
             parse.GetValue(memory) ?? "128M",
             parse.GetValue(cpus),
             parse.GetValue(accel) ?? "auto",
+            parse.GetValue(cpu),
             parse.GetValue(verbose)));
         return command;
     }
 
-    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, bool verbose) =>
+    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, bool verbose) =>
         MachineLauncher.Run(
             () => new MachineConfig
             {
@@ -63,6 +65,7 @@ public static class RunCommand
                 MemoryBytes = MemorySize.Parse(memory, "--memory"),
                 VcpuCount = cpus,
                 Accelerator = MachineLauncher.ParseAccelerator(accel),
+                Cpu = cpu,
             },
             new StandardErrorLog(verbose));
 }

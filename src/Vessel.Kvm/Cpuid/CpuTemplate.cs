@@ -1,3 +1,5 @@
+using Vessel.Core.Accel.CpuModels;
+
 namespace Vessel.Kvm.Cpuid;
 
 /// <summary>
@@ -39,6 +41,20 @@ public sealed class CpuTemplate(IEnumerable<CpuidFeatureMask> masks)
 
     public IReadOnlyList<CpuidFeatureMask> Masks => masks;
 
+    /// <summary>A <c>--cpu</c> model laid over the supported entries before the masks; null for none.</summary>
+    public KvmCpuModel? Model { get; init; }
+
+    /// <summary>
+    /// This template with <paramref name="model"/> laid over it. A feature the model's specification asks for explicitly
+    /// (<c>+vmx</c>) lifts the default mask that would hide it: asking is the documented way to get nested virtualization.
+    /// </summary>
+    public CpuTemplate WithModel(KvmCpuModel model, CpuModelSpec spec) => new(masks.Where(mask =>
+        !(mask.Function == 0x1 && mask.ClearBits == Leaf1EcxVmx && spec.ExplicitlyEnables("vmx"))
+        && !(mask.Function == 0x8000_0001 && mask.ClearBits == ExtendedLeaf1EcxSvm && spec.ExplicitlyEnables("svm"))))
+    {
+        Model = model,
+    };
+
     /// <summary>Applies the masks and the topology of vCPU <paramref name="vcpuIndex"/> (its APIC ID) of <paramref name="vcpuCount"/>, in place.</summary>
     public void Apply(Span<CpuidEntry> entries, int vcpuIndex, int vcpuCount)
     {
@@ -48,6 +64,7 @@ public sealed class CpuTemplate(IEnumerable<CpuidFeatureMask> masks)
         uint apicId = (uint)vcpuIndex;
         foreach (ref CpuidEntry entry in entries)
         {
+            Model?.Apply(ref entry);
             foreach (var mask in masks)
             {
                 if (entry.Function == mask.Function && (!entry.IndexSignificant || entry.Index == mask.Index))

@@ -1,3 +1,5 @@
+using Vessel.Core.Accel.CpuModels;
+
 namespace Vessel.Vmm.Configuration;
 
 /// <summary>Everything needed to build a machine. Defaults follow Firecracker: 1 vCPU, 128 MiB.</summary>
@@ -20,6 +22,27 @@ public sealed record MachineConfig
     public int VcpuCount { get; init; } = 1;
 
     public AcceleratorKind Accelerator { get; init; } = AcceleratorKind.Auto;
+
+    /// <summary>The <c>--cpu</c> specification in QEMU's syntax (e.g. <c>qemu64,+x2apic</c>); null for the accelerator's default CPU.</summary>
+    public string? Cpu { get; init; }
+
+    /// <summary>The parsed <see cref="Cpu"/>, or null when none was given; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
+    public CpuModelSpec? ParseCpu()
+    {
+        if (Cpu is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return CpuModelSpec.Parse(Cpu);
+        }
+        catch (CpuModelException exception)
+        {
+            throw new ConfigurationException($"--cpu: {exception.Message}");
+        }
+    }
 
     /// <summary>Checks every setting and throws <see cref="ConfigurationException"/> naming the first one that is wrong.</summary>
     public void Validate()
@@ -50,6 +73,8 @@ public sealed record MachineConfig
         {
             throw new ConfigurationException($"--memory: {MemoryBytes} bytes is not a whole number of 4 KiB pages.");
         }
+
+        ParseCpu();
     }
 
     private static void RequireReadableFile(string path, string option, string what)

@@ -88,10 +88,23 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
     private ulong tscDeadline;
     private volatile bool acceptsExternalInterrupts;
 
+    /// <summary>Whether CPUID offers x2APIC mode: without it, IA32_APIC_BASE.EXTD is reserved (SDM 3A §11.12.1).</summary>
+    private readonly bool x2ApicOffered;
+
+    /// <summary>
+    /// The LVT timer's writable mode bits: TSC-deadline (mode 2) only where CPUID.01H:ECX.TSC_Deadline is set, as KVM's
+    /// timer_mode_mask (lapic.c): without it bit 18 is reserved.
+    /// </summary>
+    private readonly uint timerModeWritable;
+
     public LocalApic(Cpu.Cpu cpu, ApicBus bus, uint apicId, bool bootstrapProcessor)
     {
         this.cpu = cpu;
         this.bus = bus;
+        x2ApicOffered = (cpu.Cpuid.Leaf1Ecx & (uint)CpuidFeatures1Ecx.X2Apic) != 0;
+        timerModeWritable = (cpu.Cpuid.Leaf1Ecx & (uint)CpuidFeatures1Ecx.TscDeadline) != 0
+            ? LocalVectorTableBits.TimerModeMask
+            : 1u << LocalVectorTableBits.TimerModeShift;
         initialApicId = apicId;
         bootstrap = bootstrapProcessor;
         hostTimer = new Timer(static state => ((LocalApic)state!).OnHostTimer(), this, Timeout.Infinite, Timeout.Infinite);
@@ -605,6 +618,11 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
 
         bool enable = (value & (ulong)ApicBaseBits.GlobalEnable) != 0;
         bool x2 = (value & (ulong)ApicBaseBits.X2ApicMode) != 0;
+        if (x2 && !x2ApicOffered)
+        {
+            return false;
+        }
+
         lock (sync)
         {
             bool wasEnabled = GloballyEnabled;
@@ -661,6 +679,10 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
     private void WriteLvt(int index, uint value)
     {
         uint entry = value & LvtWritable[index];
+        if (index == LvtTimerIndex)
+        {
+            entry &= ~LocalVectorTableBits.TimerModeMask | timerModeWritable;
+        }
         if (!SoftwareEnabled)
         {
             entry |= LocalVectorTableBits.Masked;

@@ -30,12 +30,19 @@ public sealed unsafe partial class Cpu
     private const ulong MtrrCapabilitiesValue = 8 | (1UL << 8) | (1UL << 10);
     private const int VariableMtrrPairs = 8;
     private const int FixedMtrrCount = 11;
+    private const int AmdPerformanceCounterRegisters = 8;
+
+    /// <summary>PerfCtr0-3 are 48 bits wide (AMD APM 2 §13.2.1).</summary>
+    private const ulong AmdPerformanceCounterMask = (1UL << 48) - 1;
 
     /// <summary>IA32_FEATURE_CONTROL: bit 0 lock, nothing else enabled (no VMX, no SGX).</summary>
     private const ulong FeatureControlLocked = 1;
 
     private readonly ulong[] variableMtrrs = new ulong[VariableMtrrPairs * 2];
     private readonly ulong[] fixedMtrrs = new ulong[FixedMtrrCount];
+
+    /// <summary>AMD's four legacy PerfEvtSel/PerfCtr pairs: kept so software that programs them reads back what it wrote; nothing counts.</summary>
+    private readonly ulong[] amdPerformanceCounters = new ulong[AmdPerformanceCounterRegisters];
     private ulong apicBase;
     private ulong pageAttributeTable;
     private ulong miscEnable;
@@ -90,6 +97,7 @@ public sealed unsafe partial class Cpu
         machineCheckStatus = 0;
         Array.Clear(variableMtrrs);
         Array.Clear(fixedMtrrs);
+        Array.Clear(amdPerformanceCounters);
         SysenterCs = SysenterEsp = SysenterEip = 0;
         Star = LongStar = CompatibilityStar = SyscallFlagMask = 0;
         KernelGsBase = 0;
@@ -137,6 +145,12 @@ public sealed unsafe partial class Cpu
         if (TryMtrrSlot(index, out bool variable, out int slot))
         {
             value = variable ? variableMtrrs[slot] : fixedMtrrs[slot];
+            return true;
+        }
+
+        if (IsAmdPerformanceCounter(index, out int counter))
+        {
+            value = amdPerformanceCounters[counter];
             return true;
         }
 
@@ -281,8 +295,21 @@ public sealed unsafe partial class Cpu
             return variable ? TryWriteVariableMtrr(slot, value) : TryWriteFixedMtrr(slot, value);
         }
 
+        if (IsAmdPerformanceCounter(index, out int counter))
+        {
+            amdPerformanceCounters[counter] = counter >= 4 ? value & AmdPerformanceCounterMask : value;
+            return true;
+        }
+
         // PLATFORM_ID, FEATURE_CONTROL (locked), MTRRCAP and MCG_CAP are read-only.
         return false;
+    }
+
+    /// <summary>Whether <paramref name="index"/> is one of AMD's legacy PerfEvtSel0-3/PerfCtr0-3 on an AMD model (absent on Intel: #GP).</summary>
+    private bool IsAmdPerformanceCounter(uint index, out int counter)
+    {
+        counter = (int)(index - (uint)ModelSpecificRegister.AmdPerformanceEventSelect0);
+        return Cpuid.IsAmd && (uint)counter < AmdPerformanceCounterRegisters;
     }
 
     private bool TryWriteApicBase(ulong value)

@@ -1,3 +1,5 @@
+using Vessel.Core.Accel.CpuModels;
+
 namespace Vessel.X86.Cpu;
 
 /// <summary>
@@ -12,7 +14,37 @@ public sealed class CpuidTemplate
     /// <summary>CPUID.1:EDX bit 28 (HTT): more than one logical processor ID in the package.</summary>
     private const uint HyperThreading = 1u << 28;
 
-    public string Vendor { get; init; } = "GenuineIntel";
+    /// <summary>
+    /// CPUID.01H:EDX bits an AMD CPU repeats in CPUID.80000001H:EDX (AMD APM 3, Fn8000_0001_EDX): FPU, VME, DE, PSE, TSC,
+    /// MSR, PAE, MCE, CX8, APIC, MTRR, PGE, MCA, CMOV, PAT, PSE36, MMX, FXSR.
+    /// </summary>
+    public const uint AmdMirroredLeaf1Edx = 0x3FFu | (0x3Fu << 12) | (1u << 23) | (1u << 24);
+
+    private readonly string vendor = CpuModelCatalog.Intel;
+
+    /// <summary>CPUID leaf 0's 12-character vendor string; it also chooses vendor-specific behaviour (<see cref="IsAmd"/>).</summary>
+    public string Vendor
+    {
+        get => vendor;
+        init
+        {
+            vendor = value;
+            IsAmd = value == CpuModelCatalog.Amd;
+        }
+    }
+
+    /// <summary>
+    /// Whether the CPU behaves as AMD's where the vendors differ (SYSCALL in compatibility mode, SYSENTER/SYSEXIT in long
+    /// mode); cached so instruction handlers test a bool, not a string.
+    /// </summary>
+    public bool IsAmd { get; private init; }
+
+    /// <summary>The CPUID.01H:EAX signature: family 6, model 6, stepping 3 unless a CPU model says otherwise.</summary>
+    public int Family { get; init; } = 6;
+
+    public int Model { get; init; } = 6;
+
+    public int Stepping { get; init; } = 3;
 
     public string BrandString { get; init; } = "Vessel virtual x86-64 CPU";
 
@@ -68,8 +100,7 @@ public sealed class CpuidTemplate
                 return (maxBasic, VendorWord(0), VendorWord(2), VendorWord(1));
             case 1:
                 {
-                    // Family 6, model 0x55-ish signature kept generic: family 6, model 6, stepping 3.
-                    const uint signature = (6u << 8) | (6u << 4) | 3u;
+                    uint signature = CpuidSignature.Encode(Family, Model, Stepping);
                     uint logical = (uint)Math.Clamp(LogicalProcessorCount, 1, 255);
                     uint ebx = (uint)(cpu.ApicId << 24) | (logical << 16) | (8u << 8);
                     uint edx = LogicalProcessorCount > 1 ? Leaf1Edx | HyperThreading : Leaf1Edx & ~HyperThreading;
@@ -110,7 +141,7 @@ public sealed class CpuidTemplate
             case 0x8000_0000:
                 return (maxExtended, 0u, 0u, 0u);
             case 0x8000_0001:
-                return (0u, 0u, ExtendedLeaf1Ecx, ExtendedLeaf1Edx);
+                return (0u, 0u, ExtendedLeaf1Ecx, IsAmd ? ExtendedLeaf1Edx | (Leaf1Edx & AmdMirroredLeaf1Edx) : ExtendedLeaf1Edx);
             case 0x8000_0002:
             case 0x8000_0003:
             case 0x8000_0004:

@@ -86,4 +86,10 @@ public enum ModelSpecificRegister : uint
 
     /// <summary>IA32_TSC_AUX: what RDTSCP returns in ECX.</summary>
     TscAux = 0xC000_0103,
+
+    /// <summary>PerfEvtSel0 (AMD APM 2 §13.2.1, the legacy performance counters, present on every AMD64 CPU); 0-3 follow.</summary>
+    AmdPerformanceEventSelect0 = 0xC001_0000,
+
+    /// <summary>PerfCtr0 (AMD APM 2 §13.2.1); 0-3 follow.</summary>
+    AmdPerformanceCounter0 = 0xC001_0004,
 }

@@ -1,5 +1,6 @@
 using Iced.Intel;
 using Vessel.Core.Accel;
+using Vessel.Core.Accel.CpuModels;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
 using Vessel.X86.Cpu;
@@ -48,16 +49,20 @@ public sealed class LongModeGuest : IDisposable
     private readonly SoftwareVm vm;
     private readonly AssemblerResult assembled;
 
-    public LongModeGuest(Action<Assembler> program, ulong memorySize = 64UL << 20)
-        : this((a, _) => program(a), memorySize)
+    /// <param name="program">The guest's code.</param>
+    /// <param name="memorySize">Guest RAM.</param>
+    /// <param name="cpu">A <c>--cpu</c> specification (e.g. "Opteron_G1"); null for the default CPU.</param>
+    public LongModeGuest(Action<Assembler> program, ulong memorySize = 64UL << 20, string? cpu = null)
+        : this((a, _) => program(a), memorySize, cpu)
     {
     }
 
-    public LongModeGuest(Action<Assembler, InterruptRoutes> program, ulong memorySize = 64UL << 20)
+    public LongModeGuest(Action<Assembler, InterruptRoutes> program, ulong memorySize = 64UL << 20, string? cpu = null)
     {
         Memory = GuestMemory.Create(memorySize);
         Io = new RecordingIo();
-        vm = new SoftwareVm(Memory, new AcceleratorVmOptions(1), NullMachineLog.Instance);
+        var options = new AcceleratorVmOptions(1, cpu is null ? null : CpuModelSpec.Parse(cpu));
+        vm = new SoftwareVm(Memory, options, NullMachineLog.Instance);
         Vcpu = (SoftwareVcpu)vm.CreateVcpu(0, Io);
         Io.OnExit = Vcpu.RequestExit;
         WriteTables();

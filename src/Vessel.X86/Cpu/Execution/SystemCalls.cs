@@ -40,25 +40,48 @@ public static unsafe class SystemCalls
 
     private static bool SystemCallsEnabled(Cpu cpu) => (cpu.Efer & EferBits.SystemCallEnable) != 0;
 
-    /// <summary>SYSCALL: RCX = return RIP, R11 = RFLAGS, CS/SS from STAR[47:32], RIP = LSTAR, RFLAGS &amp;= ~FMASK.</summary>
+    /// <summary>
+    /// SYSCALL: RCX = return RIP, R11 = RFLAGS, CS/SS from STAR[47:32], RIP = LSTAR, RFLAGS &amp;= ~FMASK. Intel executes
+    /// it only in 64-bit mode (#UD elsewhere, compatibility mode included); AMD also from compatibility mode, entering
+    /// 64-bit code at CSTAR, and from legacy mode (AMD APM 3, SYSCALL).
+    /// </summary>
     private static void SystemCall(Cpu cpu, DecodedInstruction* instruction)
     {
-        // Intel: #UD outside 64-bit mode, including compatibility mode.
-        if (!SystemCallsEnabled(cpu) || cpu.CodeBits != 64)
+        if (!SystemCallsEnabled(cpu) || (cpu.CodeBits != 64 && !cpu.Cpuid.IsAmd) || !cpu.ProtectedMode)
         {
             cpu.RaiseInvalidOpcode();
             return;
         }
 
+        if (!cpu.LongMode)
+        {
+            LegacySystemCall(cpu);
+            return;
+        }
+
         var s = cpu.State;
         ulong flags = cpu.Rflags;
+        ulong target = cpu.CodeBits == 64 ? cpu.LongStar : cpu.CompatibilityStar;
         s->Gpr[1] = cpu.Rip;
         s->Gpr[11] = flags & ~(ulong)RflagsBits.Resume;
         ushort selector = (ushort)(cpu.Star >> 32);
         cpu.SetSegmentCache(SegmentRegister.CS, new SegmentState((ushort)(selector & 0xFFFC), 0, 0xFFFF_FFFF, FlatCode | SegmentAttributes.Long));
         cpu.SetSegmentCache(SegmentRegister.SS, new SegmentState((ushort)((selector + 8) & 0xFFFC), 0, 0xFFFF_FFFF, FlatData));
         cpu.Rflags = flags & ~(cpu.SyscallFlagMask | (ulong)RflagsBits.Resume);
-        cpu.Rip = cpu.LongStar;
+        cpu.Rip = target;
+        cpu.NoteTrapFlagAfterSystemCall();
+        cpu.StopBlock();
+    }
+
+    /// <summary>AMD's legacy-mode SYSCALL (AMD APM 3): ECX = return EIP, 32-bit flat CS/SS from STAR[47:32], EIP = STAR[31:0]; VM, IF and RF cleared.</summary>
+    private static void LegacySystemCall(Cpu cpu)
+    {
+        cpu.State->Gpr[1] = (uint)cpu.Rip;
+        ushort selector = (ushort)(cpu.Star >> 32);
+        cpu.SetSegmentCache(SegmentRegister.CS, new SegmentState((ushort)(selector & 0xFFFC), 0, 0xFFFF_FFFF, FlatCode | SegmentAttributes.DefaultBig));
+        cpu.SetSegmentCache(SegmentRegister.SS, new SegmentState((ushort)((selector + 8) & 0xFFFC), 0, 0xFFFF_FFFF, FlatData));
+        cpu.Rflags &= ~(ulong)(RflagsBits.Virtual8086 | RflagsBits.InterruptEnable | RflagsBits.Resume);
+        cpu.Rip = (uint)cpu.Star;
         cpu.NoteTrapFlagAfterSystemCall();
         cpu.StopBlock();
     }
@@ -101,9 +124,18 @@ public static unsafe class SystemCalls
         cpu.StopBlock();
     }
 
-    /// <summary>SYSENTER: CPL 0 with CS = SYSENTER_CS, SS = CS+8, RIP/RSP from SYSENTER_EIP/ESP; VM, IF and RF cleared.</summary>
+    /// <summary>
+    /// SYSENTER: CPL 0 with CS = SYSENTER_CS, SS = CS+8, RIP/RSP from SYSENTER_EIP/ESP; VM, IF and RF cleared.
+    /// AMD CPUs do not have it in long mode, 64-bit or compatibility (AMD APM 3, SYSENTER: #UD).
+    /// </summary>
     private static void SystemEnter(Cpu cpu, DecodedInstruction* instruction)
     {
+        if (cpu.LongMode && cpu.Cpuid.IsAmd)
+        {
+            cpu.RaiseInvalidOpcode();
+            return;
+        }
+
         ushort selector = (ushort)cpu.SysenterCs;
         if (!cpu.ProtectedMode || (selector & 0xFFFC) == 0)
         {
@@ -121,9 +153,18 @@ public static unsafe class SystemCalls
         cpu.StopBlock();
     }
 
-    /// <summary>SYSEXIT: CPL 3 with RIP = RDX, RSP = RCX; CS = SYSENTER_CS+16 (32-bit) or +32 (64-bit, REX.W), SS = CS+8.</summary>
+    /// <summary>
+    /// SYSEXIT: CPL 3 with RIP = RDX, RSP = RCX; CS = SYSENTER_CS+16 (32-bit) or +32 (64-bit, REX.W), SS = CS+8.
+    /// #UD in long mode on AMD, as SYSENTER.
+    /// </summary>
     private static void SystemExit(Cpu cpu, DecodedInstruction* instruction)
     {
+        if (cpu.LongMode && cpu.Cpuid.IsAmd)
+        {
+            cpu.RaiseInvalidOpcode();
+            return;
+        }
+
         ushort selector = (ushort)cpu.SysenterCs;
         if (!cpu.ProtectedMode || (selector & 0xFFFC) == 0 || cpu.CurrentPrivilegeLevel != 0)
         {
