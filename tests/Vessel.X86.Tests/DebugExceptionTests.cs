@@ -201,6 +201,40 @@ public class DebugExceptionTests
     }
 
     [Fact]
+    public void Instruction_breakpoint_on_the_instruction_after_mov_ss_is_dropped_on_intel()
+    {
+        var target = default(Label);
+        var second = default(Label);
+        using var guest = DebugGuest(
+            (a, _) =>
+            {
+                target = a.CreateLabel();
+                second = a.CreateLabel();
+                a.lea(rax, __[target]);
+                a.mov(dr0, rax);
+                a.lea(rax, __[second]);
+                a.mov(dr1, rax);
+                a.mov(eax, 0x402); // G0, G1, both execute breakpoints of length 1
+                a.or(eax, 0x8);
+                a.mov(dr7, rax);
+                a.mov(ecx, ss);
+                a.mov(ss, ecx);
+                a.Label(ref target);
+                a.xor(ecx, ecx);
+                a.Label(ref second);
+                a.inc(ecx);
+            },
+            HandlerReturn.SetResume);
+
+        guest.Run();
+
+        // The breakpoint in the MOV SS shadow is lost (SDM 3B §18.3.1.1 on Intel parts); the next one still faults.
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal(1ul, Count(guest));
+        Assert.Equal((guest.AddressOf(second), DebugStatusFixedOnes | (ulong)DebugStatus.Breakpoint1), Entry(guest, 0));
+    }
+
+    [Fact]
     public void Instruction_breakpoint_faults_before_the_instruction_and_rf_lets_it_run_once_resumed()
     {
         var target = default(Label);

@@ -67,7 +67,10 @@ public sealed unsafe partial class Cpu
         s->Rflags = flags & ~(ulong)RflagsBits.Resume;
         s->InterruptShadow = 0;
         ulong rip = s->Gpr[CpuState.RipIndex];
-        if (instructionBreakpoints != 0 && !resume)
+        // Intel inhibits instruction breakpoints on the instruction after MOV SS/POP SS (they are dropped, not held back);
+        // AMD reports them (kvm-unit-tests emulator checks both by vendor).
+        bool breakpointsInhibited = afterStackLoad && !Cpuid.IsAmd;
+        if (instructionBreakpoints != 0 && !resume && !breakpointsInhibited)
         {
             var matched = MatchInstructionBreakpoints(CodeLinearAddress(rip, CodeBits));
             if (matched != DebugStatus.None)
