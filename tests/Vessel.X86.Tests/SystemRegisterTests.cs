@@ -167,6 +167,39 @@ public class SystemRegisterTests
     }
 
     [Fact]
+    public void Cpuid_hypervisor_leaves_name_vessel_and_offer_no_paravirtual_features()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            a.mov(eax, 0x4000_0000);
+            a.cpuid();
+            a.mov(__dword_ptr[Report], ebx);
+            a.mov(__dword_ptr[Report + 4], ecx);
+            a.mov(__dword_ptr[Report + 8], edx);
+            a.mov(__dword_ptr[Report + 12], eax);
+            a.mov(eax, 0x4000_0001);
+            a.cpuid();
+            a.or(eax, ebx);
+            a.or(eax, ecx);
+            a.or(eax, edx);
+            a.mov(__dword_ptr[Report + 16], eax);
+            a.mov(eax, 0x4000_0100);
+            a.cpuid();
+            a.mov(__dword_ptr[Report + 20], eax);
+            LongModeGuest.EmitExit(a, 0);
+        });
+
+        guest.Run();
+
+        Span<byte> signature = stackalloc byte[12];
+        guest.Memory.ReadBytes(new GuestAddress(Report), signature);
+        Assert.Equal("Vessel\0\0\0\0\0\0", System.Text.Encoding.ASCII.GetString(signature));
+        Assert.Equal(0x4000_0001u, Read<uint>(guest, 12));
+        Assert.Equal(0u, Read<uint>(guest, 16));
+        Assert.Equal(0u, Read<uint>(guest, 20));
+    }
+
+    [Fact]
     public void Cpuid_reports_genuine_intel_and_the_tsc_frequency_in_leaf_0x15()
     {
         using var guest = new LongModeGuest(a =>

@@ -84,6 +84,11 @@ public sealed class CpuidTemplate
     {
         const uint maxBasic = 0x16;
         const uint maxExtended = 0x8000_0008;
+        if (leaf is >= HypervisorLeafBase and <= 0x4FFF_FFFF)
+        {
+            return HypervisorLeaf(leaf);
+        }
+
         if (leaf > maxBasic && leaf < 0x8000_0000)
         {
             leaf = maxBasic;
@@ -154,6 +159,30 @@ public sealed class CpuidTemplate
             default:
                 return (0u, 0u, 0u, 0u);
         }
+    }
+
+    /// <summary>First of the leaves CPUID.1:ECX[31] (hypervisor present) opens to the hypervisor, 0x40000000-0x4FFFFFFF.</summary>
+    public const uint HypervisorLeafBase = 0x4000_0000;
+
+    /// <summary>What leaf 0x40000000 names the hypervisor as, in EBX, ECX, EDX; zero-padded to 12 bytes.</summary>
+    public const string HypervisorSignature = "Vessel";
+
+    /// <summary>
+    /// Leaf 0x40000000 gives the highest hypervisor leaf and the signature; 0x40000001 (KVM's feature leaf) and the rest
+    /// are zero: no paravirtual clock or other interface a guest should look for. Without this the range fell through to
+    /// leaf 0x16's numbers, which a guest reads as a garbled hypervisor name.
+    /// </summary>
+    private static (uint, uint, uint, uint) HypervisorLeaf(uint leaf)
+    {
+        if (leaf != HypervisorLeafBase)
+        {
+            return (0u, 0u, 0u, 0u);
+        }
+
+        Span<byte> bytes = stackalloc byte[12];
+        bytes.Clear();
+        System.Text.Encoding.ASCII.GetBytes(HypervisorSignature, bytes);
+        return (HypervisorLeafBase + 1, BitConverter.ToUInt32(bytes), BitConverter.ToUInt32(bytes[4..]), BitConverter.ToUInt32(bytes[8..]));
     }
 
     private uint VendorWord(int index)
