@@ -5,11 +5,18 @@ namespace Vessel.Cli;
 
 public static class Program
 {
+    public const int UsageErrorStatus = 2;
+
     public static int Main(string[] args)
     {
         var root = new RootCommand("Vessel: a hypervisor that runs virtual machines on KVM or on its own x86-64 CPU.");
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
-        return root.Parse(args).Invoke();
+        var parse = root.Parse(args);
+        int status = parse.Invoke();
+
+        // A command line the parser rejects exits with 2, as usage errors do in most Unix tools, so that scripts can tell
+        // it from 1 (a VMM error or triple fault) and from a guest's isa-debug-exit status, which is always odd.
+        return parse.Errors.Count > 0 ? UsageErrorStatus : status;
     }
 }

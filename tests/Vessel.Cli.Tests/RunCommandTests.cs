@@ -69,11 +69,20 @@ public class RunCommandTests
     }
 
     [Fact]
-    public void An_unknown_accelerator_is_refused_by_the_parser()
+    public void An_unknown_accelerator_is_refused_by_the_parser_with_the_usage_status()
     {
         var (status, _) = Invoke("run", "--kernel", "x", "--accel", "hyperv");
 
-        Assert.NotEqual(0, status);
+        Assert.Equal(Program.UsageErrorStatus, status);
+    }
+
+    [Fact]
+    public void An_unknown_option_exits_with_status_2_and_names_it()
+    {
+        var (status, errors) = Invoke("run", "--kernel", "x", "--frobnicate");
+
+        Assert.Equal(2, status);
+        Assert.Contains("--frobnicate", errors, StringComparison.Ordinal);
     }
 
     [Theory]
