@@ -114,7 +114,8 @@ def main():
     parser.add_argument("--kut", default=os.environ.get("KUT_DIR"), help="a built kvm-unit-tests tree (or $KUT_DIR)")
     parser.add_argument("--runner", choices=["vessel", "qemu", "both"], default="vessel")
     parser.add_argument("--format", choices=["tsv", "markdown"], default="tsv")
-    parser.add_argument("--timeout", type=int, default=90, help="seconds per test (default 90)")
+    parser.add_argument("--timeout", type=int,
+                        help="seconds per test (default: the section's own timeout, else 90, as the suite's run_tests.sh)")
     parser.add_argument("--log", help="a folder to keep each test's output in")
     parser.add_argument("tests", nargs="*", help="section names (default: all x86_64 sections)")
     options = parser.parse_args()
@@ -149,7 +150,8 @@ def main():
 def run_section(runner, name, section, options, vessel):
     command = command_for(runner, options.kut, section, vessel)
     started = time.monotonic()
-    completed = subprocess.run(["timeout", str(options.timeout)] + command, stdin=subprocess.DEVNULL,
+    seconds_allowed = options.timeout or int(section.get("timeout", "90").rstrip("s"))
+    completed = subprocess.run(["timeout", str(seconds_allowed)] + command, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
     seconds = time.monotonic() - started
     result, fails, skips, summary = classify(runner, completed.returncode, completed.stdout)

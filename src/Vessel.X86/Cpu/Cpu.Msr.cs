@@ -305,6 +305,20 @@ public sealed unsafe partial class Cpu
         return false;
     }
 
+    /// <summary>RDPMC's counter <paramref name="index"/>: AMD's PerfCtr0-3 on AMD models (48 bits wide); nothing on Intel ones.</summary>
+    public bool TryReadPerformanceCounter(uint index, out ulong value)
+    {
+        const int firstCounterRegister = 4;
+        if (Cpuid.IsAmd && index < AmdPerformanceCounterRegisters - firstCounterRegister)
+        {
+            value = amdPerformanceCounters[firstCounterRegister + (int)index];
+            return true;
+        }
+
+        value = 0;
+        return false;
+    }
+
     /// <summary>Whether <paramref name="index"/> is one of AMD's legacy PerfEvtSel0-3/PerfCtr0-3 on an AMD model (absent on Intel: #GP).</summary>
     private bool IsAmdPerformanceCounter(uint index, out int counter)
     {

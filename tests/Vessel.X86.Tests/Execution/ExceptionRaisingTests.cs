@@ -40,6 +40,26 @@ public class ExceptionRaisingTests
         return (guest, guest.AddressOf(faulting));
     }
 
+    [Theory]
+    [InlineData(0u)]
+    [InlineData(64u)]
+    [InlineData(0x4000_0000u)]
+    public void Rdpmc_of_a_counter_an_intel_model_without_a_pmu_lacks_raises_general_protection(uint counter)
+    {
+        // kvm-unit-tests pmu: "Expected #GP on RDPMC(64)"; with CPUID.0AH zero no index is valid (SDM 2 RDPMC).
+        var (guest, faulting) = RunFaulting(13, true, a =>
+        {
+            a.mov(ecx, counter);
+            a.rdpmc();
+        });
+        using (guest)
+        {
+            Assert.Equal(13u, guest.Io.ExitValue);
+            Assert.Equal(0UL, guest.Cpu.Registers[8]);
+            Assert.Equal(faulting + 5, guest.Cpu.Registers[9]);
+        }
+    }
+
     [Fact]
     public void Div_by_zero_raises_divide_error_through_the_idt_and_leaves_rdx_rax_unchanged()
     {
