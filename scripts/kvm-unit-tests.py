@@ -174,7 +174,9 @@ def section_arguments(section):
     params = section.get("qemu_params", "").strip()
     if params:
         parts.append(" ".join(shlex.split(params)))
-    return "`" + " ".join(parts).replace("|", "\\|") + "`"
+    text = " ".join(parts).replace("|", "\\|")
+    # A double-backtick code span can hold the backticks some sections use for shell substitution.
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
 
 
 def describe(result, fails, skips, summary):
