@@ -94,15 +94,7 @@ public static class ElfLoader
                 + $"0x{addressLimit:x}. Link the kernel lower.");
         }
 
-        foreach (var area in bootAreas)
-        {
-            if (area.Overlaps(segment.PhysicalAddress, memoryEnd))
-            {
-                throw new BootImageException(
-                    $"{name} wants guest-physical 0x{segment.PhysicalAddress:x}-0x{memoryEnd:x} (p_paddr + p_memsz), which overlaps "
-                    + $"0x{area.Start:x}-0x{area.End:x}, where the boot loader puts {area.Contents}. Link the kernel elsewhere (1 MiB and up is always free).");
-            }
-        }
+        BootArea.RequireClear(bootAreas, segment.PhysicalAddress, memoryEnd, $"{name} wants guest-physical (p_paddr + p_memsz)");
 
         GuestRam.Require(memory, segment.PhysicalAddress, segment.MemorySize, $"{name} (p_paddr 0x{segment.PhysicalAddress:x}, p_memsz 0x{segment.MemorySize:x})");
     }

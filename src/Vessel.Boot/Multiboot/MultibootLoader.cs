@@ -148,15 +148,7 @@ public static class MultibootLoader
             throw new BootImageException($"{where} has bss_end_addr 0x{bssEnd:x} below load_end_addr 0x{loadEnd:x}; the header is wrong.");
         }
 
-        foreach (var area in bootAreas)
-        {
-            if (area.Overlaps(header.LoadAddress, bssEnd))
-            {
-                throw new BootImageException(
-                    $"{where} loads the kernel at 0x{header.LoadAddress:x}-0x{bssEnd:x} (load_addr to bss_end_addr), which overlaps "
-                    + $"0x{area.Start:x}-0x{area.End:x}, where the boot loader puts {area.Contents}. Link the kernel elsewhere (1 MiB and up is always free).");
-            }
-        }
+        BootArea.RequireClear(bootAreas, header.LoadAddress, bssEnd, $"{where} loads the kernel (load_addr to bss_end_addr) at");
 
         if (header.EntryAddress < header.LoadAddress || header.EntryAddress >= bssEnd)
         {
