@@ -157,6 +157,68 @@ public sealed unsafe partial class Cpu : IDisposable
 
         s->SegmentBase[CpuState.ZeroSegmentSlot] = 0;
         s->SegmentBase[7] = 0;
+        UpdateSegmentLimits();
+    }
+
+    /// <summary>
+    /// Recomputes each segment's valid offsets and whether any access needs checking against them: limits apply in real
+    /// and protected mode but not in 64-bit mode (SDM 3A §5.3, §3.4.4), and a null data segment is unusable in protected
+    /// mode only (§5.4.1). Runs on every segment load and mode change, so accesses read the result instead.
+    /// </summary>
+    private void UpdateSegmentLimits()
+    {
+        var s = State;
+        bool checks = false;
+        bool protectedAddressing = ProtectedMode && (s->Rflags & (ulong)RflagsBits.Virtual8086) == 0;
+        for (int i = 0; i < segments.Length; i++)
+        {
+            ValidOffsets(segments[i], protectedAddressing, out ulong first, out ulong last);
+            s->SegmentFirstOffset[i] = first;
+            s->SegmentLastOffset[i] = last;
+            checks |= first != 0 || last != 0xFFFF_FFFF;
+        }
+
+        for (int i = segments.Length; i < 8; i++)
+        {
+            s->SegmentFirstOffset[i] = 0;
+            s->SegmentLastOffset[i] = ulong.MaxValue;
+        }
+
+        s->SegmentChecks = checks && CodeBits != 64 ? 1 : 0;
+    }
+
+    private static void ValidOffsets(in SegmentState segment, bool protectedAddressing, out ulong first, out ulong last)
+    {
+        var attributes = segment.Attributes;
+        if ((attributes & SegmentAttributes.Present) == 0)
+        {
+            if (protectedAddressing)
+            {
+                // Unusable (a null selector): every access faults, so the range is empty.
+                first = 1;
+                last = 0;
+                return;
+            }
+
+            // Real mode ignores the descriptor cache's usability; a segment left unusable by protected mode keeps
+            // working as a 64 KiB one.
+            first = 0;
+            last = Math.Max(segment.Limit, 0xFFFFu);
+            return;
+        }
+
+        bool expandDown = (attributes & (SegmentAttributes.CodeOrData | SegmentAttributes.Executable | SegmentAttributes.ConformingOrExpandDown))
+            == (SegmentAttributes.CodeOrData | SegmentAttributes.ConformingOrExpandDown);
+        if (expandDown)
+        {
+            // SDM 3A §5.3: an expand-down segment's valid offsets run from limit + 1 to 0xFFFF, or 0xFFFFFFFF with B set.
+            first = (ulong)segment.Limit + 1;
+            last = (attributes & SegmentAttributes.DefaultBig) != 0 ? 0xFFFF_FFFFUL : 0xFFFFUL;
+            return;
+        }
+
+        first = 0;
+        last = segment.Limit;
     }
 
     /// <summary>WRFSBASE/WRMSR(FS_BASE) change the base without a selector load.</summary>

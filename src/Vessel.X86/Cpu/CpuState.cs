@@ -30,6 +30,19 @@ public unsafe struct CpuState
     /// <summary>Segment bases by <see cref="SegmentRegister"/> index, plus the zero slot.</summary>
     public fixed ulong SegmentBase[8];
 
+    /// <summary>
+    /// Non-zero while some segment's valid offsets are not all of [0, 4 GiB): real mode, or protected mode with a null,
+    /// small, or expand-down segment. Only then do data and stack accesses pay for limit checks (see
+    /// <see cref="SegmentLimits"/>); flat protected mode and 64-bit mode never do.
+    /// </summary>
+    public int SegmentChecks;
+
+    /// <summary>Lowest valid offset by segment slot (above the limit for expand-down segments; 1 for an unusable one).</summary>
+    public fixed ulong SegmentFirstOffset[8];
+
+    /// <summary>Highest valid offset by segment slot (the limit, or 0xFFFF / 0xFFFFFFFF for expand-down segments).</summary>
+    public fixed ulong SegmentLastOffset[8];
+
     /// <summary>Set by a handler that raised an exception; the run loop delivers it at the end of the block.</summary>
     public int ExceptionPending;
 

@@ -58,7 +58,23 @@ public unsafe struct DecodedInstruction
     public readonly ulong EffectiveAddress(CpuState* state) =>
         (state->Gpr[BaseRegister] + (state->Gpr[IndexRegister] << ScaleShift) + (ulong)Displacement) & AddressMask;
 
+    /// <summary>
+    /// The memory operand's linear address; outside flat and 64-bit segmentation, a poisoned address that faults when
+    /// the operand lies outside its segment (<see cref="SegmentLimits"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly ulong LinearAddress(CpuState* state) =>
-        (EffectiveAddress(state) + state->SegmentBase[SegmentSlot]) & LinearMask;
+    public readonly ulong LinearAddress(CpuState* state)
+    {
+        ulong offset = EffectiveAddress(state);
+        if (state->SegmentChecks != 0)
+        {
+            return CheckedLinearAddress(state, offset);
+        }
+
+        return (offset + state->SegmentBase[SegmentSlot]) & LinearMask;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly ulong CheckedLinearAddress(CpuState* state, ulong offset) =>
+        SegmentLimits.CheckedLinearAddress(state, SegmentSlot, offset, Iced.MemorySize.GetSize());
 }

@@ -90,7 +90,8 @@ public static unsafe class Strings
                 return;
             }
 
-            if (delta > 0)
+            // Bulk chunks are checked only by their first element, so segment checks take the element path.
+            if (delta > 0 && cpu.State->SegmentChecks == 0)
             {
                 ulong done = TOperation.Bulk(cpu, instruction, bits, addressBits, count, out bool faulted);
                 if (faulted)
@@ -129,14 +130,37 @@ public static unsafe class Strings
         _ => 64,
     };
 
-    private static ulong SourceLinear(Cpu cpu, DecodedInstruction* instruction, int addressBits) =>
-        (cpu.ReadRegister(SourceIndex, addressBits) + cpu.State->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
-
-    /// <summary>ES:rDI; 64-bit mode (the only one with a 64-bit linear mask) ignores ES's base.</summary>
-    private static ulong DestinationLinear(Cpu cpu, DecodedInstruction* instruction, int addressBits)
+    /// <summary>
+    /// Seg:rSI for one element of <paramref name="bits"/>; poisoned when outside the segment
+    /// (<see cref="SegmentLimits"/>).
+    /// </summary>
+    private static ulong SourceLinear(Cpu cpu, DecodedInstruction* instruction, int addressBits, int bits)
     {
+        var s = cpu.State;
+        ulong offset = cpu.ReadRegister(SourceIndex, addressBits);
+        if (s->SegmentChecks != 0)
+        {
+            return SegmentLimits.CheckedLinearAddress(s, instruction->SegmentSlot, offset, bits >> 3);
+        }
+
+        return (offset + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
+    }
+
+    /// <summary>
+    /// ES:rDI, checked against ES like any other destination (SDM 2 STOS, "#GP(0) If the destination is located in a
+    /// non-writable segment" and limit checks); 64-bit mode (the only one with a 64-bit linear mask) ignores ES's base.
+    /// </summary>
+    private static ulong DestinationLinear(Cpu cpu, DecodedInstruction* instruction, int addressBits, int bits)
+    {
+        var s = cpu.State;
+        ulong offset = cpu.ReadRegister(DestinationIndex, addressBits);
+        if (s->SegmentChecks != 0)
+        {
+            return SegmentLimits.CheckedLinearAddress(s, (int)SegmentRegister.ES, offset, bits >> 3);
+        }
+
         int segment = instruction->LinearMask == ulong.MaxValue ? CpuState.ZeroSegmentSlot : (int)SegmentRegister.ES;
-        return (cpu.ReadRegister(DestinationIndex, addressBits) + cpu.State->SegmentBase[segment]) & instruction->LinearMask;
+        return (offset + s->SegmentBase[segment]) & instruction->LinearMask;
     }
 
     private static void Advance(Cpu cpu, int index, int addressBits, long delta) =>
@@ -163,8 +187,8 @@ public static unsafe class Strings
 
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits), bits, out ulong value)
-                || !cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits), bits, value))
+            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits, bits), bits, out ulong value)
+                || !cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits, bits), bits, value))
             {
                 return false;
             }
@@ -177,8 +201,8 @@ public static unsafe class Strings
         public static ulong Bulk(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, ulong count, out bool faulted)
         {
             int size = bits >> 3;
-            ulong sourceLinear = SourceLinear(cpu, instruction, addressBits);
-            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits);
+            ulong sourceLinear = SourceLinear(cpu, instruction, addressBits, bits);
+            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits, bits);
             ulong elements = Math.Min(count, Math.Min(
                 ElementsInPage(sourceLinear, cpu.ReadRegister(SourceIndex, addressBits), addressBits, size),
                 ElementsInPage(destinationLinear, cpu.ReadRegister(DestinationIndex, addressBits), addressBits, size)));
@@ -228,7 +252,7 @@ public static unsafe class Strings
 
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits), bits, cpu.ReadRegister(0, bits)))
+            if (!cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits, bits), bits, cpu.ReadRegister(0, bits)))
             {
                 return false;
             }
@@ -240,7 +264,7 @@ public static unsafe class Strings
         public static ulong Bulk(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, ulong count, out bool faulted)
         {
             int size = bits >> 3;
-            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits);
+            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits, bits);
             ulong elements = Math.Min(count, ElementsInPage(destinationLinear, cpu.ReadRegister(DestinationIndex, addressBits), addressBits, size));
             faulted = false;
             if (elements == 0)
@@ -278,8 +302,8 @@ public static unsafe class Strings
         /// <summary>CMPS subtracts the ES:rDI element from the source element (SDM 2 CMPS).</summary>
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits), bits, out ulong first)
-                || !cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits), bits, out ulong second))
+            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits, bits), bits, out ulong first)
+                || !cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits, bits), bits, out ulong second))
             {
                 return false;
             }
@@ -303,7 +327,7 @@ public static unsafe class Strings
 
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits), bits, out ulong element))
+            if (!cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits, bits), bits, out ulong element))
             {
                 return false;
             }
@@ -327,7 +351,7 @@ public static unsafe class Strings
 
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits), bits, out ulong value))
+            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits, bits), bits, out ulong value))
             {
                 return false;
             }
@@ -358,7 +382,7 @@ public static unsafe class Strings
                 return false;
             }
 
-            ulong linear = DestinationLinear(cpu, instruction, addressBits);
+            ulong linear = DestinationLinear(cpu, instruction, addressBits, bits);
             byte* pointer = cpu.TryGetWritablePointer(linear, size, out bool faulted);
             if (faulted)
             {
@@ -399,7 +423,7 @@ public static unsafe class Strings
             ushort port = (ushort)cpu.State->Gpr[2];
             int size = bits >> 3;
             if (!cpu.CheckIoPermission(port, size)
-                || !cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits), bits, out ulong value))
+                || !cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits, bits), bits, out ulong value))
             {
                 return false;
             }
