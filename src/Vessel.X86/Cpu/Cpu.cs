@@ -175,13 +175,22 @@ public sealed unsafe partial class Cpu : IDisposable
             ValidOffsets(segments[i], protectedAddressing, out ulong first, out ulong last);
             s->SegmentFirstOffset[i] = first;
             s->SegmentLastOffset[i] = last;
-            checks |= first != 0 || last != 0xFFFF_FFFF;
+
+            // SDM 3A §5.4.1 / SDM 2 MOV: a write to a read-only data segment is #GP(0). Code segments can only be
+            // loaded into data segment registers when readable, and CS itself is left out so that flat protected
+            // mode (whose CS is never writable) keeps running unchecked.
+            var attributes = segments[i].Attributes;
+            bool readOnly = protectedAddressing && i != (int)SegmentRegister.CS && (attributes & SegmentAttributes.Present) != 0
+                && ((attributes & SegmentAttributes.Executable) != 0 || (attributes & SegmentAttributes.ReadableOrWritable) == 0);
+            s->SegmentReadOnly[i] = readOnly ? (byte)1 : (byte)0;
+            checks |= first != 0 || last != 0xFFFF_FFFF || readOnly;
         }
 
         for (int i = segments.Length; i < 8; i++)
         {
             s->SegmentFirstOffset[i] = 0;
             s->SegmentLastOffset[i] = ulong.MaxValue;
+            s->SegmentReadOnly[i] = 0;
         }
 
         s->SegmentChecks = checks && CodeBits != 64 ? 1 : 0;

@@ -43,6 +43,9 @@ public unsafe struct CpuState
     /// <summary>Highest valid offset by segment slot (the limit, or 0xFFFF / 0xFFFFFFFF for expand-down segments).</summary>
     public fixed ulong SegmentLastOffset[8];
 
+    /// <summary>Non-zero by segment slot when writes through it fault: a read-only data segment in protected mode.</summary>
+    public fixed byte SegmentReadOnly[8];
+
     /// <summary>Set by a handler that raised an exception; the run loop delivers it at the end of the block.</summary>
     public int ExceptionPending;
 

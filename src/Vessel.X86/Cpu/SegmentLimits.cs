@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Iced.Intel;
 
 namespace Vessel.X86.Cpu;
 
@@ -38,5 +39,32 @@ public static unsafe class SegmentLimits
         }
 
         return (offset + state->SegmentBase[slot]) & 0xFFFF_FFFF;
+    }
+
+    /// <summary>As <see cref="CheckedLinearAddress(CpuState*, int, ulong, int)"/>, also failing a write through a read-only segment.</summary>
+    public static ulong CheckedLinearAddress(CpuState* state, int slot, ulong offset, int bytes, bool write) =>
+        write && state->SegmentReadOnly[slot] != 0 ? GeneralProtectionAddress : CheckedLinearAddress(state, slot, offset, bytes);
+
+    [ThreadStatic]
+    private static InstructionInfoFactory? infoFactory;
+
+    /// <summary>
+    /// Whether <paramref name="instruction"/> writes its memory operand. Asked only for accesses through a read-only
+    /// segment, so the decoder need not work it out for every instruction.
+    /// </summary>
+    public static bool WritesMemoryOperand(in Instruction instruction)
+    {
+        infoFactory ??= new InstructionInfoFactory();
+        ref readonly var info = ref infoFactory.GetInfo(instruction, InstructionInfoOptions.NoRegisterUsage);
+        for (int i = 0; i < instruction.OpCount; i++)
+        {
+            if (instruction.GetOpKind(i) == OpKind.Memory
+                && info.GetOpAccess(i) is OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -288,6 +288,53 @@ public class SegmentLimitTests
     }
 
     [Fact]
+    public void A_read_only_ds_allows_reads_but_a_write_through_it_raises_general_protection_0()
+    {
+        var (fault, values) = RunProtected(GeneralProtection, a =>
+        {
+            a.mov(ax, ModeGuest.ReadOnlyData);
+            a.mov(ds, ax);
+            a.mov(ecx, __dword_ptr[0x9000]);
+            ModeGuest.EmitReport(a, ecx);
+            a.add(ecx, __dword_ptr[0x9000]);
+            return () => a.add(__dword_ptr[0x9000], ecx);
+        }, guest => guest.Memory.Write(new GuestAddress(0x9000), 0x100u));
+
+        Assert.Equal([0x100u], values);
+        Assert.Equal((0u, 0x200u), (fault.ErrorCode, fault.Ecx));
+        Assert.Equal(fault.AccessEip, fault.Eip);
+    }
+
+    [Fact]
+    public void Scasb_reads_a_read_only_es_but_stosb_to_it_raises_general_protection_0()
+    {
+        var (fault, _) = RunProtected(GeneralProtection, a =>
+        {
+            a.mov(ax, ModeGuest.ReadOnlyData);
+            a.mov(es, ax);
+            a.mov(edi, 0x9000);
+            a.scasb();
+            a.mov(ecx, edi);
+            return () => a.stosb();
+        });
+
+        Assert.Equal((0u, 0x9001u, 0x9001u), (fault.ErrorCode, fault.Ecx, fault.Edi));
+        Assert.Equal(fault.AccessEip, fault.Eip);
+    }
+
+    [Fact]
+    public unsafe void Flat_protected_mode_and_64_bit_mode_run_without_segment_checks_and_real_mode_with_them()
+    {
+        using var guest = new ModeGuest();
+        guest.StartInProtectedMode(CodeAddress);
+        Assert.Equal(0, guest.Cpu.State->SegmentChecks);
+        guest.StartInLongMode(CodeAddress);
+        Assert.Equal(0, guest.Cpu.State->SegmentChecks);
+        guest.StartInRealMode(RealCodeSegment, 0);
+        Assert.Equal(1, guest.Cpu.State->SegmentChecks);
+    }
+
+    [Fact]
     public void Sixty_four_bit_mode_ignores_the_limit_of_a_segment_loaded_into_ds()
     {
         using var guest = new ModeGuest();

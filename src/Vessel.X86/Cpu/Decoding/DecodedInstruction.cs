@@ -75,6 +75,9 @@ public unsafe struct DecodedInstruction
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private readonly ulong CheckedLinearAddress(CpuState* state, ulong offset) =>
-        SegmentLimits.CheckedLinearAddress(state, SegmentSlot, offset, Iced.MemorySize.GetSize());
+    private readonly ulong CheckedLinearAddress(CpuState* state, ulong offset)
+    {
+        bool write = state->SegmentReadOnly[SegmentSlot] != 0 && SegmentLimits.WritesMemoryOperand(in Iced);
+        return SegmentLimits.CheckedLinearAddress(state, SegmentSlot, offset, Iced.MemorySize.GetSize(), write);
+    }
 }

@@ -154,7 +154,7 @@ public static unsafe class BitOperations
         var s = cpu.State;
         ulong effective = (instruction->EffectiveAddress(s) + (ulong)displacement) & instruction->AddressMask;
         ulong linear = s->SegmentChecks != 0
-            ? SegmentLimits.CheckedLinearAddress(s, instruction->SegmentSlot, effective, bits >> 3)
+            ? SegmentLimits.CheckedLinearAddress(s, instruction->SegmentSlot, effective, bits >> 3, TOperation.Writes)
             : (effective + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
         BitTestMemory<TOperation>(cpu, instruction, linear, (int)(offset & (bits - 1)), bits);
     }

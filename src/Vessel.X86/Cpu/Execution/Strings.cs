@@ -150,13 +150,13 @@ public static unsafe class Strings
     /// ES:rDI, checked against ES like any other destination (SDM 2 STOS, "#GP(0) If the destination is located in a
     /// non-writable segment" and limit checks); 64-bit mode (the only one with a 64-bit linear mask) ignores ES's base.
     /// </summary>
-    private static ulong DestinationLinear(Cpu cpu, DecodedInstruction* instruction, int addressBits, int bits)
+    private static ulong DestinationLinear(Cpu cpu, DecodedInstruction* instruction, int addressBits, int bits, bool write)
     {
         var s = cpu.State;
         ulong offset = cpu.ReadRegister(DestinationIndex, addressBits);
         if (s->SegmentChecks != 0)
         {
-            return SegmentLimits.CheckedLinearAddress(s, (int)SegmentRegister.ES, offset, bits >> 3);
+            return SegmentLimits.CheckedLinearAddress(s, (int)SegmentRegister.ES, offset, bits >> 3, write);
         }
 
         int segment = instruction->LinearMask == ulong.MaxValue ? CpuState.ZeroSegmentSlot : (int)SegmentRegister.ES;
@@ -188,7 +188,7 @@ public static unsafe class Strings
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
             if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits, bits), bits, out ulong value)
-                || !cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits, bits), bits, value))
+                || !cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits, bits, write: true), bits, value))
             {
                 return false;
             }
@@ -202,7 +202,7 @@ public static unsafe class Strings
         {
             int size = bits >> 3;
             ulong sourceLinear = SourceLinear(cpu, instruction, addressBits, bits);
-            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits, bits);
+            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits, bits, write: true);
             ulong elements = Math.Min(count, Math.Min(
                 ElementsInPage(sourceLinear, cpu.ReadRegister(SourceIndex, addressBits), addressBits, size),
                 ElementsInPage(destinationLinear, cpu.ReadRegister(DestinationIndex, addressBits), addressBits, size)));
@@ -252,7 +252,7 @@ public static unsafe class Strings
 
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits, bits), bits, cpu.ReadRegister(0, bits)))
+            if (!cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits, bits, write: true), bits, cpu.ReadRegister(0, bits)))
             {
                 return false;
             }
@@ -264,7 +264,7 @@ public static unsafe class Strings
         public static ulong Bulk(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, ulong count, out bool faulted)
         {
             int size = bits >> 3;
-            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits, bits);
+            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits, bits, write: true);
             ulong elements = Math.Min(count, ElementsInPage(destinationLinear, cpu.ReadRegister(DestinationIndex, addressBits), addressBits, size));
             faulted = false;
             if (elements == 0)
@@ -303,7 +303,7 @@ public static unsafe class Strings
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
             if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits, bits), bits, out ulong first)
-                || !cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits, bits), bits, out ulong second))
+                || !cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits, bits, write: false), bits, out ulong second))
             {
                 return false;
             }
@@ -327,7 +327,7 @@ public static unsafe class Strings
 
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits, bits), bits, out ulong element))
+            if (!cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits, bits, write: false), bits, out ulong element))
             {
                 return false;
             }
@@ -382,7 +382,7 @@ public static unsafe class Strings
                 return false;
             }
 
-            ulong linear = DestinationLinear(cpu, instruction, addressBits, bits);
+            ulong linear = DestinationLinear(cpu, instruction, addressBits, bits, write: true);
             byte* pointer = cpu.TryGetWritablePointer(linear, size, out bool faulted);
             if (faulted)
             {
