@@ -288,6 +288,38 @@ public class SegmentLimitTests
     }
 
     [Fact]
+    public void Rep_movsd_within_small_segments_copies_everything()
+    {
+        using var guest = new ModeGuest();
+        guest.SetDescriptor(SmallData, ModeGuest.Descriptor(0x1_0000, 0xFFF, 0x92, 0x4));
+        for (uint i = 0; i < 0x200; i++)
+        {
+            guest.Memory.Write(new GuestAddress(0x1_0000 + (i * 4)), 0x1000_0000u + i);
+        }
+
+        guest.Load(32, CodeAddress, a =>
+        {
+            a.mov(ax, SmallData);
+            a.mov(ds, ax);
+            a.mov(es, ax);
+            a.xor(esi, esi);
+            a.mov(edi, 0x800);
+            a.mov(ecx, 0x200);
+            a.rep.movsd();
+            a.mov(eax, __dword_ptr[0xFFC]);
+            ModeGuest.EmitReport(a, eax);
+            ModeGuest.EmitReport(a, ecx);
+            ModeGuest.EmitExit(a, 0);
+        });
+        guest.StartInProtectedMode(CodeAddress);
+
+        var exit = guest.RunFor(Timeout);
+
+        Assert.True(guest.Io.ExitValue == 0, $"{exit}; exit value {guest.Io.ExitValue}");
+        Assert.Equal([0x1000_01FFu, 0u], guest.Values);
+    }
+
+    [Fact]
     public void A_read_only_ds_allows_reads_but_a_write_through_it_raises_general_protection_0()
     {
         var (fault, values) = RunProtected(GeneralProtection, a =>

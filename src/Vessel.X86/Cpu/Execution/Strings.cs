@@ -81,6 +81,7 @@ public static unsafe class Strings
         bool whileNotEqual = (prefixes & InstructionPrefixes.RepeatNotEqual) != 0;
         ulong count = cpu.ReadRegister(CounterIndex, addressBits);
         int iterations = 0;
+        bool bulk = delta > 0 && (cpu.State->SegmentChecks == 0 || WithinSegments(cpu, instruction, addressBits, count * (ulong)(bits >> 3)));
         while (count != 0)
         {
             if (iterations >= IterationsPerExecution)
@@ -90,8 +91,7 @@ public static unsafe class Strings
                 return;
             }
 
-            // Bulk chunks are checked only by their first element, so segment checks take the element path.
-            if (delta > 0 && cpu.State->SegmentChecks == 0)
+            if (bulk)
             {
                 ulong done = TOperation.Bulk(cpu, instruction, bits, addressBits, count, out bool faulted);
                 if (faulted)
@@ -121,6 +121,21 @@ public static unsafe class Strings
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="bytes"/> from rSI in the source segment and from rDI in a writable ES all lie within their
+    /// limits. Bulk chunks check only their first element's address, so they may run under segment checks only then;
+    /// otherwise the element path faults at the first element outside (SDM 3A §5.3).
+    /// </summary>
+    private static bool WithinSegments(Cpu cpu, DecodedInstruction* instruction, int addressBits, ulong bytes)
+    {
+        var s = cpu.State;
+        int bytesInt = (int)Math.Min(bytes, int.MaxValue);
+        return bytes == (ulong)bytesInt
+            && s->SegmentReadOnly[(int)SegmentRegister.ES] == 0
+            && SegmentLimits.Contains(s, instruction->SegmentSlot, cpu.ReadRegister(SourceIndex, addressBits), bytesInt)
+            && SegmentLimits.Contains(s, (int)SegmentRegister.ES, cpu.ReadRegister(DestinationIndex, addressBits), bytesInt);
     }
 
     private static int AddressBits(DecodedInstruction* instruction) => instruction->AddressMask switch
