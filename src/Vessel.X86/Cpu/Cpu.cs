@@ -147,25 +147,14 @@ public sealed unsafe partial class Cpu : IDisposable
         UpdateSegmentBases();
     }
 
-    private void UpdateSegmentBases()
-    {
-        var s = State;
-        for (int i = 0; i < 6; i++)
-        {
-            s->SegmentBase[i] = segments[i].Base;
-        }
-
-        s->SegmentBase[CpuState.ZeroSegmentSlot] = 0;
-        s->SegmentBase[7] = 0;
-        UpdateSegmentLimits();
-    }
+    private void UpdateSegmentBases() => UpdateSegmentAccess();
 
     /// <summary>
-    /// Recomputes each segment's valid offsets and whether any access needs checking against them: limits apply in real
-    /// and protected mode but not in 64-bit mode (SDM 3A §5.3, §3.4.4), and a null data segment is unusable in protected
-    /// mode only (§5.4.1). Runs on every segment load and mode change, so accesses read the result instead.
+    /// Recomputes the bases, valid offsets and read-only marks accesses use, and whether any access needs checking:
+    /// limits apply in real and protected mode but not in 64-bit mode (SDM 3A §5.3, §3.4.4), and a null data segment
+    /// is unusable outside 64-bit mode (§5.4.1). Runs on every segment load and mode change, so accesses read the result.
     /// </summary>
-    private void UpdateSegmentLimits()
+    private void UpdateSegmentAccess()
     {
         var s = State;
         bool checks = false;
@@ -176,6 +165,12 @@ public sealed unsafe partial class Cpu : IDisposable
             s->SegmentFirstOffset[i] = first;
             s->SegmentLastOffset[i] = last;
 
+            // A null DS/ES/FS/GS (flat 32-bit Linux runs with FS or GS null) does not turn the checks on: its base
+            // becomes a poisoned address instead, which every access through it carries into the slow path.
+            bool unusable = protectedAddressing && CodeBits != 64 && (segments[i].Attributes & SegmentAttributes.Present) == 0
+                && i is not ((int)SegmentRegister.CS or (int)SegmentRegister.SS);
+            s->SegmentBase[i] = unusable ? SegmentLimits.GeneralProtectionAddress : segments[i].Base;
+
             // SDM 3A §5.4.1 / SDM 2 MOV: a write to a read-only data segment is #GP(0). Code segments can only be
             // loaded into data segment registers when readable, and CS itself is left out so that flat protected
             // mode (whose CS is never writable) keeps running unchecked.
@@ -183,11 +178,12 @@ public sealed unsafe partial class Cpu : IDisposable
             bool readOnly = protectedAddressing && i != (int)SegmentRegister.CS && (attributes & SegmentAttributes.Present) != 0
                 && ((attributes & SegmentAttributes.Executable) != 0 || (attributes & SegmentAttributes.ReadableOrWritable) == 0);
             s->SegmentReadOnly[i] = readOnly ? (byte)1 : (byte)0;
-            checks |= first != 0 || last != 0xFFFF_FFFF || readOnly;
+            checks |= (first != 0 || last != 0xFFFF_FFFF || readOnly) && !unusable;
         }
 
         for (int i = segments.Length; i < 8; i++)
         {
+            s->SegmentBase[i] = 0;
             s->SegmentFirstOffset[i] = 0;
             s->SegmentLastOffset[i] = ulong.MaxValue;
             s->SegmentReadOnly[i] = 0;

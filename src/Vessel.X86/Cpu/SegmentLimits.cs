@@ -18,6 +18,12 @@ public static unsafe class SegmentLimits
     /// <summary>A poisoned address that raises #SS(0) when accessed: the access went through SS (SDM 3A §6.15, interrupt 12).</summary>
     public const ulong StackFaultAddress = 0x8001_0000_0000_0000;
 
+    /// <summary>
+    /// The linear mask outside 64-bit mode: addresses wrap at 4 GiB, but bit 63 survives, so the poisoned base of a
+    /// null DS/ES/FS/GS (<see cref="GeneralProtectionAddress"/>) poisons every address formed with it, checked or not.
+    /// </summary>
+    public const ulong LegacyLinearMask = 0xFFFF_FFFFUL | GeneralProtectionAddress;
+
     /// <summary>True for both poisoned addresses (and for nothing a legacy-mode access can compute).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool IsPoisoned(ulong linear) => (linear >> 49) == (GeneralProtectionAddress >> 49);

@@ -188,6 +188,39 @@ public class SegmentLimitTests
     }
 
     [Fact]
+    public unsafe void A_null_fs_leaves_flat_protected_mode_unchecked_yet_an_access_through_it_raises_general_protection_0()
+    {
+        using var guest = new ModeGuest();
+        Label access = default;
+        var labels = guest.Load(32, CodeAddress, a =>
+        {
+            access = a.CreateLabel();
+            a.xor(eax, eax);
+            a.mov(fs, ax);
+            a.mov(ecx, __dword_ptr[0x9000]);
+            a.Label(ref access);
+            a.mov(ecx, __dword_ptr.fs[0x9000]);
+            ModeGuest.EmitExit(a, 1);
+        });
+        guest.Load(32, HandlerAddress, a =>
+        {
+            a.pop(eax);
+            ModeGuest.EmitReport(a, eax);
+            a.pop(eax);
+            ModeGuest.EmitReport(a, eax);
+            ModeGuest.EmitExit(a, 0);
+        });
+        guest.SetProtectedModeGate((int)GeneralProtection, HandlerAddress);
+        guest.StartInProtectedMode(CodeAddress);
+
+        var exit = guest.RunFor(Timeout);
+
+        Assert.True(guest.Io.ExitValue == 0, $"{exit}; exit value {guest.Io.ExitValue}; values {string.Join(", ", guest.Values)}");
+        Assert.Equal([0u, (uint)labels(access)], guest.Values);
+        Assert.Equal(0, guest.Cpu.State->SegmentChecks);
+    }
+
+    [Fact]
     public void A_32_bit_pop_past_the_ss_limit_raises_stack_fault_0_and_leaves_esp()
     {
         var (fault, _) = RunProtected(StackFault, a =>

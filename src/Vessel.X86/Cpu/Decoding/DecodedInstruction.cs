@@ -22,7 +22,10 @@ public unsafe struct DecodedInstruction
     /// <summary>Truncates the effective address to the address size (16, 32 or 64 bits).</summary>
     public ulong AddressMask;
 
-    /// <summary>Truncates the linear address outside 64-bit mode.</summary>
+    /// <summary>
+    /// Truncates the linear address outside 64-bit mode (<see cref="SegmentLimits.LegacyLinearMask"/>: 32 bits, and
+    /// the poison of an unusable segment's base).
+    /// </summary>
     public ulong LinearMask;
 
     /// <summary>Offset of the next instruction from the block's first byte.</summary>

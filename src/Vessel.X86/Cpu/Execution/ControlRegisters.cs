@@ -238,7 +238,8 @@ public static unsafe class ControlRegisters
         {
             // INVLPG accesses no memory, so segment limits do not apply (SDM 2 INVLPG lists no #GP for them).
             var s = cpu.State;
-            cpu.InvalidatePage((instruction->EffectiveAddress(s) + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask);
+            ulong linear = (instruction->EffectiveAddress(s) + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
+            cpu.InvalidatePage(instruction->LinearMask == ulong.MaxValue ? linear : (uint)linear);
             cpu.StopBlock();
         }
     }
