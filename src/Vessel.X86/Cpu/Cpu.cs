@@ -144,10 +144,8 @@ public sealed unsafe partial class Cpu : IDisposable
             }
         }
 
-        UpdateSegmentBases();
+        UpdateSegmentAccess();
     }
-
-    private void UpdateSegmentBases() => UpdateSegmentAccess();
 
     /// <summary>
     /// Recomputes the bases, valid offsets and read-only marks accesses use, and whether any access needs checking:

@@ -27,13 +27,16 @@ public unsafe struct CpuState
     /// <summary>Width in bits of the last flag-setting operation (8, 16, 32, 64).</summary>
     public int LazyBits;
 
-    /// <summary>Segment bases by <see cref="SegmentRegister"/> index, plus the zero slot.</summary>
+    /// <summary>
+    /// Segment bases by <see cref="SegmentRegister"/> index, plus the zero slot. A null DS/ES/FS/GS outside 64-bit mode
+    /// has <see cref="SegmentLimits.GeneralProtectionAddress"/> here, so that any access through it faults.
+    /// </summary>
     public fixed ulong SegmentBase[8];
 
     /// <summary>
-    /// Non-zero while some segment's valid offsets are not all of [0, 4 GiB): real mode, or protected mode with a null,
-    /// small, or expand-down segment. Only then do data and stack accesses pay for limit checks (see
-    /// <see cref="SegmentLimits"/>); flat protected mode and 64-bit mode never do.
+    /// Non-zero while some usable segment's valid offsets are not all of [0, 4 GiB), or it is read-only: real mode, or
+    /// protected mode with a small, expand-down or read-only segment. Only then do data and stack accesses pay for
+    /// limit checks (see <see cref="SegmentLimits"/>); flat protected mode and 64-bit mode never do.
     /// </summary>
     public int SegmentChecks;
 
