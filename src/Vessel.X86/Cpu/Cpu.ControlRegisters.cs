@@ -160,6 +160,7 @@ public sealed unsafe partial class Cpu
         var cs = segments[(int)SegmentRegister.CS];
         bool longCode = (cs.Attributes & SegmentAttributes.Long) != 0 && LongMode;
         CodeBits = longCode ? 64 : (cs.Attributes & SegmentAttributes.DefaultBig) != 0 ? 32 : 16;
+        UpdateSegmentAccess();
         StopBlock();
     }
 }

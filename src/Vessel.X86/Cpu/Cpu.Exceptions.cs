@@ -408,7 +408,7 @@ public sealed unsafe partial class Cpu
             }
 
             sp = (sp - (ulong)slot) & stackMask;
-            ok = TryWriteSized((ssBase + sp) & 0xFFFF_FFFF, width, value);
+            ok = OutsideStackSegment(sp, slot * 8) ? RaiseStackLimitFault() : TryWriteSized((ssBase + sp) & 0xFFFF_FFFF, width, value);
         }
 
         if (newPrivilege < oldPrivilege)

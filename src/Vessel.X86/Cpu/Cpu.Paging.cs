@@ -30,6 +30,11 @@ public sealed unsafe partial class Cpu
     private bool TryTranslate(ulong linear, AccessKind kind, bool user, out PageTranslation translation)
     {
         translation = default;
+        if (SegmentLimits.IsPoisoned(linear) && CodeBits != 64)
+        {
+            return RaiseSegmentLimitFault(linear);
+        }
+
         if (!PagingEnabled)
         {
             translation.PhysicalAddress = LongMode ? linear : linear & 0xFFFF_FFFF;
@@ -271,6 +276,14 @@ public sealed unsafe partial class Cpu
         State->Cr2 = cr2;
         physical = translation.PhysicalAddress;
         return ok;
+    }
+
+    /// <summary>The fault a poisoned address from a failed segment check stands for (see <see cref="SegmentLimits"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool RaiseSegmentLimitFault(ulong linear)
+    {
+        RaiseException((linear >> 48) == (SegmentLimits.StackFaultAddress >> 48) ? ExceptionVector.StackFault : ExceptionVector.GeneralProtection, 0);
+        return false;
     }
 
     /// <summary>

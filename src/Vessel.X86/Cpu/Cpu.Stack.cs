@@ -54,6 +54,12 @@ public sealed unsafe partial class Cpu
         int stackBits = StackAddressBits;
         ulong mask = stackBits == 64 ? ulong.MaxValue : stackBits == 32 ? 0xFFFF_FFFFUL : 0xFFFFUL;
         ulong address = (State->Gpr[4] + offset) & mask;
+        if (OutsideStackSegment(address, bits))
+        {
+            value = 0;
+            return RaiseStackLimitFault();
+        }
+
         ulong linear = CodeBits == 64 ? address : (address + State->SegmentBase[(int)SegmentRegister.SS]) & 0xFFFF_FFFF;
         return TryReadSized(linear, bits, out value);
     }
@@ -78,6 +84,11 @@ public sealed unsafe partial class Cpu
         bool big = (segments[(int)SegmentRegister.SS].Attributes & SegmentAttributes.DefaultBig) != 0;
         ulong sp = s->Gpr[4];
         ulong newSp = big ? (uint)(sp - (ulong)(bits >> 3)) : (ushort)(sp - (ulong)(bits >> 3));
+        if (OutsideStackSegment(newSp, bits))
+        {
+            return RaiseStackLimitFault();
+        }
+
         ulong linear = (s->SegmentBase[(int)SegmentRegister.SS] + newSp) & 0xFFFF_FFFF;
         if (!TryWriteSized(linear, bits, value))
         {
@@ -94,6 +105,12 @@ public sealed unsafe partial class Cpu
         bool big = (segments[(int)SegmentRegister.SS].Attributes & SegmentAttributes.DefaultBig) != 0;
         ulong sp = s->Gpr[4];
         ulong offset = big ? (uint)sp : (ushort)sp;
+        if (OutsideStackSegment(offset, bits))
+        {
+            value = 0;
+            return RaiseStackLimitFault();
+        }
+
         ulong linear = (s->SegmentBase[(int)SegmentRegister.SS] + offset) & 0xFFFF_FFFF;
         if (!TryReadSized(linear, bits, out value))
         {
@@ -103,6 +120,22 @@ public sealed unsafe partial class Cpu
         ulong newSp = offset + (ulong)(bits >> 3);
         s->Gpr[4] = big ? (uint)newSp : (sp & ~0xFFFFUL) | (ushort)newSp;
         return true;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="bits"/> at <paramref name="offset"/> fall outside SS, for implicit stack accesses, which
+    /// compute their addresses themselves (SDM 3A §5.3; SDM 2 PUSH/POP "#SS(0) If ... outside the SS segment limit").
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool OutsideStackSegment(ulong offset, int bits) =>
+        State->SegmentChecks != 0 && !SegmentLimits.Contains(State, (int)SegmentRegister.SS, offset, bits >> 3);
+
+    /// <summary>Raises #SS(0) for a stack access outside SS's limit. Always false, for the caller to return.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal bool RaiseStackLimitFault()
+    {
+        RaiseException(ExceptionVector.StackFault, 0);
+        return false;
     }
 
     /// <summary>

@@ -144,19 +144,84 @@ public sealed unsafe partial class Cpu : IDisposable
             }
         }
 
-        UpdateSegmentBases();
+        UpdateSegmentAccess();
     }
 
-    private void UpdateSegmentBases()
+    /// <summary>
+    /// Recomputes the bases, valid offsets and read-only marks accesses use, and whether any access needs checking:
+    /// limits apply in real and protected mode but not in 64-bit mode (SDM 3A §5.3, §3.4.4), and a null data segment
+    /// is unusable outside 64-bit mode (§5.4.1). Runs on every segment load and mode change, so accesses read the result.
+    /// </summary>
+    private void UpdateSegmentAccess()
     {
         var s = State;
-        for (int i = 0; i < 6; i++)
+        bool checks = false;
+        bool protectedAddressing = ProtectedMode && (s->Rflags & (ulong)RflagsBits.Virtual8086) == 0;
+        for (int i = 0; i < segments.Length; i++)
         {
-            s->SegmentBase[i] = segments[i].Base;
+            ValidOffsets(segments[i], protectedAddressing, out ulong first, out ulong last);
+            s->SegmentFirstOffset[i] = first;
+            s->SegmentLastOffset[i] = last;
+
+            // A null DS/ES/FS/GS (flat 32-bit Linux runs with FS or GS null) does not turn the checks on: its base
+            // becomes a poisoned address instead, which every access through it carries into the slow path.
+            bool unusable = protectedAddressing && CodeBits != 64 && (segments[i].Attributes & SegmentAttributes.Present) == 0
+                && i is not ((int)SegmentRegister.CS or (int)SegmentRegister.SS);
+            s->SegmentBase[i] = unusable ? SegmentLimits.GeneralProtectionAddress : segments[i].Base;
+
+            // SDM 3A §5.4.1 / SDM 2 MOV: a write to a read-only data segment is #GP(0). Code segments can only be
+            // loaded into data segment registers when readable, and CS itself is left out so that flat protected
+            // mode (whose CS is never writable) keeps running unchecked.
+            var attributes = segments[i].Attributes;
+            bool readOnly = protectedAddressing && i != (int)SegmentRegister.CS && (attributes & SegmentAttributes.Present) != 0
+                && ((attributes & SegmentAttributes.Executable) != 0 || (attributes & SegmentAttributes.ReadableOrWritable) == 0);
+            s->SegmentReadOnly[i] = readOnly ? (byte)1 : (byte)0;
+            checks |= (first != 0 || last != 0xFFFF_FFFF || readOnly) && !unusable;
         }
 
-        s->SegmentBase[CpuState.ZeroSegmentSlot] = 0;
-        s->SegmentBase[7] = 0;
+        for (int i = segments.Length; i < 8; i++)
+        {
+            s->SegmentBase[i] = 0;
+            s->SegmentFirstOffset[i] = 0;
+            s->SegmentLastOffset[i] = ulong.MaxValue;
+            s->SegmentReadOnly[i] = 0;
+        }
+
+        s->SegmentChecks = checks && CodeBits != 64 ? 1 : 0;
+    }
+
+    private static void ValidOffsets(in SegmentState segment, bool protectedAddressing, out ulong first, out ulong last)
+    {
+        var attributes = segment.Attributes;
+        if ((attributes & SegmentAttributes.Present) == 0)
+        {
+            if (protectedAddressing)
+            {
+                // Unusable (a null selector): every access faults, so the range is empty.
+                first = 1;
+                last = 0;
+                return;
+            }
+
+            // Real mode ignores the descriptor cache's usability; a segment left unusable by protected mode keeps
+            // working as a 64 KiB one.
+            first = 0;
+            last = Math.Max(segment.Limit, 0xFFFFu);
+            return;
+        }
+
+        bool expandDown = (attributes & (SegmentAttributes.CodeOrData | SegmentAttributes.Executable | SegmentAttributes.ConformingOrExpandDown))
+            == (SegmentAttributes.CodeOrData | SegmentAttributes.ConformingOrExpandDown);
+        if (expandDown)
+        {
+            // SDM 3A §5.3: an expand-down segment's valid offsets run from limit + 1 to 0xFFFF, or 0xFFFFFFFF with B set.
+            first = (ulong)segment.Limit + 1;
+            last = (attributes & SegmentAttributes.DefaultBig) != 0 ? 0xFFFF_FFFFUL : 0xFFFFUL;
+            return;
+        }
+
+        first = 0;
+        last = segment.Limit;
     }
 
     /// <summary>WRFSBASE/WRMSR(FS_BASE) change the base without a selector load.</summary>

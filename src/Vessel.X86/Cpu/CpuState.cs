@@ -27,8 +27,27 @@ public unsafe struct CpuState
     /// <summary>Width in bits of the last flag-setting operation (8, 16, 32, 64).</summary>
     public int LazyBits;
 
-    /// <summary>Segment bases by <see cref="SegmentRegister"/> index, plus the zero slot.</summary>
+    /// <summary>
+    /// Segment bases by <see cref="SegmentRegister"/> index, plus the zero slot. A null DS/ES/FS/GS outside 64-bit mode
+    /// has <see cref="SegmentLimits.GeneralProtectionAddress"/> here, so that any access through it faults.
+    /// </summary>
     public fixed ulong SegmentBase[8];
+
+    /// <summary>
+    /// Non-zero while some usable segment's valid offsets are not all of [0, 4 GiB), or it is read-only: real mode, or
+    /// protected mode with a small, expand-down or read-only segment. Only then do data and stack accesses pay for
+    /// limit checks (see <see cref="SegmentLimits"/>); flat protected mode and 64-bit mode never do.
+    /// </summary>
+    public int SegmentChecks;
+
+    /// <summary>Lowest valid offset by segment slot (above the limit for expand-down segments; 1 for an unusable one).</summary>
+    public fixed ulong SegmentFirstOffset[8];
+
+    /// <summary>Highest valid offset by segment slot (the limit, or 0xFFFF / 0xFFFFFFFF for expand-down segments).</summary>
+    public fixed ulong SegmentLastOffset[8];
+
+    /// <summary>Non-zero by segment slot when writes through it fault: a read-only data segment in protected mode.</summary>
+    public fixed byte SegmentReadOnly[8];
 
     /// <summary>Set by a handler that raised an exception; the run loop delivers it at the end of the block.</summary>
     public int ExceptionPending;

@@ -56,6 +56,7 @@ public sealed class ModeGuest : IDisposable
     ];
 
     private readonly SoftwareVm vm;
+    private ushort gdtLimit = GdtLimit;
 
     public ModeGuest(ulong memorySize = 32UL << 20)
     {
@@ -69,7 +70,7 @@ public sealed class ModeGuest : IDisposable
             Memory.Write(new GuestAddress(GdtAddress + ((ulong)i * 8)), Gdt[i]);
         }
 
-        Memory.Write(new GuestAddress(GdtPointerAddress), GdtLimit);
+        Memory.Write(new GuestAddress(GdtPointerAddress), gdtLimit);
         Memory.Write(new GuestAddress(GdtPointerAddress + 2), (uint)GdtAddress);
         Memory.Write(new GuestAddress(IdtPointerAddress), (ushort)0x7FF);
         Memory.Write(new GuestAddress(IdtPointerAddress + 2), (uint)IdtAddress);
@@ -135,7 +136,7 @@ public sealed class ModeGuest : IDisposable
             Ss = SegmentState.FlatData(Data32),
             Tr = new SegmentState(0, 0, 0xFFFF, SegmentAttributes.Present | (SegmentAttributes)11),
             Ldtr = new SegmentState(0, 0, 0, SegmentAttributes.None),
-            Gdt = new DescriptorTableState(GdtAddress, GdtLimit),
+            Gdt = new DescriptorTableState(GdtAddress, gdtLimit),
             Idt = new DescriptorTableState(IdtAddress, 0x7FF),
         });
     }
@@ -159,10 +160,35 @@ public sealed class ModeGuest : IDisposable
             Ss = SegmentState.FlatData(Data32),
             Tr = new SegmentState(0, 0, 0xFFFF, SegmentAttributes.Present | (SegmentAttributes)11),
             Ldtr = new SegmentState(0, 0, 0, SegmentAttributes.None),
-            Gdt = new DescriptorTableState(GdtAddress, GdtLimit),
+            Gdt = new DescriptorTableState(GdtAddress, gdtLimit),
             Idt = new DescriptorTableState(IdtAddress, 0xFFF),
         });
     }
+
+    /// <summary>
+    /// Adds a descriptor past the fixed ones (selectors above <see cref="GdtLimit"/>, below the IDT) and grows the GDT
+    /// limit to hold it, both in <see cref="GdtPointerAddress"/> and for the Start methods; call before starting.
+    /// </summary>
+    public void SetDescriptor(ushort selector, ulong descriptor)
+    {
+        ulong offset = (ulong)(selector & 0xFFF8);
+        if (offset <= GdtLimit || GdtAddress + offset + 8 > IdtAddress)
+        {
+            throw new ArgumentOutOfRangeException(nameof(selector), $"selector 0x{selector:X} must lie between the fixed descriptors and the IDT");
+        }
+
+        Memory.Write(new GuestAddress(GdtAddress + offset), descriptor);
+        gdtLimit = (ushort)Math.Max(gdtLimit, offset + 7);
+        Memory.Write(new GuestAddress(GdtPointerAddress), gdtLimit);
+    }
+
+    /// <summary>
+    /// A code or data descriptor (SDM 3A §3.4.5): base, a 20-bit limit, the access byte (P, DPL, S, type) and the
+    /// flags nibble (G, D/B, L, AVL).
+    /// </summary>
+    public static ulong Descriptor(uint baseAddress, uint limit, byte access, byte flags) =>
+        (limit & 0xFFFFUL) | ((baseAddress & 0xFFFFFFUL) << 16) | ((ulong)access << 40)
+        | (((ulong)(limit >> 16) & 0xF) << 48) | ((ulong)(flags & 0xF) << 52) | ((ulong)(baseAddress >> 24) << 56);
 
     /// <summary>Writes a 32-bit interrupt gate (type 0xE, DPL 0) to a handler in <see cref="Code32"/>.</summary>
     public void SetProtectedModeGate(int vector, ulong handler)

@@ -105,7 +105,7 @@ public sealed unsafe class BlockDecoder
         decoded.Iced = instruction;
         decoded.Length = (byte)instruction.Length;
         decoded.EndOffset = endOffset;
-        decoded.LinearMask = codeBits == 64 ? ulong.MaxValue : 0xFFFF_FFFFUL;
+        decoded.LinearMask = codeBits == 64 ? ulong.MaxValue : SegmentLimits.LegacyLinearMask;
         decoded.AddressMask = ulong.MaxValue;
         decoded.BaseRegister = RegisterSlots.None;
         decoded.IndexRegister = RegisterSlots.None;

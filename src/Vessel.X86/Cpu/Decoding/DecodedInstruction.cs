@@ -22,7 +22,10 @@ public unsafe struct DecodedInstruction
     /// <summary>Truncates the effective address to the address size (16, 32 or 64 bits).</summary>
     public ulong AddressMask;
 
-    /// <summary>Truncates the linear address outside 64-bit mode.</summary>
+    /// <summary>
+    /// Truncates the linear address outside 64-bit mode (<see cref="SegmentLimits.LegacyLinearMask"/>: 32 bits, and
+    /// the poison of an unusable segment's base).
+    /// </summary>
     public ulong LinearMask;
 
     /// <summary>Offset of the next instruction from the block's first byte.</summary>
@@ -58,7 +61,26 @@ public unsafe struct DecodedInstruction
     public readonly ulong EffectiveAddress(CpuState* state) =>
         (state->Gpr[BaseRegister] + (state->Gpr[IndexRegister] << ScaleShift) + (ulong)Displacement) & AddressMask;
 
+    /// <summary>
+    /// The memory operand's linear address; outside flat and 64-bit segmentation, a poisoned address that faults when
+    /// the operand lies outside its segment (<see cref="SegmentLimits"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly ulong LinearAddress(CpuState* state) =>
-        (EffectiveAddress(state) + state->SegmentBase[SegmentSlot]) & LinearMask;
+    public readonly ulong LinearAddress(CpuState* state)
+    {
+        ulong offset = EffectiveAddress(state);
+        if (state->SegmentChecks != 0)
+        {
+            return CheckedLinearAddress(state, offset);
+        }
+
+        return (offset + state->SegmentBase[SegmentSlot]) & LinearMask;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private readonly ulong CheckedLinearAddress(CpuState* state, ulong offset)
+    {
+        bool write = state->SegmentReadOnly[SegmentSlot] != 0 && SegmentLimits.WritesMemoryOperand(in Iced);
+        return SegmentLimits.CheckedLinearAddress(state, SegmentSlot, offset, Iced.MemorySize.GetSize(), write);
+    }
 }

@@ -153,7 +153,9 @@ public static unsafe class BitOperations
         long displacement = (offset >> shift) * (bits >> 3);
         var s = cpu.State;
         ulong effective = (instruction->EffectiveAddress(s) + (ulong)displacement) & instruction->AddressMask;
-        ulong linear = (effective + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
+        ulong linear = s->SegmentChecks != 0
+            ? SegmentLimits.CheckedLinearAddress(s, instruction->SegmentSlot, effective, bits >> 3, TOperation.Writes)
+            : (effective + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
         BitTestMemory<TOperation>(cpu, instruction, linear, (int)(offset & (bits - 1)), bits);
     }
 

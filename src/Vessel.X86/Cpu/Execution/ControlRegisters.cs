@@ -236,7 +236,10 @@ public static unsafe class ControlRegisters
     {
         if (RequireSupervisor(cpu))
         {
-            cpu.InvalidatePage(cpu.LinearAddress(instruction));
+            // INVLPG accesses no memory, so segment limits do not apply (SDM 2 INVLPG lists no #GP for them).
+            var s = cpu.State;
+            ulong linear = (instruction->EffectiveAddress(s) + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
+            cpu.InvalidatePage(instruction->LinearMask == ulong.MaxValue ? linear : (uint)linear);
             cpu.StopBlock();
         }
     }

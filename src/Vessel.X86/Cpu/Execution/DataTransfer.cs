@@ -248,7 +248,9 @@ public static unsafe class DataTransfer
     {
         var s = cpu.State;
         ulong effective = (s->Gpr[3] + (byte)s->Gpr[0]) & instruction->AddressMask;
-        ulong linear = (effective + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
+        ulong linear = s->SegmentChecks != 0
+            ? SegmentLimits.CheckedLinearAddress(s, instruction->SegmentSlot, effective, 1)
+            : (effective + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
         if (cpu.TryRead(linear, out byte value))
         {
             cpu.WriteRegister(0, 8, value);

@@ -181,6 +181,14 @@ public static unsafe class StackOperations
             for (int i = 1; i < level; i++)
             {
                 framePointer = (framePointer - (ulong)(bits >> 3)) & stackMask;
+                if (cpu.OutsideStackSegment(framePointer, bits))
+                {
+                    s->Gpr[4] = savedRsp;
+                    s->Gpr[5] = savedRbp;
+                    cpu.RaiseStackLimitFault();
+                    return;
+                }
+
                 ulong linear = cpu.CodeBits == 64
                     ? framePointer
                     : (framePointer + s->SegmentBase[(int)SegmentRegister.SS]) & 0xFFFF_FFFF;

@@ -81,6 +81,7 @@ public static unsafe class Strings
         bool whileNotEqual = (prefixes & InstructionPrefixes.RepeatNotEqual) != 0;
         ulong count = cpu.ReadRegister(CounterIndex, addressBits);
         int iterations = 0;
+        bool bulk = delta > 0 && (cpu.State->SegmentChecks == 0 || WithinSegments(cpu, instruction, addressBits, count * (ulong)(bits >> 3)));
         while (count != 0)
         {
             if (iterations >= IterationsPerExecution)
@@ -90,7 +91,7 @@ public static unsafe class Strings
                 return;
             }
 
-            if (delta > 0)
+            if (bulk)
             {
                 ulong done = TOperation.Bulk(cpu, instruction, bits, addressBits, count, out bool faulted);
                 if (faulted)
@@ -122,6 +123,21 @@ public static unsafe class Strings
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="bytes"/> from rSI in the source segment and from rDI in a writable ES all lie within their
+    /// limits. Bulk chunks check only their first element's address, so they may run under segment checks only then;
+    /// otherwise the element path faults at the first element outside (SDM 3A §5.3).
+    /// </summary>
+    private static bool WithinSegments(Cpu cpu, DecodedInstruction* instruction, int addressBits, ulong bytes)
+    {
+        var s = cpu.State;
+        int bytesInt = (int)Math.Min(bytes, int.MaxValue);
+        return bytes == (ulong)bytesInt
+            && s->SegmentReadOnly[(int)SegmentRegister.ES] == 0
+            && SegmentLimits.Contains(s, instruction->SegmentSlot, cpu.ReadRegister(SourceIndex, addressBits), bytesInt)
+            && SegmentLimits.Contains(s, (int)SegmentRegister.ES, cpu.ReadRegister(DestinationIndex, addressBits), bytesInt);
+    }
+
     private static int AddressBits(DecodedInstruction* instruction) => instruction->AddressMask switch
     {
         0xFFFF => 16,
@@ -129,14 +145,37 @@ public static unsafe class Strings
         _ => 64,
     };
 
-    private static ulong SourceLinear(Cpu cpu, DecodedInstruction* instruction, int addressBits) =>
-        (cpu.ReadRegister(SourceIndex, addressBits) + cpu.State->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
-
-    /// <summary>ES:rDI; 64-bit mode (the only one with a 64-bit linear mask) ignores ES's base.</summary>
-    private static ulong DestinationLinear(Cpu cpu, DecodedInstruction* instruction, int addressBits)
+    /// <summary>
+    /// Seg:rSI for one element of <paramref name="bits"/>; poisoned when outside the segment
+    /// (<see cref="SegmentLimits"/>).
+    /// </summary>
+    private static ulong SourceLinear(Cpu cpu, DecodedInstruction* instruction, int addressBits, int bits)
     {
+        var s = cpu.State;
+        ulong offset = cpu.ReadRegister(SourceIndex, addressBits);
+        if (s->SegmentChecks != 0)
+        {
+            return SegmentLimits.CheckedLinearAddress(s, instruction->SegmentSlot, offset, bits >> 3);
+        }
+
+        return (offset + s->SegmentBase[instruction->SegmentSlot]) & instruction->LinearMask;
+    }
+
+    /// <summary>
+    /// ES:rDI, checked against ES like any other destination (SDM 2 STOS, "#GP(0) If the destination is located in a
+    /// non-writable segment" and limit checks); 64-bit mode (the only one with a 64-bit linear mask) ignores ES's base.
+    /// </summary>
+    private static ulong DestinationLinear(Cpu cpu, DecodedInstruction* instruction, int addressBits, int bits, bool write)
+    {
+        var s = cpu.State;
+        ulong offset = cpu.ReadRegister(DestinationIndex, addressBits);
+        if (s->SegmentChecks != 0)
+        {
+            return SegmentLimits.CheckedLinearAddress(s, (int)SegmentRegister.ES, offset, bits >> 3, write);
+        }
+
         int segment = instruction->LinearMask == ulong.MaxValue ? CpuState.ZeroSegmentSlot : (int)SegmentRegister.ES;
-        return (cpu.ReadRegister(DestinationIndex, addressBits) + cpu.State->SegmentBase[segment]) & instruction->LinearMask;
+        return (offset + s->SegmentBase[segment]) & instruction->LinearMask;
     }
 
     private static void Advance(Cpu cpu, int index, int addressBits, long delta) =>
@@ -163,8 +202,8 @@ public static unsafe class Strings
 
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits), bits, out ulong value)
-                || !cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits), bits, value))
+            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits, bits), bits, out ulong value)
+                || !cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits, bits, write: true), bits, value))
             {
                 return false;
             }
@@ -177,8 +216,8 @@ public static unsafe class Strings
         public static ulong Bulk(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, ulong count, out bool faulted)
         {
             int size = bits >> 3;
-            ulong sourceLinear = SourceLinear(cpu, instruction, addressBits);
-            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits);
+            ulong sourceLinear = SourceLinear(cpu, instruction, addressBits, bits);
+            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits, bits, write: true);
             ulong elements = Math.Min(count, Math.Min(
                 ElementsInPage(sourceLinear, cpu.ReadRegister(SourceIndex, addressBits), addressBits, size),
                 ElementsInPage(destinationLinear, cpu.ReadRegister(DestinationIndex, addressBits), addressBits, size)));
@@ -228,7 +267,7 @@ public static unsafe class Strings
 
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits), bits, cpu.ReadRegister(0, bits)))
+            if (!cpu.TryWriteSized(DestinationLinear(cpu, instruction, addressBits, bits, write: true), bits, cpu.ReadRegister(0, bits)))
             {
                 return false;
             }
@@ -240,7 +279,7 @@ public static unsafe class Strings
         public static ulong Bulk(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, ulong count, out bool faulted)
         {
             int size = bits >> 3;
-            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits);
+            ulong destinationLinear = DestinationLinear(cpu, instruction, addressBits, bits, write: true);
             ulong elements = Math.Min(count, ElementsInPage(destinationLinear, cpu.ReadRegister(DestinationIndex, addressBits), addressBits, size));
             faulted = false;
             if (elements == 0)
@@ -278,8 +317,8 @@ public static unsafe class Strings
         /// <summary>CMPS subtracts the ES:rDI element from the source element (SDM 2 CMPS).</summary>
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits), bits, out ulong first)
-                || !cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits), bits, out ulong second))
+            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits, bits), bits, out ulong first)
+                || !cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits, bits, write: false), bits, out ulong second))
             {
                 return false;
             }
@@ -303,7 +342,7 @@ public static unsafe class Strings
 
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits), bits, out ulong element))
+            if (!cpu.TryReadSized(DestinationLinear(cpu, instruction, addressBits, bits, write: false), bits, out ulong element))
             {
                 return false;
             }
@@ -327,7 +366,7 @@ public static unsafe class Strings
 
         public static bool Step(Cpu cpu, DecodedInstruction* instruction, int bits, int addressBits, long delta)
         {
-            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits), bits, out ulong value))
+            if (!cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits, bits), bits, out ulong value))
             {
                 return false;
             }
@@ -358,7 +397,7 @@ public static unsafe class Strings
                 return false;
             }
 
-            ulong linear = DestinationLinear(cpu, instruction, addressBits);
+            ulong linear = DestinationLinear(cpu, instruction, addressBits, bits, write: true);
             byte* pointer = cpu.TryGetWritablePointer(linear, size, out bool faulted);
             if (faulted)
             {
@@ -399,7 +438,7 @@ public static unsafe class Strings
             ushort port = (ushort)cpu.State->Gpr[2];
             int size = bits >> 3;
             if (!cpu.CheckIoPermission(port, size)
-                || !cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits), bits, out ulong value))
+                || !cpu.TryReadSized(SourceLinear(cpu, instruction, addressBits, bits), bits, out ulong value))
             {
                 return false;
             }
