@@ -6,14 +6,18 @@ public sealed class CapturingSerialOutputTests
     public void Waiting_returns_once_another_thread_writes_the_text()
     {
         var output = new CapturingSerialOutput();
-        using var writer = Task.Run(() =>
+
+        // A thread of its own, not the pool's: parallel guest tests can keep the pool busy for seconds on a 2-core host.
+        var writer = new Thread(() =>
         {
             output.Write("booting\r\n"u8);
             output.Write("vessel-guest: user"u8);
             output.Write("space up\r\n"u8);
         });
+        writer.Start();
 
-        int end = output.WaitFor("userspace up", TimeSpan.FromSeconds(10));
+        int end = output.WaitFor("userspace up", TimeSpan.FromSeconds(60));
+        writer.Join();
 
         Assert.Equal("booting\r\nvessel-guest: userspace up".Length, end);
     }
