@@ -65,7 +65,11 @@ public sealed unsafe partial class Cpu
         ulong stopAt = instructionBudget == ulong.MaxValue ? ulong.MaxValue : InstructionsRetired + instructionBudget;
         while (true)
         {
-            if (pendingEvents != 0 || halted || waitingForStartup)
+            // An interrupt request that IF or a shadow holds back is left pending without a detour through
+            // HandleEvents on every block: STI, POPF and IRET end their block, so the request is seen once it can be
+            // taken. (A PIT left ticking by the firmware state keeps one pending for as long as a guest runs with IF=0.)
+            int events = pendingEvents;
+            if ((events != 0 && (events != (int)PendingEvent.InterruptRequest || InterruptsEnabled)) || halted || waitingForStartup)
             {
                 var exit = HandleEvents();
                 if (exit is { } lifecycle)
