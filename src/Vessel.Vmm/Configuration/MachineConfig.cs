@@ -26,6 +26,9 @@ public sealed record MachineConfig
     /// <summary>The <c>--cpu</c> specification in QEMU's syntax (e.g. <c>qemu64,+x2apic</c>); null for the accelerator's default CPU.</summary>
     public string? Cpu { get; init; }
 
+    /// <summary>virtio-blk disks, in the order the guest numbers them (vda, vdb, ...).</summary>
+    public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
+
     /// <summary>The parsed <see cref="Cpu"/>, or null when none was given; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
     public CpuModelSpec? ParseCpu()
     {
