@@ -19,7 +19,17 @@ public static class ConsoleSession
         using var terminal = RawTerminal.Enter();
         var stdout = Console.OpenStandardOutput();
         var filter = new EscapeSequenceFilter(
-            bytes => built.Console.EnqueueInput(bytes),
+            bytes =>
+            {
+                if (built.ConsoleIsVirtio && built.VirtioConsole is { } virtioConsole)
+                {
+                    virtioConsole.EnqueueInput(bytes);
+                }
+                else
+                {
+                    built.Console.EnqueueInput(bytes);
+                }
+            },
             () => machine.RequestStop(MachineStop.HostRequest()),
             text =>
             {
