@@ -45,6 +45,11 @@ internal static class MachineLauncher
             using var built = MachineBuilder.Build(config, accelerator, new ConsoleSerialOutput(), log);
             return ConsoleSession.Run(built, log);
         }
+        catch (ConfigurationException exception) when (exception.IsInvalidValue)
+        {
+            Console.Error.WriteLine($"vessel: {exception.Message}");
+            return Program.UsageErrorStatus;
+        }
         catch (Exception exception) when (exception is ConfigurationException or BootImageException or KvmException)
         {
             Console.Error.WriteLine($"vessel: {exception.Message}");
