@@ -12,6 +12,7 @@ public abstract class AddressBus(string busName, IMachineLog log)
     private readonly object changeLock = new();
     private readonly object unclaimedLock = new();
     private readonly HashSet<ulong> reportedUnclaimed = [];
+    private readonly LogRateLimiter unclaimedBeyondRemembered = new();
     private BusRange[] ranges = [];
 
     public IReadOnlyList<BusRange> Ranges => ranges;
@@ -157,16 +158,30 @@ public abstract class AddressBus(string busName, IMachineLog log)
         ReportUnclaimed(address, data.Length, "read");
     }
 
+    /// <summary>How many distinct unclaimed addresses are remembered (and logged once each); past that, a rate limit applies.</summary>
+    public const int RememberedUnclaimedAddresses = 64;
+
     protected void ReportUnclaimed(ulong address, int size, string kind)
     {
+        // A guest can probe every address of a 64-bit bus: the set stays small, and what it cannot hold is rate-limited.
+        long heldBack = 0;
         lock (unclaimedLock)
         {
-            if (!reportedUnclaimed.Add(address))
+            if (reportedUnclaimed.Contains(address))
+            {
+                return;
+            }
+
+            if (reportedUnclaimed.Count < RememberedUnclaimedAddresses)
+            {
+                reportedUnclaimed.Add(address);
+            }
+            else if (!unclaimedBeyondRemembered.TryAcquire(out heldBack))
             {
                 return;
             }
         }
 
-        log.Info($"{busName}: guest {kind} of {size} byte(s) at 0x{address:x} reached no device (logged once per address).");
+        log.Info(LogRateLimiter.Summarize($"{busName}: guest {kind} of {size} byte(s) at 0x{address:x} reached no device (logged once per address).", heldBack));
     }
 }

@@ -1,5 +1,6 @@
 using Vessel.Boot;
 using Vessel.Core.Accel;
+using Vessel.Core.Files;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
 using Vessel.Devices.Clock;
@@ -35,8 +36,10 @@ public static class MachineBuilder
     public static BuiltMachine Build(MachineConfig config, IAccelerator accelerator, ISerialOutput consoleOutput, IMachineLog log)
     {
         config.Validate();
-        var kernel = KernelImage.FromFile(config.KernelPath);
-        ReadOnlyMemory<byte> initrd = config.InitrdPath != null ? ReadInitrd(config.InitrdPath) : ReadOnlyMemory<byte>.Empty;
+        var kernel = KernelImage.FromBytes(ReadHostFile(config, config.KernelPath, "--kernel", MachineConfig.KernelDescription), config.KernelPath);
+        ReadOnlyMemory<byte> initrd = config.InitrdPath != null
+            ? ReadHostFile(config, config.InitrdPath, "--initrd", MachineConfig.InitrdDescription)
+            : ReadOnlyMemory<byte>.Empty;
 
         GuestMemory memory;
         try
@@ -104,15 +107,16 @@ public static class MachineBuilder
         return last != null && last.StartsWith("hvc", StringComparison.Ordinal);
     }
 
-    private static ReadOnlyMemory<byte> ReadInitrd(string path)
+    /// <summary>Reads a kernel or initrd with the bound Validate checked: a file cannot be larger than the guest's RAM.</summary>
+    private static byte[] ReadHostFile(MachineConfig config, string path, string option, string expected)
     {
         try
         {
-            return File.ReadAllBytes(path);
+            return HostFile.ReadAll(path, option, expected, (long)Math.Min(config.MemoryBytes, long.MaxValue), config.MemoryLimitMeaning);
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        catch (HostFileException exception)
         {
-            throw new ConfigurationException($"--initrd: '{path}' cannot be read ({exception.Message}).");
+            throw new ConfigurationException(exception.Message, exception);
         }
     }
 
