@@ -25,6 +25,25 @@ public static class GuestAccelerators
     /// <summary>How long a boot to userspace may take: seconds under KVM; the software CPU interprets every instruction.</summary>
     public static TimeSpan BootTimeout(string name) => name == Kvm ? TimeSpan.FromMinutes(2) : TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// Why the tests that need Vessel's virtio-blk, virtio-rng and virtio-console devices (issue 10) cannot run in this build:
+    /// set it to null when the devices land. Until then VESSEL_VIRTIO_TESTS=1 runs them anyway, against a branch that has them.
+    /// </summary>
+    public static readonly string? VirtioDevicesPending = "Vessel has no virtio-blk/rng/console devices yet (issue 10)";
+
+    /// <summary>Like <see cref="SkipReason"/>, for a guest that needs the virtio devices.</summary>
+    public static string? VirtioSkipReason(string name)
+    {
+        if (SkipReason(name) is { } reason)
+        {
+            return reason;
+        }
+
+        return VirtioDevicesPending != null && Environment.GetEnvironmentVariable("VESSEL_VIRTIO_TESTS") != "1"
+            ? $"{VirtioDevicesPending}; VESSEL_VIRTIO_TESTS=1 runs this anyway."
+            : null;
+    }
+
     /// <summary>Null when a Linux guest can run on <paramref name="name"/> here; otherwise the sentence a skipped test prints.</summary>
     public static string? SkipReason(string name)
     {
