@@ -1,4 +1,5 @@
 using Vessel.Core.Accel.CpuModels;
+using Vessel.Core.Files;
 
 namespace Vessel.Vmm.Configuration;
 
@@ -43,7 +44,7 @@ public sealed record MachineConfig
         }
         catch (CpuModelException exception)
         {
-            throw new ConfigurationException($"--cpu: {exception.Message}");
+            throw ConfigurationException.InvalidValue($"--cpu: {exception.Message}");
         }
     }
 
@@ -55,50 +56,48 @@ public sealed record MachineConfig
             throw new ConfigurationException("--kernel: no kernel given. Pass the path of a vmlinux, bzImage or multiboot image.");
         }
 
-        RequireReadableFile(KernelPath, "--kernel", "a vmlinux, bzImage or multiboot image");
-        if (InitrdPath != null)
-        {
-            RequireReadableFile(InitrdPath, "--initrd", "an initramfs (cpio, optionally compressed)");
-        }
-
         if (VcpuCount < 1 || VcpuCount > MaxVcpus)
         {
-            throw new ConfigurationException($"--cpus: {VcpuCount} is out of range. Give 1 to {MaxVcpus}.");
+            throw ConfigurationException.InvalidValue($"--cpus: {VcpuCount} is out of range. Give 1 to {MaxVcpus}.");
         }
 
         if (MemoryBytes < MinMemoryBytes || MemoryBytes > MaxMemoryBytes)
         {
-            throw new ConfigurationException(
+            throw ConfigurationException.InvalidValue(
                 $"--memory: {MemorySize.Format(MemoryBytes)} is out of range. Give {MemorySize.Format(MinMemoryBytes)} to {MemorySize.Format(MaxMemoryBytes)}.");
         }
 
         if (MemoryBytes % 4096 != 0)
         {
-            throw new ConfigurationException($"--memory: {MemoryBytes} bytes is not a whole number of 4 KiB pages.");
+            throw ConfigurationException.InvalidValue($"--memory: {MemoryBytes} bytes is not a whole number of 4 KiB pages.");
         }
 
         ParseCpu();
+
+        // Files last: their size limit is the memory size just checked. Opened without blocking, so a FIFO cannot hang us.
+        RequireReadableFile(KernelPath, "--kernel", KernelDescription);
+        if (InitrdPath != null)
+        {
+            RequireReadableFile(InitrdPath, "--initrd", InitrdDescription);
+        }
     }
 
-    private static void RequireReadableFile(string path, string option, string what)
+    public const string KernelDescription = "a vmlinux, bzImage or multiboot image";
+
+    public const string InitrdDescription = "an initramfs (cpio, optionally compressed)";
+
+    /// <summary>What the kernel's and initrd's sizes are checked against: neither can be larger than the guest's RAM.</summary>
+    public string MemoryLimitMeaning => $"the guest's {MemorySize.Format(MemoryBytes)} of memory";
+
+    private void RequireReadableFile(string path, string option, string what)
     {
-        if (Directory.Exists(path))
-        {
-            throw new ConfigurationException($"{option}: '{path}' is a directory. Give the path of {what}.");
-        }
-
-        if (!File.Exists(path))
-        {
-            throw new ConfigurationException($"{option}: '{path}' does not exist. Give the path of {what}.");
-        }
-
         try
         {
-            using var stream = File.OpenRead(path);
+            HostFile.Check(path, option, what, (long)Math.Min(MemoryBytes, long.MaxValue), MemoryLimitMeaning);
         }
-        catch (Exception exception) when (exception is UnauthorizedAccessException or IOException)
+        catch (HostFileException exception)
         {
-            throw new ConfigurationException($"{option}: '{path}' cannot be read ({exception.Message}). Check its permissions.");
+            throw new ConfigurationException(exception.Message, exception);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vessel.Core.Accel;
 using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
@@ -16,9 +17,9 @@ public sealed class Machine : ISystemControl, IDisposable
     private readonly List<IVcpu> vcpus = [];
     private readonly List<IDisposable> ownedDevices = [];
     private readonly ManualResetEventSlim stopped = new(false);
-    private readonly object stopLock = new();
+    private readonly CancellationTokenSource stopping = new();
     private readonly IMachineLog log;
-    private MachineStop? stop;
+    private StrongBox<MachineStop>? stop;
 
     internal Machine(GuestMemory memory, IAcceleratorVm vm, string acceleratorName, IMachineLog log)
     {
@@ -52,20 +53,38 @@ public sealed class Machine : ISystemControl, IDisposable
 
     internal void Own(IDisposable device) => ownedDevices.Add(device);
 
-    /// <summary>Ends the machine; the first stop wins, and every vCPU is asked to leave its Run().</summary>
+    /// <summary>How long <see cref="Run"/> waits, in all, for the vCPU threads to leave once the machine has stopped.</summary>
+    public static readonly TimeSpan VcpuExitGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether the machine has stopped (or is stopping); set before any vCPU is told to leave.</summary>
+    public bool IsStopped => stopped.IsSet;
+
+    /// <summary>Cancelled when the machine stops, so that whatever a vCPU may wait on (console output) can give up.</summary>
+    public CancellationToken Stopping => stopping.Token;
+
+    /// <summary>
+    /// Ends the machine; the first stop wins, and every vCPU is asked to leave its Run(). Safe from any thread and from a
+    /// signal handler: it takes no lock a guest-driven thread can hold, and it never waits.
+    /// </summary>
     public void RequestStop(MachineStop requested)
     {
-        lock (stopLock)
-        {
-            stop ??= requested;
-        }
-
+        // Record the stop before kicking anyone: a vCPU that returns from Run() because of the kick must find the machine
+        // already stopped, or it would take the kick for a stray one and run on (with its exit request spent).
+        Interlocked.CompareExchange(ref stop, new StrongBox<MachineStop>(requested), null);
+        stopped.Set();
         foreach (var vcpu in vcpus)
         {
             vcpu.RequestExit();
         }
 
-        stopped.Set();
+        try
+        {
+            stopping.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // A stop that arrives after Dispose (a late signal) has nothing left to end.
+        }
     }
 
     /// <summary>Runs every vCPU on its own thread until the machine stops, and says why it stopped.</summary>
@@ -81,35 +100,38 @@ public sealed class Machine : ISystemControl, IDisposable
         }
 
         stopped.Wait();
+
+        // One grace period for all threads together, not one per thread: every vCPU was kicked at once, so they leave
+        // together. A thread still inside a device call (a blocked host write) is a background thread and is left behind.
+        long deadline = Environment.TickCount64 + (long)VcpuExitGrace.TotalMilliseconds;
+        int stragglers = 0;
         foreach (var thread in threads)
         {
-            if (!thread.Join(TimeSpan.FromSeconds(5)))
+            if (!thread.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64))))
             {
-                log.Warn($"{thread.Name} did not leave its run loop within 5 s of the stop.");
+                stragglers++;
             }
         }
 
-        lock (stopLock)
+        if (stragglers > 0)
         {
-            return stop ?? MachineStop.HostRequest();
+            log.Warn($"{stragglers} vCPU thread(s) did not leave their run loop within {VcpuExitGrace.TotalSeconds:0.#} s of the stop; ending without them.");
         }
+
+        return Volatile.Read(ref stop)?.Value ?? MachineStop.HostRequest();
     }
 
     private void RunVcpu(IVcpu vcpu)
     {
         try
         {
-            while (true)
+            while (!stopped.IsSet)
             {
                 var exit = vcpu.Run();
                 switch (exit.Reason)
                 {
                     case VcpuExitReason.ExitRequested:
-                        if (stopped.IsSet)
-                        {
-                            return;
-                        }
-
+                        // A stop is recorded before the kick, so this check cannot miss it; any other kick re-enters.
                         continue;
                     case VcpuExitReason.Shutdown:
                         RequestStop(MachineStop.Shutdown($"vCPU {vcpu.Index} shut down: {exit.Detail}"));
@@ -142,5 +164,6 @@ public sealed class Machine : ISystemControl, IDisposable
         vm.Dispose();
         Memory.Dispose();
         stopped.Dispose();
+        stopping.Dispose();
     }
 }
