@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Proves the guest images' disk path with QEMU as the oracle, before (and beside) Vessel's own virtio devices.
 
-    scripts/qemu-disk-check.py [--bench] [--accel tcg|kvm] [--keep DIR]
+    scripts/qemu-disk-check.py [--bench] [--accel tcg|kvm] [--overlay-by qemu-img|vessel] [--keep DIR]
 
 Boots the cached Debian kernel and initramfs (scripts/guest-images.sh) under qemu-system-x86_64 with root=/dev/vda on a
 qcow2 overlay over rootfs.ext4, plus a raw disk holding a known pattern, a read-only raw disk, virtio-rng and a
@@ -9,7 +9,8 @@ virtconsole, and checks what Vessel's end-to-end disk tests check: the root swit
 in the guest, a guest write found at its offset in the raw file, a read-only disk refusing writes, the virtio PCI
 functions, /dev/hwrng, /dev/hvc0, and a file that survives a reboot of the VM and then a power-off (read back from the
 overlay on the host with qemu-img convert and debugfs). The base rootfs.ext4 must be unchanged and the overlay must pass
-qemu-img check.
+qemu-img check. --overlay-by vessel makes the overlay with Vessel's own qcow2 writer (./vessel disk create, the code the
+demo uses) instead of qemu-img, so QEMU proves Vessel's overlays.
 
 --bench adds a 128 MiB raw disk and times, inside the guest, a 64 MiB sequential write (dd oflag=direct conv=fsync) and
 read (dd iflag=direct), three rounds each; the figures are what docs/performance.md compares Vessel's virtio-blk with.
@@ -134,6 +135,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bench", action="store_true", help="also time 64 MiB sequential write and read inside the guest")
     parser.add_argument("--accel", default="tcg", choices=["tcg", "kvm"])
+    parser.add_argument("--overlay-by", default="qemu-img", choices=["qemu-img", "vessel"], help="what makes the qcow2 overlay")
     parser.add_argument("--keep", help="keep the disks and console log in this directory")
     parser.add_argument("--timeout", type=int, default=600, help="seconds a boot may take (TCG on a loaded host is slow)")
     args = parser.parse_args()
@@ -157,7 +159,10 @@ def main():
     overlay = os.path.join(work, "overlay.qcow2")
     if os.path.exists(overlay):
         os.remove(overlay)
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", overlay], check=True)
+    if args.overlay_by == "vessel":
+        subprocess.run([os.path.join(root, "vessel"), "disk", "create", overlay, "--backing", base, "--backing-format", "raw"], check=True)
+    else:
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", overlay], check=True)
     data = os.path.join(work, "data.raw")
     data_bytes = pattern(8 << 20)
     with open(data, "wb") as f:
@@ -182,7 +187,7 @@ def main():
             argv += ["-drive", f"{drive},if=none,id=disk{number}", "-device", f"virtio-blk-pci,drive=disk{number},disable-legacy=on"]
         return Guest(argv, log)
 
-    print(f"qemu-disk-check: QEMU {args.accel}, images in {images}, work in {work}", flush=True)
+    print(f"qemu-disk-check: QEMU {args.accel}, images in {images}, overlay by {args.overlay_by}, work in {work}", flush=True)
     guest = qemu()
     seconds = guest.boot(args.timeout)
     print(f"boot 1: shell after {seconds:.1f} s", flush=True)

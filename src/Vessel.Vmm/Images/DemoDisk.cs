@@ -1,29 +1,26 @@
 using Vessel.Devices.Storage;
+using Vessel.Devices.Storage.Qcow2;
 using Vessel.Vmm.Configuration;
 
 namespace Vessel.Vmm.Images;
 
 /// <summary>
-/// The demo's root disk: a private, writable view of the cached <c>rootfs.ext4</c>, made on first use and reused after,
-/// so what the user writes survives a reboot of the VM and later demos while the cached base stays pristine for the tests
-/// and for every fresh start.
+/// The demo's root disk: a qcow2 overlay whose backing file is the cached <c>rootfs.ext4</c> (raw), made on first use with
+/// Vessel's own qcow2 writer and reused after, so what the user writes survives a reboot of the VM and later demos while
+/// the cached base stays pristine for the tests and for every fresh start.
 /// </summary>
-/// <remarks>
-/// The view is a sparse raw copy of the base (about 20 MiB of its 256 MiB hold data). A qcow2 overlay made with Vessel's
-/// own writer replaces it once that writer is in main; the rest of the demo does not change.
-/// </remarks>
 public static class DemoDisk
 {
     /// <summary>The disk's id (Firecracker's <c>drive_id</c>), which the guest reads as the virtio-blk serial.</summary>
     public const string DiskId = "demo-root";
 
-    public const string ImageName = "root.raw";
+    public const string ImageName = "root.qcow2";
 
-    /// <summary>Records which base the image was made from, so a rebuilt cache (another kernel's modules) starts a new disk.</summary>
+    /// <summary>
+    /// Records which base the overlay was made over. An overlay holds only the clusters the guest changed, so over a rebuilt
+    /// base (another kernel's modules, another file layout) it would be a corrupt file system: that starts a new overlay.
+    /// </summary>
     private const string BaseStampName = "root.base";
-
-    /// <summary>Runs of zeroes this long are left as holes in the copy.</summary>
-    private const int HoleGranularity = 64 << 10;
 
     /// <summary><c>$XDG_CACHE_HOME/vessel/demo</c> (by default <c>~/.cache/vessel/demo</c>).</summary>
     public static string DefaultDirectory => Path.Combine(GuestImages.CacheHome, "vessel", "demo");
@@ -59,18 +56,18 @@ public static class DemoDisk
 
             if (!File.Exists(image))
             {
-                CopySparse(images.RootfsPath, image);
+                CreateOverlay(images.RootfsPath, image);
                 File.WriteAllText(stampPath, stamp);
-                report($"made the demo's disk {image} from {images.RootfsPath} (what you write on it survives reboots; --fresh starts over)");
+                report($"made the demo's disk {image}, a qcow2 overlay over {images.RootfsPath} (what you write survives reboots; --fresh starts over)");
             }
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or DiskImageException)
         {
             throw new ConfigurationException(
                 $"Cannot prepare the demo's disk {image}: {exception.Message} Check that {directory} is writable, or pass --no-disk.");
         }
 
-        return new DiskConfig { Id = DiskId, Path = image, Format = DiskImageFormat.Raw };
+        return new DiskConfig { Id = DiskId, Path = image, Format = DiskImageFormat.Qcow2 };
     }
 
     /// <summary>The base's size and modification time: guest-images.sh writes a new file whenever it rebuilds the image.</summary>
@@ -80,41 +77,13 @@ public static class DemoDisk
         return FormattableString.Invariant($"{info.Length} {info.LastWriteTimeUtc.Ticks}");
     }
 
-    /// <summary>Copies <paramref name="from"/> to <paramref name="to"/>, leaving holes where the source reads as zeroes.</summary>
-    /// <remarks>Written to a temporary name and renamed, so an interrupted copy never looks like a finished disk.</remarks>
-    private static void CopySparse(string from, string to)
+    /// <summary>Makes a qcow2 overlay of the base's size over <paramref name="basePath"/>, named by its absolute path.</summary>
+    /// <remarks>Made under a temporary name and renamed, so an interrupted start never leaves a half-written overlay.</remarks>
+    private static void CreateOverlay(string basePath, string overlay)
     {
-        string partial = to + ".partial";
-        using (var source = File.OpenHandle(from, FileMode.Open, FileAccess.Read))
-        using (var destination = File.OpenHandle(partial, FileMode.Create, FileAccess.Write))
-        {
-            long length = RandomAccess.GetLength(source);
-            byte[] buffer = new byte[HoleGranularity * 16];
-            long offset = 0;
-            while (offset < length)
-            {
-                int read = RandomAccess.Read(source, buffer, offset);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                for (int start = 0; start < read; start += HoleGranularity)
-                {
-                    var block = buffer.AsSpan(start, Math.Min(HoleGranularity, read - start));
-                    if (block.ContainsAnyExcept((byte)0))
-                    {
-                        RandomAccess.Write(destination, block, offset + start);
-                    }
-                }
-
-                offset += read;
-            }
-
-            RandomAccess.SetLength(destination, length);
-            RandomAccess.FlushToDisk(destination);
-        }
-
-        File.Move(partial, to, overwrite: true);
+        string partial = overlay + ".partial";
+        File.Delete(partial);
+        QcowImage.Create(partial, 0, Path.GetFullPath(basePath), DiskImageFormat.Raw);
+        File.Move(partial, overlay, overwrite: true);
     }
 }

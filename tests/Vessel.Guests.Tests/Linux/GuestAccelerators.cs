@@ -26,21 +26,22 @@ public static class GuestAccelerators
     public static TimeSpan BootTimeout(string name) => name == Kvm ? TimeSpan.FromMinutes(2) : TimeSpan.FromMinutes(30);
 
     /// <summary>
-    /// Why the tests that need Vessel's virtio-blk, virtio-rng and virtio-console devices (issue 10) cannot run in this build:
-    /// set it to null when the devices land. Until then VESSEL_VIRTIO_TESTS=1 runs them anyway, against a branch that has them.
+    /// Why the tests that boot with disks cannot run in this build: the builder does not yet attach
+    /// <c>MachineConfig.Disks</c> as virtio-blk functions. Set it to null when it does; until then VESSEL_DISK_TESTS=1 runs
+    /// them anyway, against a branch that has them.
     /// </summary>
-    public static readonly string? VirtioDevicesPending = "Vessel has no virtio-blk/rng/console devices yet (issue 10)";
+    public static readonly string? DisksPending = "MachineBuilder does not attach MachineConfig.Disks as virtio-blk devices yet (issue 10)";
 
-    /// <summary>Like <see cref="SkipReason"/>, for a guest that needs the virtio devices.</summary>
-    public static string? VirtioSkipReason(string name)
+    /// <summary>Like <see cref="SkipReason"/>, for a guest that boots with virtio-blk disks.</summary>
+    public static string? DiskSkipReason(string name)
     {
         if (SkipReason(name) is { } reason)
         {
             return reason;
         }
 
-        return VirtioDevicesPending != null && Environment.GetEnvironmentVariable("VESSEL_VIRTIO_TESTS") != "1"
-            ? $"{VirtioDevicesPending}; VESSEL_VIRTIO_TESTS=1 runs this anyway."
+        return DisksPending != null && Environment.GetEnvironmentVariable("VESSEL_DISK_TESTS") != "1"
+            ? $"{DisksPending}; VESSEL_DISK_TESTS=1 runs this anyway."
             : null;
     }
 

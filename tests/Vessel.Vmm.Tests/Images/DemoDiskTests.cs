@@ -24,28 +24,30 @@ public sealed class DemoDiskTests : IDisposable
     public void Dispose() => work.Delete(recursive: true);
 
     [Fact]
-    public void The_first_use_makes_a_raw_disk_with_the_bases_content_that_leaves_its_zero_runs_as_holes()
+    public void The_first_use_makes_a_small_qcow2_overlay_that_reads_as_the_base()
     {
         var disk = DemoDisk.Prepare(images, DemoDirectory, fresh: false, reports.Add);
 
         Assert.Equal(DemoDisk.DiskId, disk.Id);
-        Assert.Equal(DiskImageFormat.Raw, disk.Format);
+        Assert.Equal(DiskImageFormat.Qcow2, disk.Format);
         Assert.False(disk.ReadOnly);
-        Assert.Equal(File.ReadAllBytes(images.RootfsPath), File.ReadAllBytes(disk.Path));
+        Assert.Equal(File.ReadAllBytes(images.RootfsPath), ReadDisk(disk.Path));
         Assert.Contains("made the demo's disk", Assert.Single(reports), StringComparison.Ordinal);
-        Assert.True(AllocatedBytes(disk.Path) < BaseSize / 2, $"the copy allocates {AllocatedBytes(disk.Path)} of {BaseSize} bytes");
+        Assert.True(new FileInfo(disk.Path).Length < BaseSize / 4, $"the overlay is {new FileInfo(disk.Path).Length} bytes");
     }
 
     [Fact]
-    public void A_later_use_keeps_what_was_written_on_the_disk()
+    public void A_later_use_keeps_what_was_written_on_the_disk_and_the_base_stays_pristine()
     {
+        byte[] pristine = File.ReadAllBytes(images.RootfsPath);
         string path = DemoDisk.Prepare(images, DemoDirectory, fresh: false, reports.Add).Path;
-        WriteAt(path, 4096, "written by the guest"u8);
+        WriteDisk(path, 4096, "written by the guest"u8);
 
         var again = DemoDisk.Prepare(images, DemoDirectory, fresh: false, reports.Add);
 
         Assert.Equal(path, again.Path);
-        Assert.Equal("written by the guest"u8.ToArray(), File.ReadAllBytes(path).AsSpan(4096, 20).ToArray());
+        Assert.Equal("written by the guest"u8.ToArray(), ReadDisk(path).AsSpan(4096, 20).ToArray());
+        Assert.Equal(pristine, File.ReadAllBytes(images.RootfsPath));
         Assert.Single(reports);
     }
 
@@ -53,26 +55,26 @@ public sealed class DemoDiskTests : IDisposable
     public void Fresh_discards_what_was_written_and_starts_again_from_the_base()
     {
         string path = DemoDisk.Prepare(images, DemoDirectory, fresh: false, reports.Add).Path;
-        WriteAt(path, 4096, "written by the guest"u8);
+        WriteDisk(path, 4096, "written by the guest"u8);
 
         DemoDisk.Prepare(images, DemoDirectory, fresh: true, reports.Add);
 
-        Assert.Equal(File.ReadAllBytes(images.RootfsPath), File.ReadAllBytes(path));
+        Assert.Equal(File.ReadAllBytes(images.RootfsPath), ReadDisk(path));
         Assert.Contains(reports, report => report.StartsWith("discarded the demo's disk", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void A_rebuilt_base_starts_a_new_disk_and_keeps_the_old_one_aside()
+    public void A_rebuilt_base_starts_a_new_overlay_and_keeps_the_old_one_aside()
     {
         string path = DemoDisk.Prepare(images, DemoDirectory, fresh: false, reports.Add).Path;
-        WriteAt(path, 4096, "written by the guest"u8);
+        WriteDisk(path, 4096, "written by the guest"u8);
         WriteBase(0x77);
         File.SetLastWriteTimeUtc(images.RootfsPath, DateTime.UtcNow.AddMinutes(1));
 
         DemoDisk.Prepare(images, DemoDirectory, fresh: false, reports.Add);
 
-        Assert.Equal(File.ReadAllBytes(images.RootfsPath), File.ReadAllBytes(path));
-        Assert.Equal("written by the guest"u8.ToArray(), File.ReadAllBytes(path + ".old").AsSpan(4096, 20).ToArray());
+        Assert.Equal(File.ReadAllBytes(images.RootfsPath), ReadDisk(path));
+        Assert.Equal("written by the guest"u8.ToArray(), ReadDisk(path + ".old").AsSpan(4096, 20).ToArray());
         Assert.Contains(reports, report => report.Contains("changed since", StringComparison.Ordinal));
     }
 
@@ -107,13 +109,19 @@ public sealed class DemoDiskTests : IDisposable
         RandomAccess.Write(handle, data, offset);
     }
 
-    /// <summary>The bytes the file system allocated for the file (du's figure), from stat's 512-byte block count.</summary>
-    private static long AllocatedBytes(string path)
+    /// <summary>The whole disk as a guest reads it, through Vessel's own image code (overlay and backing file).</summary>
+    private static byte[] ReadDisk(string path)
     {
-        var start = new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%b", path]) { RedirectStandardOutput = true };
-        using var process = System.Diagnostics.Process.Start(start)!;
-        string blocks = process.StandardOutput.ReadToEnd().Trim();
-        process.WaitForExit();
-        return long.Parse(blocks, System.Globalization.CultureInfo.InvariantCulture) * 512;
+        using var disk = DiskImage.Open(path, null, readOnly: true);
+        var bytes = new byte[disk.Size];
+        disk.Read(0, bytes);
+        return bytes;
+    }
+
+    private static void WriteDisk(string path, ulong offset, ReadOnlySpan<byte> data)
+    {
+        using var disk = DiskImage.Open(path, DiskImageFormat.Qcow2, readOnly: false);
+        disk.Write(offset, data);
+        disk.Flush();
     }
 }

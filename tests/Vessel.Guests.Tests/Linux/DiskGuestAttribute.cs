@@ -4,20 +4,20 @@ using Xunit.Sdk;
 namespace Vessel.Guests.Tests.Linux;
 
 /// <summary>
-/// One row of a Linux guest theory that needs Vessel's virtio devices (and, when asked, qemu-img to make or read an image):
-/// skipped with the reason printed where the accelerator, the guest images, the devices or qemu-img are missing.
+/// One row of a Linux guest theory that needs virtio-blk disks (and, when asked, qemu-img to make or read an image):
+/// skipped with the reason printed where the accelerator, the guest images, disk support or qemu-img are missing.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
-public sealed class VirtioGuestAttribute : DataAttribute
+public sealed class DiskGuestAttribute : DataAttribute
 {
     private readonly string accelerator;
     private readonly int vcpus;
 
-    public VirtioGuestAttribute(string accelerator, int vcpus, bool needsQemuImg = false)
+    public DiskGuestAttribute(string accelerator, int vcpus, bool needsQemuImg = false)
     {
         this.accelerator = accelerator;
         this.vcpus = vcpus;
-        string? reason = GuestAccelerators.VirtioSkipReason(accelerator);
+        string? reason = GuestAccelerators.DiskSkipReason(accelerator);
         if (reason == null && needsQemuImg && QemuImg.Path == null)
         {
             reason = "qemu-img is not installed (apt-get install qemu-utils, as scripts/test.sh does).";
