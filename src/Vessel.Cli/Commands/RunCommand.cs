@@ -38,10 +38,14 @@ public static class RunCommand
         accel.AcceptOnlyFromAmong("auto", "kvm", "software");
         var cpu = MachineLauncher.CreateCpuOption();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print what the VMM is doing to stderr." };
+        var disks = new Option<string[]>("--disk")
+        {
+            Description = "A virtio disk: path=FILE[,readonly=on][,format=raw|qcow2][,id=NAME]; repeat for more (vda, vdb, ... in this order).",
+        };
 
         var command = new Command("run", "Boot a virtual machine with its serial console on this terminal (Ctrl-A X quits).")
         {
-            kernel, initrd, commandLine, memory, cpus, accel, cpu, verbose,
+            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, verbose,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(kernel)!,
@@ -51,11 +55,12 @@ public static class RunCommand
             parse.GetValue(cpus),
             parse.GetValue(accel) ?? "auto",
             parse.GetValue(cpu),
+            parse.GetValue(disks) ?? [],
             parse.GetValue(verbose)));
         return command;
     }
 
-    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, bool verbose) =>
+    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, bool verbose) =>
         MachineLauncher.Run(
             () => new MachineConfig
             {
@@ -66,6 +71,7 @@ public static class RunCommand
                 VcpuCount = cpus,
                 Accelerator = MachineLauncher.ParseAccelerator(accel),
                 Cpu = cpu,
+                Disks = [.. disks.Select((text, index) => DiskConfig.Parse(text, index))],
             },
             new StandardErrorLog(verbose));
 }
