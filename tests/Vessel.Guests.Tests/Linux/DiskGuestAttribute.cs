@@ -4,8 +4,8 @@ using Xunit.Sdk;
 namespace Vessel.Guests.Tests.Linux;
 
 /// <summary>
-/// One row of a Linux guest theory that needs virtio-blk disks (and, when asked, qemu-img to make or read an image):
-/// skipped with the reason printed where the accelerator, the guest images, disk support or qemu-img are missing.
+/// One row of a Linux guest theory with disks that may need qemu-img to make or read an image: skipped with the reason
+/// printed where the accelerator, the guest images or (when asked for) qemu-img are missing.
 /// </summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
 public sealed class DiskGuestAttribute : DataAttribute
@@ -17,7 +17,7 @@ public sealed class DiskGuestAttribute : DataAttribute
     {
         this.accelerator = accelerator;
         this.vcpus = vcpus;
-        string? reason = GuestAccelerators.DiskSkipReason(accelerator);
+        string? reason = GuestAccelerators.SkipReason(accelerator);
         if (reason == null && needsQemuImg && QemuImg.Path == null)
         {
             reason = "qemu-img is not installed (apt-get install qemu-utils, as scripts/test.sh does).";

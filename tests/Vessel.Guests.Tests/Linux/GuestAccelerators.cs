@@ -25,26 +25,6 @@ public static class GuestAccelerators
     /// <summary>How long a boot to userspace may take: seconds under KVM; the software CPU interprets every instruction.</summary>
     public static TimeSpan BootTimeout(string name) => name == Kvm ? TimeSpan.FromMinutes(2) : TimeSpan.FromMinutes(30);
 
-    /// <summary>
-    /// Why the tests that boot with disks cannot run in this build: the builder does not yet attach
-    /// <c>MachineConfig.Disks</c> as virtio-blk functions. Set it to null when it does; until then VESSEL_DISK_TESTS=1 runs
-    /// them anyway, against a branch that has them.
-    /// </summary>
-    public static readonly string? DisksPending = "MachineBuilder does not attach MachineConfig.Disks as virtio-blk devices yet (issue 10)";
-
-    /// <summary>Like <see cref="SkipReason"/>, for a guest that boots with virtio-blk disks.</summary>
-    public static string? DiskSkipReason(string name)
-    {
-        if (SkipReason(name) is { } reason)
-        {
-            return reason;
-        }
-
-        return DisksPending != null && Environment.GetEnvironmentVariable("VESSEL_DISK_TESTS") != "1"
-            ? $"{DisksPending}; VESSEL_DISK_TESTS=1 runs this anyway."
-            : null;
-    }
-
     /// <summary>Null when a Linux guest can run on <paramref name="name"/> here; otherwise the sentence a skipped test prints.</summary>
     public static string? SkipReason(string name)
     {
