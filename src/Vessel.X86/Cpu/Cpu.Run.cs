@@ -134,7 +134,7 @@ public sealed unsafe partial class Cpu
         DeliverOwedDebugTrap();
         var controller = InterruptController;
         ClearEvent(PendingEvent.TimerDeadline);
-        controller?.Poll(Stopwatch.GetTimestamp());
+        controller?.Poll(Clock.GetTimestamp());
         if ((pendingEvents & (int)PendingEvent.InterruptRequest) != 0 && InterruptsEnabled)
         {
             // Clear before asking, so a request raised while the controller answers is never lost; after a delivery
@@ -186,7 +186,7 @@ public sealed unsafe partial class Cpu
             return;
         }
 
-        long remainingTicks = deadline - Stopwatch.GetTimestamp();
+        long remainingTicks = deadline - Clock.GetTimestamp();
         if (remainingTicks > 0)
         {
             int milliseconds = (int)Math.Clamp(remainingTicks * 1000 / Stopwatch.Frequency, 0, 100);
