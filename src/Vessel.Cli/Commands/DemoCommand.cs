@@ -68,7 +68,7 @@ public static class DemoCommand
                     KernelPath = kernelImage == "vmlinux" ? images.VmlinuxPath : images.BzImagePath,
                     InitrdPath = images.InitramfsPath,
                     CommandLine = string.IsNullOrWhiteSpace(append) ? DefaultCommandLine : $"{DefaultCommandLine} {append}",
-                    MemoryBytes = MemorySize.Parse(memory, "--memory"),
+                    MemoryBytes = MemorySize.Parse(memory),
                     VcpuCount = cpus,
                     Accelerator = MachineLauncher.ParseAccelerator(accel),
                     Cpu = cpu,

@@ -45,7 +45,12 @@ internal static class MachineLauncher
             using var built = MachineBuilder.Build(config, accelerator, new ConsoleSerialOutput(), log);
             return ConsoleSession.Run(built, log);
         }
-        catch (Exception exception) when (exception is ConfigurationException or BootImageException or KvmException)
+        catch (ConfigurationException exception)
+        {
+            Console.Error.WriteLine($"vessel: {exception.Render(CliFlags.For)}");
+            return 1;
+        }
+        catch (Exception exception) when (exception is BootImageException or KvmException)
         {
             Console.Error.WriteLine($"vessel: {exception.Message}");
             return 1;

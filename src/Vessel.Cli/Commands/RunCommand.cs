@@ -62,7 +62,7 @@ public static class RunCommand
                 KernelPath = kernel,
                 InitrdPath = initrd,
                 CommandLine = commandLine,
-                MemoryBytes = MemorySize.Parse(memory, "--memory"),
+                MemoryBytes = MemorySize.Parse(memory),
                 VcpuCount = cpus,
                 Accelerator = MachineLauncher.ParseAccelerator(accel),
                 Cpu = cpu,

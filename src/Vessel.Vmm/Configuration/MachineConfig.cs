@@ -29,6 +29,15 @@ public sealed record MachineConfig
     /// <summary>virtio-blk disks, in the order the guest numbers them (vda, vdb, ...).</summary>
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
 
+    /// <summary>virtio-net interfaces (not built yet: a machine with one refuses to start).</summary>
+    public IReadOnlyList<NetworkInterfaceConfig> NetworkInterfaces { get; init; } = [];
+
+    /// <summary>The virtio-vsock device, or null (not built yet: a machine with one refuses to start).</summary>
+    public VsockConfig? Vsock { get; init; }
+
+    /// <summary>The virtio-rng device, or null (not built yet: a machine with one refuses to start).</summary>
+    public EntropyConfig? Entropy { get; init; }
+
     /// <summary>The parsed <see cref="Cpu"/>, or null when none was given; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
     public CpuModelSpec? ParseCpu()
     {
@@ -43,7 +52,7 @@ public sealed record MachineConfig
         }
         catch (CpuModelException exception)
         {
-            throw new ConfigurationException($"--cpu: {exception.Message}");
+            throw new ConfigurationException(ConfigField.Cpu, exception.Message);
         }
     }
 
@@ -52,44 +61,74 @@ public sealed record MachineConfig
     {
         if (string.IsNullOrWhiteSpace(KernelPath))
         {
-            throw new ConfigurationException("--kernel: no kernel given. Pass the path of a vmlinux, bzImage or multiboot image.");
+            throw new ConfigurationException(ConfigField.KernelPath, "no kernel given. Pass the path of a vmlinux, bzImage or multiboot image.");
         }
 
-        RequireReadableFile(KernelPath, "--kernel", "a vmlinux, bzImage or multiboot image");
+        RequireReadableFile(KernelPath, ConfigField.KernelPath, "a vmlinux, bzImage or multiboot image");
         if (InitrdPath != null)
         {
-            RequireReadableFile(InitrdPath, "--initrd", "an initramfs (cpio, optionally compressed)");
+            RequireReadableFile(InitrdPath, ConfigField.InitrdPath, "an initramfs (cpio, optionally compressed)");
         }
 
         if (VcpuCount < 1 || VcpuCount > MaxVcpus)
         {
-            throw new ConfigurationException($"--cpus: {VcpuCount} is out of range. Give 1 to {MaxVcpus}.");
+            throw new ConfigurationException(ConfigField.VcpuCount, $"{VcpuCount} is out of range. Give 1 to {MaxVcpus}.");
         }
 
         if (MemoryBytes < MinMemoryBytes || MemoryBytes > MaxMemoryBytes)
         {
             throw new ConfigurationException(
-                $"--memory: {MemorySize.Format(MemoryBytes)} is out of range. Give {MemorySize.Format(MinMemoryBytes)} to {MemorySize.Format(MaxMemoryBytes)}.");
+                ConfigField.Memory,
+                $"{MemorySize.Format(MemoryBytes)} is out of range. Give {MemorySize.Format(MinMemoryBytes)} to {MemorySize.Format(MaxMemoryBytes)}.");
         }
 
         if (MemoryBytes % 4096 != 0)
         {
-            throw new ConfigurationException($"--memory: {MemoryBytes} bytes is not a whole number of 4 KiB pages.");
+            throw new ConfigurationException(ConfigField.Memory, $"{MemoryBytes} bytes is not a whole number of 4 KiB pages.");
         }
 
         ParseCpu();
+        ValidateDevices();
     }
 
-    private static void RequireReadableFile(string path, string option, string what)
+    private void ValidateDevices()
+    {
+        var driveIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var disk in Disks)
+        {
+            if (!driveIds.Add(disk.Id))
+            {
+                throw new ConfigurationException(ConfigField.DriveId, $"drive '{disk.Id}' is given twice. Give each drive its own id.");
+            }
+
+            RequireReadableFile(disk.Path, ConfigField.DrivePath, $"a disk image for drive '{disk.Id}'");
+        }
+
+        var interfaceIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var network in NetworkInterfaces)
+        {
+            if (!interfaceIds.Add(network.Id))
+            {
+                throw new ConfigurationException(ConfigField.NetworkInterfaceId, $"interface '{network.Id}' is given twice. Give each interface its own id.");
+            }
+        }
+
+        if (Vsock is { GuestCid: < VsockConfig.MinGuestCid } vsock)
+        {
+            throw new ConfigurationException(ConfigField.VsockGuestCid, $"{vsock.GuestCid} is reserved. Give a context ID of {VsockConfig.MinGuestCid} or more.");
+        }
+    }
+
+    private static void RequireReadableFile(string path, ConfigField field, string what)
     {
         if (Directory.Exists(path))
         {
-            throw new ConfigurationException($"{option}: '{path}' is a directory. Give the path of {what}.");
+            throw new ConfigurationException(field, $"'{path}' is a directory. Give the path of {what}.");
         }
 
         if (!File.Exists(path))
         {
-            throw new ConfigurationException($"{option}: '{path}' does not exist. Give the path of {what}.");
+            throw new ConfigurationException(field, $"'{path}' does not exist. Give the path of {what}.");
         }
 
         try
@@ -98,7 +137,7 @@ public sealed record MachineConfig
         }
         catch (Exception exception) when (exception is UnauthorizedAccessException or IOException)
         {
-            throw new ConfigurationException($"{option}: '{path}' cannot be read ({exception.Message}). Check its permissions.");
+            throw new ConfigurationException(field, $"'{path}' cannot be read ({exception.Message}). Check its permissions.");
         }
     }
 }
