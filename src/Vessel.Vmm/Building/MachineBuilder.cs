@@ -2,6 +2,7 @@ using Vessel.Boot;
 using Vessel.Core.Accel;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
+using Vessel.Core.Time;
 using Vessel.Devices.Clock;
 using Vessel.Devices.Debug;
 using Vessel.Devices.Firmware;
@@ -31,6 +32,7 @@ public static class MachineBuilder
     public static BuiltMachine Build(MachineConfig config, IAccelerator accelerator, ISerialOutput consoleOutput, IMachineLog log)
     {
         config.Validate();
+        RefuseDevicesNotYetBuilt(config);
         var kernel = KernelImage.FromFile(config.KernelPath);
         ReadOnlyMemory<byte> initrd = config.InitrdPath != null ? ReadInitrd(config.InitrdPath) : ReadOnlyMemory<byte>.Empty;
 
@@ -41,15 +43,16 @@ public static class MachineBuilder
         }
         catch (OutOfMemoryException exception)
         {
-            throw new ConfigurationException($"--memory: {exception.Message}");
+            throw new ConfigurationException(ConfigField.Memory, exception.Message);
         }
 
         IAcceleratorVm? vm = null;
         try
         {
-            vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu()), log);
-            var machine = new Machine(memory, vm, accelerator.Name, log);
-            var console = AttachLegacyDevices(machine, consoleOutput, log);
+            var clock = new VmClock();
+            vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu(), clock), log);
+            var machine = new Machine(memory, vm, accelerator.Name, clock, log);
+            var (console, keyboard) = AttachLegacyDevices(machine, consoleOutput, log);
             AttachPlatformDevices(machine, config);
             AttachTestDevice(machine);
             ulong rsdp = AcpiBuilder.Attach(machine, config.VcpuCount, log);
@@ -61,13 +64,35 @@ public static class MachineBuilder
                 machine.AddVcpu(vcpu);
             }
 
-            return new BuiltMachine(machine, console, loaded);
+            return new BuiltMachine(machine, console, keyboard, loaded);
         }
         catch
         {
             vm?.Dispose();
             memory.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Devices the configuration can name but the machine cannot build yet: starting without them would silently give the
+    /// guest less than was asked for, so the machine refuses to start and says so.
+    /// </summary>
+    private static void RefuseDevicesNotYetBuilt(MachineConfig config)
+    {
+        if (config.NetworkInterfaces.Count > 0)
+        {
+            throw new ConfigurationException(ConfigField.NetworkInterfaceId, $"interface '{config.NetworkInterfaces[0].Id}': network interfaces (virtio-net) are not supported yet. Remove them to start.");
+        }
+
+        if (config.Vsock != null)
+        {
+            throw new ConfigurationException(ConfigField.VsockGuestCid, "the vsock device (virtio-vsock) is not supported yet. Remove it to start.");
+        }
+
+        if (config.Entropy != null)
+        {
+            throw new ConfigurationException("The entropy device (virtio-rng) is not supported yet. Remove it to start.");
         }
     }
 
@@ -79,7 +104,7 @@ public static class MachineBuilder
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigurationException($"--initrd: '{path}' cannot be read ({exception.Message}).");
+            throw new ConfigurationException(ConfigField.InitrdPath, $"'{path}' cannot be read ({exception.Message}).");
         }
     }
 
@@ -98,7 +123,7 @@ public static class MachineBuilder
     private static void AttachPlatformDevices(Machine machine, MachineConfig config)
     {
         ulong below4GiB = machine.Memory.Regions[0].Size;
-        var rtc = new CmosRtc(machine.Interrupts.Line(CmosRtc.Irq), below4GiB, machine.Memory.TotalSize - below4GiB);
+        var rtc = new CmosRtc(machine.Interrupts.Line(CmosRtc.Irq), below4GiB, machine.Memory.TotalSize - below4GiB, machine.Clock);
         machine.Own(rtc);
         machine.Ports.Register(CmosRtc.IndexPort, CmosRtc.PortCount, rtc, "CMOS RTC (MC146818)");
         var firmware = new FirmwareConfiguration(config.MemoryBytes, config.VcpuCount, config.VcpuCount);
@@ -120,7 +145,7 @@ public static class MachineBuilder
         machine.Mmio.Register(TestDevice.MemoryBase, TestDevice.MemorySize, device.Memory, "pc-testdev memory");
     }
 
-    private static Uart16550 AttachLegacyDevices(Machine machine, ISerialOutput consoleOutput, IMachineLog log)
+    private static (Uart16550 Console, I8042Controller Keyboard) AttachLegacyDevices(Machine machine, ISerialOutput consoleOutput, IMachineLog log)
     {
         var com1 = new Uart16550(machine.Interrupts.Line(Com1Irq), consoleOutput);
         machine.Ports.Register(Com1Port, 8, com1, "COM1 (16550A)");
@@ -129,6 +154,6 @@ public static class MachineBuilder
         var i8042 = new I8042Controller(machine.Interrupts.Line(KeyboardIrq), machine.Interrupts.Line(AuxiliaryIrq), machine, log);
         machine.Ports.Register(I8042Controller.DataPortNumber, 1, i8042.DataPort, "i8042 data");
         machine.Ports.Register(I8042Controller.CommandPortNumber, 1, i8042.CommandPort, "i8042 command/status");
-        return com1;
+        return (com1, i8042);
     }
 }
