@@ -140,6 +140,10 @@ public sealed class I8042Controller
             byte value = outputBuffer;
             outputBufferFull = false;
             outputBufferStatus = ControllerStatus.None;
+
+            // Lower the line before the next byte raises it again: the IOAPIC and PIC take IRQ 1 and 12 edge-triggered,
+            // so a line left high from one byte to the next would hide every byte after the first (QEMU's ps2 does the same).
+            UpdateInterruptLines();
             FillOutputBuffer();
             UpdateInterruptLines();
             return value;

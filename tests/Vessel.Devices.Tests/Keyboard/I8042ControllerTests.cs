@@ -357,6 +357,24 @@ public sealed class I8042ControllerTests
     }
 
     [Fact]
+    public void Each_queued_byte_raises_a_fresh_interrupt_edge()
+    {
+        controller.SendCtrlAltDel();
+        int edgesAfterFirstByte = keyboardLine.RisingEdges;
+
+        int bytes = 0;
+        while ((controller.ReadStatus() & (byte)ControllerStatus.OutputBufferFull) != 0)
+        {
+            ReadData();
+            bytes++;
+        }
+
+        // One rising edge per byte: the first when it was queued, one more for each byte loaded after a read.
+        Assert.Equal(1, edgesAfterFirstByte);
+        Assert.Equal(bytes, keyboardLine.RisingEdges);
+    }
+
+    [Fact]
     public void Ctrl_alt_del_arrives_in_set_2_when_translation_is_off()
     {
         Command(ControllerCommand.WriteConfiguration);
