@@ -13,6 +13,8 @@ internal static class CliFlags
         ConfigField.Memory => "--memory",
         ConfigField.VcpuCount => "--cpus",
         ConfigField.Cpu => "--cpu",
-        _ => field.ToString(),
+
+        // Devices come only from --config-file, so the error names the file's field.
+        _ => Api.FirecrackerFields.For(field),
     };
 }

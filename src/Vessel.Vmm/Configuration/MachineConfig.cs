@@ -119,7 +119,8 @@ public sealed record MachineConfig
         }
     }
 
-    private static void RequireReadableFile(string path, ConfigField field, string what)
+    /// <summary>Throws <see cref="ConfigurationException"/> for <paramref name="field"/> unless <paramref name="path"/> is a file this process can read.</summary>
+    public static void RequireReadableFile(string path, ConfigField field, string what)
     {
         if (Directory.Exists(path))
         {

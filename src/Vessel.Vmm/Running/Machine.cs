@@ -42,7 +42,7 @@ public sealed class Machine : ISystemControl, IDisposable
         Ports = new IoPortBus(log);
         Mmio = new MmioBus(log);
         Interrupts = new InterruptRouter(vm);
-        Io = new MachineIo(Ports, Mmio);
+        Io = new MachineIo(Ports, Mmio, Metrics);
     }
 
     public GuestMemory Memory { get; }
@@ -54,6 +54,9 @@ public sealed class Machine : ISystemControl, IDisposable
     public InterruptRouter Interrupts { get; }
 
     public IVcpuIo Io { get; }
+
+    /// <summary>Counters the metrics endpoint reports: vCPU I/O exits now, block and network traffic once those devices exist.</summary>
+    public MachineMetrics Metrics { get; } = new();
 
     public string AcceleratorName { get; }
 
