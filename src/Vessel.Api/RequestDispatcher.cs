@@ -25,7 +25,7 @@ public sealed class RequestDispatcher(VmController controller)
         var request = context.Request;
         string method = request.Method;
         string path = request.Path.Value ?? "/";
-        bool failed = false;
+        controller.MetricsSink.CountRequest();
         try
         {
             controller.Log.Write(LogLevel.Info, "api", $"The API server received a {method} request on \"{path}\".");
@@ -33,20 +33,17 @@ public sealed class RequestDispatcher(VmController controller)
         }
         catch (Exception exception) when (!context.Response.HasStarted)
         {
-            failed = true;
             string message = exception switch
             {
                 ApiRequestException => exception.Message,
                 JsonException json => DescribeJsonError(json),
+                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => $"The request body is larger than {MaxBodyBytes} bytes.",
                 BadHttpRequestException http => $"The request is malformed: {http.Message}",
                 _ => $"The request could not be served: {exception.Message}",
             };
             controller.Log.Write(LogLevel.Error, "api", $"{method} {path}: {message}");
+            controller.MetricsSink.CountFailure();
             await WriteErrorAsync(context, message).ConfigureAwait(false);
-        }
-        finally
-        {
-            controller.MetricsSink.CountRequest(failed);
         }
     }
 

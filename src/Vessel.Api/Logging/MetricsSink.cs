@@ -44,14 +44,11 @@ public sealed class MetricsSink : IDisposable
         }
     }
 
-    public void CountRequest(bool failed)
-    {
-        Interlocked.Increment(ref apiRequests);
-        if (failed)
-        {
-            Interlocked.Increment(ref apiFailures);
-        }
-    }
+    /// <summary>Counts a request as it arrives, so a flush it triggers includes it.</summary>
+    public void CountRequest() => Interlocked.Increment(ref apiRequests);
+
+    /// <summary>Counts a refused request before its answer is sent.</summary>
+    public void CountFailure() => Interlocked.Increment(ref apiFailures);
 
     /// <summary>Appends one line; false when no metrics file is configured.</summary>
     public bool Flush(MachineMetrics? machine, string state)
