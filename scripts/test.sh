@@ -23,4 +23,6 @@ if [ "${VESSEL_GUEST_IMAGES:-1}" != 0 ]; then
 fi
 
 dotnet build Vessel.slnx -c Release --nologo -v quiet -clp:ErrorsOnly
-dotnet test Vessel.slnx -c Release --no-build --nologo -v quiet "$@"
+# The console logger at minimal verbosity prints one summary line per test assembly when all pass, and for each failure
+# its name, message and stack trace (msbuild's -v quiet would hide those and leave only the failing test's name).
+dotnet test Vessel.slnx -c Release --no-build --nologo --logger "console;verbosity=minimal" "$@"

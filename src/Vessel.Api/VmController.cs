@@ -40,6 +40,9 @@ public sealed partial class VmController : IDisposable
     private const string AfterStartRefusal = "The requested operation is not supported after starting the microVM.";
     private const string BeforeStartRefusal = "The requested operation is not supported before starting the microVM.";
 
+    /// <summary>How long a stopped machine's console output may take to reach stdout before the process goes on to exit.</summary>
+    private static readonly TimeSpan OutputDrainBound = TimeSpan.FromMilliseconds(500);
+
     private readonly Lock sync = new();
     private readonly MachineFactory factory;
     private readonly IMachineLog hostLog;
@@ -59,6 +62,7 @@ public sealed partial class VmController : IDisposable
     private SerialDevice? serial;
     private BuiltMachine? built;
     private FileSerialOutput? serialFile;
+    private ConsoleSerialOutput? consoleOutput;
     private Timer? metricsTimer;
 
     public VmController(MachineFactory factory, IMachineLog hostLog, string instanceId = "anonymous-instance")
@@ -305,6 +309,11 @@ public sealed partial class VmController : IDisposable
         {
             RequireNotStarted();
             ValidateRateLimiter("rate_limiter", device.RateLimiter);
+            if (device.RateLimiter is { Bandwidth: not null } or { Ops: not null })
+            {
+                throw new ApiRequestException("rate_limiter: rate limiting the entropy device is not supported yet.");
+            }
+
             entropy = device;
         }
     }
@@ -576,6 +585,7 @@ public sealed partial class VmController : IDisposable
         Log.Dispose();
         MetricsSink.Dispose();
         serialFile?.Dispose();
+        consoleOutput?.Dispose();
     }
 
     private void Start()
@@ -584,7 +594,7 @@ public sealed partial class VmController : IDisposable
         {
             RequireNotStarted();
             var config = ToMachineConfig();
-            ISerialOutput output = new ConsoleSerialOutput();
+            ISerialOutput output;
             if (serial?.SerialOutPath is { } serialPath)
             {
                 try
@@ -595,6 +605,10 @@ public sealed partial class VmController : IDisposable
                 {
                     throw new ApiRequestException($"serial_out_path: '{serialPath}' cannot be opened for writing ({exception.Message}).");
                 }
+            }
+            else
+            {
+                output = consoleOutput ??= new ConsoleSerialOutput();
             }
 
             try
@@ -615,6 +629,12 @@ public sealed partial class VmController : IDisposable
             }
 
             var machine = built.Machine;
+            if (consoleOutput != null)
+            {
+                // A stdout nobody reads must not keep a stopping machine's vCPU waiting for room (ConsoleSession does the same).
+                machine.Stopping.Register(consoleOutput.Abandon);
+            }
+
             machine.Start();
             Log.Write(LogLevel.Info, "vmm", $"started the microVM on the {machine.AcceleratorName} accelerator");
             var waiter = new Thread(() =>
@@ -627,6 +647,7 @@ public sealed partial class VmController : IDisposable
                 }
 
                 Log.Write(LogLevel.Info, "vmm", $"the microVM stopped: {stop.Detail ?? stop.Reason.ToString()}");
+                consoleOutput?.WaitUntilDrained(OutputDrainBound);
                 stopped.TrySetResult(stop);
             })
             { IsBackground = true, Name = "vessel machine waiter" };

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Vessel.Boot.Elf;
 using Vessel.Boot.Linux;
 using Vessel.Boot.Multiboot;
+using Vessel.Core.Files;
 
 namespace Vessel.Boot;
 
@@ -31,15 +32,18 @@ public sealed class KernelImage
 
     public KernelImageFormat Format { get; }
 
-    /// <summary>Reads a kernel file and recognizes it; a missing or unreadable file becomes a <see cref="BootImageException"/>.</summary>
-    public static KernelImage FromFile(string path)
+    /// <summary>
+    /// Reads a kernel file of at most <paramref name="maxBytes"/> and recognizes it; a missing, unreadable, oversized or
+    /// non-regular file (a FIFO, /dev/zero) becomes a <see cref="BootImageException"/> before more than that is read.
+    /// </summary>
+    public static KernelImage FromFile(string path, long maxBytes)
     {
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = HostFile.ReadAll(path, "kernel image", "a vmlinux, bzImage or multiboot image", maxBytes, "the limit given");
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (HostFileException exception)
         {
             throw new BootImageException($"Cannot read kernel image '{path}': {exception.Message}", exception);
         }

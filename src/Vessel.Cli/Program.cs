@@ -12,6 +12,7 @@ public static class Program
         var root = new RootCommand("Vessel: a hypervisor that runs virtual machines on KVM or on its own x86-64 CPU.");
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(DiskCommand.Create());
         var parse = root.Parse(args);
         int status = parse.Invoke();
 

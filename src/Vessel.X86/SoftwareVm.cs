@@ -39,6 +39,7 @@ public sealed class SoftwareVm : IAcceleratorVm
         this.log = log;
         Options = options;
         codeCache = new CodeCache(memory);
+        memory.AddWriteObserver(codeCache);
         cpuid = SoftwareCpuModel.Create(options.Cpu, options.VcpuCount, log);
         ApicBus = new ApicBus();
         Pic = new DualPic(ApicBus.OnExternalInterruptOutputChanged);

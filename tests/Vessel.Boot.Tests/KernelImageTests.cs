@@ -65,7 +65,7 @@ public sealed class KernelImageTests
     {
         string path = Path.Combine(Path.GetTempPath(), $"vessel-missing-{Guid.NewGuid():N}");
 
-        var error = Assert.Throws<BootImageException>(() => KernelImage.FromFile(path));
+        var error = Assert.Throws<BootImageException>(() => KernelImage.FromFile(path, 64L << 20));
 
         Assert.StartsWith($"Cannot read kernel image '{path}'", error.Message);
     }
@@ -77,7 +77,7 @@ public sealed class KernelImageTests
         File.WriteAllBytes(path, new BzImageBuilder().Build());
         try
         {
-            var kernel = KernelImage.FromFile(path);
+            var kernel = KernelImage.FromFile(path, 64L << 20);
 
             Assert.Equal(KernelImageFormat.BzImage, kernel.Format);
             Assert.Equal(path, kernel.Name);

@@ -59,8 +59,76 @@ public class RunCommandTests
         {
             var (status, errors) = Invoke("run", "--kernel", path, "--memory", "lots");
 
-            Assert.Equal(1, status);
+            Assert.Equal(Program.UsageErrorStatus, status);
             Assert.Contains("--memory: 'lots' is not a size", errors);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("--cpus", "0", "--cpus: 0 is out of range. Give 1 to 64.")]
+    [InlineData("--cpus", "65", "--cpus: 65 is out of range. Give 1 to 64.")]
+    [InlineData("--memory", "12Q", "--memory: '12Q' is not a size.")]
+    [InlineData("--memory", "1K", "--memory: 1024 bytes is out of range.")]
+    public void Every_rejected_value_exits_with_the_usage_status_and_one_line(string option, string value, string expected)
+    {
+        string path = Elf64Program.WriteTemporary(a => a.hlt());
+        try
+        {
+            var (status, errors) = Invoke("run", "--kernel", path, "--accel", "software", option, value);
+
+            Assert.Equal(Program.UsageErrorStatus, status);
+            Assert.Contains(expected, errors, StringComparison.Ordinal);
+            Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData("--kernel", "/dev/zero")]
+    [InlineData("--kernel", "/dev/urandom")]
+    [InlineData("--initrd", "/dev/zero")]
+    public void An_endless_device_as_kernel_or_initrd_fails_at_once_with_status_1_and_one_sentence(string option, string device)
+    {
+        string kernel = Elf64Program.WriteTemporary(a => a.hlt());
+        try
+        {
+            string[] args = option == "--kernel"
+                ? ["run", "--kernel", device, "--accel", "software"]
+                : ["run", "--kernel", kernel, "--initrd", device, "--accel", "software"];
+            var (status, errors) = Invoke(args);
+
+            Assert.Equal(1, status);
+            Assert.Equal($"vessel: {option}: '{device}' is a character device, not a regular file.", errors.Split(" Give ")[0]);
+            Assert.DoesNotContain("   at ", errors);
+        }
+        finally
+        {
+            File.Delete(kernel);
+        }
+    }
+
+    [Fact]
+    public void A_kernel_larger_than_guest_memory_is_refused_before_it_is_read()
+    {
+        string path = Path.GetTempFileName();
+        using (var file = File.OpenWrite(path))
+        {
+            file.SetLength(5L << 20);
+        }
+
+        try
+        {
+            var (status, errors) = Invoke("run", "--kernel", path, "--accel", "software", "--memory", "4M");
+
+            Assert.Equal(1, status);
+            Assert.Contains($"--kernel: '{path}' is 5 MiB, more than the guest's 4 MiB of memory can hold", errors, StringComparison.Ordinal);
         }
         finally
         {
@@ -89,14 +157,14 @@ public class RunCommandTests
     [InlineData("pentium9", "vessel: --cpu: unknown CPU model 'pentium9'. Models: qemu64, max, host, base,")]
     [InlineData("qemu64,+x3apic", "vessel: --cpu: unknown CPU feature or property '+x3apic'.")]
     [InlineData("qemu64,vendor=Intel", "vessel: --cpu: 'vendor=Intel': a vendor is 12 letters or digits")]
-    public void A_bad_cpu_model_is_refused_with_status_1_naming_the_bad_item(string cpu, string expected)
+    public void A_bad_cpu_model_is_refused_with_the_usage_status_naming_the_bad_item(string cpu, string expected)
     {
         string path = Elf64Program.WriteTemporary(a => a.hlt());
         try
         {
             var (status, errors) = Invoke("run", "--kernel", path, "--accel", "software", "--cpu", cpu);
 
-            Assert.Equal(1, status);
+            Assert.Equal(Program.UsageErrorStatus, status);
             Assert.Contains(expected, errors, StringComparison.Ordinal);
         }
         finally

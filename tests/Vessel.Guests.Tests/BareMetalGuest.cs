@@ -11,7 +11,7 @@ namespace Vessel.Guests.Tests;
 /// <summary>Boots an assembled ELF64 program through the same builder and run loop as <c>vessel run</c>.</summary>
 public static class BareMetalGuest
 {
-    public static (MachineStop Stop, string Console) Run(Action<Assembler> program, int vcpus = 1, string memory = "64M")
+    public static (MachineStop Stop, string Console) Run(Action<Assembler> program, int vcpus = 1, string memory = "64M", IMachineLog? log = null)
     {
         string path = Elf64Program.WriteTemporary(program);
         try
@@ -24,7 +24,7 @@ public static class BareMetalGuest
                 Accelerator = AcceleratorKind.Software,
             };
             var console = new CapturingSerialOutput();
-            using var built = MachineBuilder.Build(config, new SoftwareAccelerator(), console, NullMachineLog.Instance);
+            using var built = MachineBuilder.Build(config, new SoftwareAccelerator(), console, log ?? NullMachineLog.Instance);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             var stop = built.Machine.Run(timeout.Token);
             return (stop, console.Text);

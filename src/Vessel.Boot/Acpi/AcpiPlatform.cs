@@ -43,4 +43,7 @@ public sealed record AcpiPlatform
 
     /// <summary>Legacy devices to describe in the DSDT (the console UART, the i8042).</summary>
     public IReadOnlyList<IsaDevice> IsaDevices { get; init; } = [];
+
+    /// <summary>The PCI host bridge, when the machine has one: the DSDT's \_SB.PCI0 and the MCFG table describe it.</summary>
+    public PciRootDescription? Pci { get; init; }
 }

@@ -44,7 +44,9 @@ public static class AcpiTables
         ulong fadtAddress = Reserve(fadt.Length, TableAlignment);
         byte[] madt = Madt.Build(platform);
         ulong madtAddress = Reserve(madt.Length, TableAlignment);
-        byte[] xsdt = Xsdt.Build([fadtAddress, madtAddress]);
+        byte[]? mcfg = platform.Pci != null ? Mcfg.Build(platform.Pci) : null;
+        ulong mcfgAddress = mcfg != null ? Reserve(mcfg.Length, TableAlignment) : 0;
+        byte[] xsdt = Xsdt.Build(mcfg != null ? [fadtAddress, madtAddress, mcfgAddress] : [fadtAddress, madtAddress]);
         ulong xsdtAddress = Reserve(xsdt.Length, TableAlignment);
         byte[] rsdp = Rsdp.Build(xsdtAddress);
 
@@ -60,9 +62,18 @@ public static class AcpiTables
         GuestRam.Write(memory, fadtAddress, fadt, "The ACPI FADT");
         GuestRam.Write(memory, madtAddress, madt, "The ACPI MADT");
         GuestRam.Write(memory, xsdtAddress, xsdt, "The ACPI XSDT");
-        return new AcpiTablesLayout(rsdpAddress, xsdtAddress, fadtAddress, facsAddress, dsdtAddress, madtAddress, next);
+        if (mcfg != null)
+        {
+            GuestRam.Write(memory, mcfgAddress, mcfg, "The ACPI MCFG");
+        }
+
+        return new AcpiTablesLayout(rsdpAddress, xsdtAddress, fadtAddress, facsAddress, dsdtAddress, madtAddress, next) { McfgAddress = mcfg != null ? mcfgAddress : null };
     }
 }
 
 /// <summary>Where <see cref="AcpiTables.Write"/> put each table; <see cref="End"/> is the first byte past the last one.</summary>
-public sealed record AcpiTablesLayout(ulong RsdpAddress, ulong XsdtAddress, ulong FadtAddress, ulong FacsAddress, ulong DsdtAddress, ulong MadtAddress, ulong End);
+public sealed record AcpiTablesLayout(ulong RsdpAddress, ulong XsdtAddress, ulong FadtAddress, ulong FacsAddress, ulong DsdtAddress, ulong MadtAddress, ulong End)
+{
+    /// <summary>Where the MCFG went, when the machine has PCI.</summary>
+    public ulong? McfgAddress { get; init; }
+}

@@ -42,8 +42,14 @@ internal static class MachineLauncher
                 Console.Error.WriteLine($"vessel: {notice}");
             }
 
-            using var built = MachineBuilder.Build(config, accelerator, new ConsoleSerialOutput(), log);
-            return ConsoleSession.Run(built, log);
+            using var output = new ConsoleSerialOutput();
+            using var built = MachineBuilder.Build(config, accelerator, output, log);
+            return ConsoleSession.Run(built, output, log);
+        }
+        catch (ConfigurationException exception) when (exception.IsInvalidValue)
+        {
+            Console.Error.WriteLine($"vessel: {exception.Render(CliFlags.For)}");
+            return Program.UsageErrorStatus;
         }
         catch (ConfigurationException exception)
         {

@@ -54,6 +54,6 @@ public sealed class IoPortBus(IMachineLog log) : AddressBus("port I/O", log)
             }
         }
 
-        byPort = table;
+        Volatile.Write(ref byPort, table);
     }
 }

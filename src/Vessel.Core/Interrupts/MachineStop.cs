@@ -34,5 +34,6 @@ public readonly record struct MachineStop(MachineStopReason Reason, int ExitStat
 
     public static MachineStop Failure(string detail) => new(MachineStopReason.Failure, 1, detail);
 
-    public static MachineStop HostRequest() => new(MachineStopReason.HostRequest, 0, "stopped by the host");
+    /// <summary>A stop the host asked for; a signal's stop carries 128 + its number, as a shell reports a process it ended.</summary>
+    public static MachineStop HostRequest(string detail = "stopped by the host", int exitStatus = 0) => new(MachineStopReason.HostRequest, exitStatus, detail);
 }

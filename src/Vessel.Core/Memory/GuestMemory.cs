@@ -18,6 +18,8 @@ public sealed unsafe class GuestMemory : IDisposable
     public const int PageSize = 4096;
 
     private readonly MemoryRegion[] regions;
+    private readonly ulong[] dirtyPages;
+    private IGuestMemoryWriteObserver[] writeObservers = [];
     private readonly byte* lowBase;
     private readonly ulong lowSize;
     private readonly byte* highBase;
@@ -34,6 +36,9 @@ public sealed unsafe class GuestMemory : IDisposable
             highBase = (byte*)regions[1].HostAddress;
             highSize = regions[1].Size;
         }
+
+        ulong pages = regions[^1].End.Value / PageSize;
+        dirtyPages = new ulong[(pages + 63) / 64];
     }
 
     public IReadOnlyList<MemoryRegion> Regions => regions;
@@ -118,6 +123,134 @@ public sealed unsafe class GuestMemory : IDisposable
     public void ReadBytes(GuestAddress address, Span<byte> destination) => GetSpan(address, destination.Length).CopyTo(destination);
 
     public void WriteBytes(GuestAddress address, ReadOnlySpan<byte> source) => source.CopyTo(GetSpan(address, source.Length));
+
+    /// <summary>
+    /// Checks that [<paramref name="address"/>, +<paramref name="length"/>) is guest RAM inside one region and gives a span over it.
+    /// For guest-supplied addresses: false (never an exception) when any byte is not RAM. A caller that writes through the span
+    /// calls <see cref="NotifyExternalWrite"/> afterwards.
+    /// </summary>
+    public bool TryGetSpan(GuestAddress address, int length, out Span<byte> span)
+    {
+        if (length >= 0)
+        {
+            foreach (var region in regions)
+            {
+                if (region.Contains(address, (ulong)length))
+                {
+                    // Safety: Contains() proved [address, address+length) lies inside this region's mapping.
+                    span = new Span<byte>((byte*)region.HostAddress + (address.Value - region.Start.Value), length);
+                    return true;
+                }
+            }
+        }
+
+        span = default;
+        return false;
+    }
+
+    /// <summary>
+    /// The host address of guest RAM [<paramref name="address"/>, +<paramref name="length"/>) when it all lies in one region,
+    /// for structures a device reads and writes many times with atomic accesses (virtqueue rings). Valid until disposal.
+    /// </summary>
+    public bool TryGetHostAddress(GuestAddress address, ulong length, out nint host)
+    {
+        foreach (var region in regions)
+        {
+            if (region.Contains(address, length))
+            {
+                host = region.HostAddress + (nint)(address.Value - region.Start.Value);
+                return true;
+            }
+        }
+
+        host = 0;
+        return false;
+    }
+
+    /// <summary>Copies guest RAM into <paramref name="destination"/>; false when any byte is not RAM.</summary>
+    public bool TryRead(GuestAddress address, Span<byte> destination)
+    {
+        if (!TryGetSpan(address, destination.Length, out var source))
+        {
+            return false;
+        }
+
+        source.CopyTo(destination);
+        return true;
+    }
+
+    /// <summary>Copies <paramref name="source"/> into guest RAM as a device does (code on those pages is dropped, pages marked dirty); false when any byte is not RAM.</summary>
+    public bool TryWrite(GuestAddress address, ReadOnlySpan<byte> source)
+    {
+        if (!TryGetSpan(address, source.Length, out var destination))
+        {
+            return false;
+        }
+
+        source.CopyTo(destination);
+        NotifyExternalWrite(address, (ulong)source.Length);
+        return true;
+    }
+
+    /// <summary>Registers an observer of device writes (the software CPU's code cache).</summary>
+    public void AddWriteObserver(IGuestMemoryWriteObserver observer)
+    {
+        lock (regions)
+        {
+            writeObservers = [.. writeObservers, observer];
+        }
+    }
+
+    /// <summary>
+    /// Reports a write to RAM that did not come from a CPU store (device DMA through <see cref="TryGetSpan"/>): marks the pages
+    /// dirty and tells every observer, so no vCPU runs code decoded from the bytes before the write.
+    /// </summary>
+    public void NotifyExternalWrite(GuestAddress address, ulong length)
+    {
+        if (length == 0)
+        {
+            return;
+        }
+
+        ulong first = address.Value / PageSize;
+        ulong last = (address.Value + length - 1) / PageSize;
+        for (ulong page = first; page <= last && page / 64 < (ulong)dirtyPages.Length; page++)
+        {
+            ulong bit = 1UL << (int)(page % 64);
+            ref ulong word = ref dirtyPages[page / 64];
+            if ((Volatile.Read(ref word) & bit) == 0)
+            {
+                Interlocked.Or(ref word, bit);
+            }
+        }
+
+        foreach (var observer in writeObservers)
+        {
+            observer.OnExternalWrite(address.Value, length);
+        }
+    }
+
+    /// <summary>True when the page holding <paramref name="address"/> was written by a device since the last <see cref="TakeDirtyPages"/>.</summary>
+    public bool IsDirty(GuestAddress address)
+    {
+        ulong page = address.Value / PageSize;
+        return page / 64 < (ulong)dirtyPages.Length && (Volatile.Read(ref dirtyPages[page / 64]) & (1UL << (int)(page % 64))) != 0;
+    }
+
+    /// <summary>
+    /// The device-written dirty log since the last call, one bit per 4 KiB guest-physical page (bit n of word w is page 64w+n),
+    /// cleared as it is taken: what diff snapshots and migration read.
+    /// </summary>
+    public ulong[] TakeDirtyPages()
+    {
+        var taken = new ulong[dirtyPages.Length];
+        for (int index = 0; index < dirtyPages.Length; index++)
+        {
+            taken[index] = Interlocked.Exchange(ref dirtyPages[index], 0);
+        }
+
+        return taken;
+    }
 
     public void Dispose()
     {

@@ -54,6 +54,7 @@ public sealed class I8042Controller
     private readonly Queue<PendingOutput> pendingOutput = new(PendingOutputCapacity);
     private readonly byte[] ram = new byte[ControllerRamSize];
     private readonly bool[] reportedUnknownCommand = new bool[256];
+    private readonly LogRateLimiter unknownCommandWarnings = new();
 
     private ControllerOutputPort outputPort = ControllerOutputPort.PowerOnDefault;
     private ControllerCommand? awaitingDataFor;
@@ -344,10 +345,11 @@ public sealed class I8042Controller
 
     private void ReportUnknownCommand(byte value)
     {
-        if (!reportedUnknownCommand[value])
+        // Once per command, and no faster than the limiter across commands (a guest can send all 256 in a loop).
+        if (!reportedUnknownCommand[value] && unknownCommandWarnings.TryAcquire(out long heldBack))
         {
             reportedUnknownCommand[value] = true;
-            log.Warn($"i8042: the guest sent controller command 0x{value:x2}, which is not emulated; ignored (logged once per command).");
+            log.Warn(LogRateLimiter.Summarize($"i8042: the guest sent controller command 0x{value:x2}, which is not emulated; ignored (logged once per command).", heldBack));
         }
     }
 }

@@ -47,6 +47,7 @@ public sealed class PowerManagementDevice : IBusDevice
     private readonly IInterruptLine sci;
     private readonly ISystemControl systemControl;
     private readonly IMachineLog log;
+    private readonly LogRateLimiter resetWarnings = new();
     private PowerManagementStatus status;
     private PowerManagementStatus enable;
     private PowerManagementControl control = PowerManagementControl.SciEnable;
@@ -143,7 +144,12 @@ public sealed class PowerManagementDevice : IBusDevice
                     return MachineStop.Reset();
                 }
 
-                log.Warn($"ACPI reset register written with 0x{value:x2}, not the reset value 0x{ResetValue:x2}; ignored.");
+                // A guest can write here in a loop; the limiter keeps that from filling the host's disk through stderr.
+                if (resetWarnings.TryAcquire(out long heldBack))
+                {
+                    log.Warn(LogRateLimiter.Summarize($"ACPI reset register written with 0x{value:x2}, not the reset value 0x{ResetValue:x2}; ignored.", heldBack));
+                }
+
                 return null;
             default:
                 return null;

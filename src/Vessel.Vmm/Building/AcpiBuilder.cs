@@ -13,10 +13,10 @@ namespace Vessel.Vmm.Building;
 internal static class AcpiBuilder
 {
     /// <summary>Registers the PM device, writes the tables, and returns the RSDP's guest-physical address for boot_params.</summary>
-    public static ulong Attach(Machine machine, int vcpuCount, IMachineLog log)
+    public static ulong Attach(Machine machine, DeviceManager devices, int vcpuCount, IMachineLog log)
     {
         var power = new PowerManagementDevice(machine.Interrupts.Line(PowerManagementDevice.ConventionalSciIrq), machine, log);
-        machine.Ports.Register(PowerManagementDevice.ConventionalBasePort, PowerManagementDevice.BlockLength, power, "ACPI PM1a and reset register");
+        devices.AttachIsa("ACPI PM1a and reset register", power, PowerManagementDevice.ConventionalBasePort, PowerManagementDevice.BlockLength, PowerManagementDevice.ConventionalSciIrq);
 
         const ushort basePort = PowerManagementDevice.ConventionalBasePort;
         var platform = new AcpiPlatform
@@ -30,9 +30,10 @@ internal static class AcpiBuilder
             SoftOffSleepType = PowerManagementDevice.SoftOffSleepType,
             IsaDevices =
             [
-                new IsaDevice("COM1", "PNP0501", [(MachineBuilder.Com1Port, 8)], MachineBuilder.Com1Irq),
+                .. devices.AcpiDevices,
                 new IsaDevice("PS2K", "PNP0303", [(I8042Controller.DataPortNumber, 1), (I8042Controller.CommandPortNumber, 1)], MachineBuilder.KeyboardIrq),
             ],
+            Pci = devices.PciDescription,
         };
         var layout = AcpiTables.Write(machine.Memory, platform);
         log.Info($"ACPI: RSDP at 0x{layout.RsdpAddress:x}, tables up to 0x{layout.End:x}, {vcpuCount} processor(s), PM block at port 0x{basePort:x}");

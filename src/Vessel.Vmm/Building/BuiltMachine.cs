@@ -1,6 +1,7 @@
 using Vessel.Boot;
 using Vessel.Devices.Keyboard;
 using Vessel.Devices.Serial;
+using Vessel.Devices.Virtio.Console;
 using Vessel.Vmm.Running;
 
 namespace Vessel.Vmm.Building;
@@ -11,5 +12,14 @@ namespace Vessel.Vmm.Building;
 /// </summary>
 public sealed record BuiltMachine(Machine Machine, Uart16550 Console, I8042Controller Keyboard, LoadedKernel Kernel) : IDisposable
 {
+    /// <summary>The machine's device list and I/O thread.</summary>
+    public DeviceManager? Devices { get; init; }
+
+    /// <summary>The virtio console (hvc0), for host input when the guest's console is hvc0.</summary>
+    public VirtioConsoleDevice? VirtioConsole { get; init; }
+
+    /// <summary>The guest's /dev/console is hvc0 (its last <c>console=</c> says so): host keystrokes go to the virtio console.</summary>
+    public bool ConsoleIsVirtio { get; init; }
+
     public void Dispose() => Machine.Dispose();
 }

@@ -1,5 +1,6 @@
 using Vessel.Boot;
 using Vessel.Core.Accel;
+using Vessel.Core.Files;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
 using Vessel.Core.Time;
@@ -9,6 +10,9 @@ using Vessel.Devices.Firmware;
 using Vessel.Devices.Keyboard;
 using Vessel.Devices.Serial;
 using Vessel.Devices.Testing;
+using Vessel.Devices.Virtio.Console;
+using Vessel.Devices.Virtio.Entropy;
+using Vessel.Devices.Virtio.Transport;
 using Vessel.Vmm.Configuration;
 using Vessel.Vmm.Running;
 
@@ -16,7 +20,8 @@ namespace Vessel.Vmm.Building;
 
 /// <summary>
 /// Assembles a machine from a validated configuration, in one place (Firecracker's builder.rs shape): guest memory, the
-/// accelerator's VM, the legacy PC devices on their conventional ports, the kernel and its boot structures, and the vCPUs.
+/// accelerator's VM, the device list (legacy PC devices on their conventional ports, PCI with virtio devices), ACPI tables
+/// generated from that list, the kernel and its boot structures, and the vCPUs.
 /// </summary>
 public static class MachineBuilder
 {
@@ -33,8 +38,10 @@ public static class MachineBuilder
     {
         config.Validate();
         RefuseDevicesNotYetBuilt(config);
-        var kernel = KernelImage.FromFile(config.KernelPath);
-        ReadOnlyMemory<byte> initrd = config.InitrdPath != null ? ReadInitrd(config.InitrdPath) : ReadOnlyMemory<byte>.Empty;
+        var kernel = KernelImage.FromBytes(ReadHostFile(config, config.KernelPath, ConfigField.KernelPath, MachineConfig.KernelDescription), config.KernelPath);
+        ReadOnlyMemory<byte> initrd = config.InitrdPath != null
+            ? ReadHostFile(config, config.InitrdPath, ConfigField.InitrdPath, MachineConfig.InitrdDescription)
+            : ReadOnlyMemory<byte>.Empty;
 
         GuestMemory memory;
         try
@@ -52,11 +59,20 @@ public static class MachineBuilder
             var clock = new VmClock();
             vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu(), clock), log);
             var machine = new Machine(memory, vm, accelerator.Name, clock, log);
-            var (console, keyboard) = AttachLegacyDevices(machine, consoleOutput, log);
-            AttachPlatformDevices(machine, config);
-            AttachTestDevice(machine);
-            ulong rsdp = AcpiBuilder.Attach(machine, config.VcpuCount, log);
-            var loaded = KernelLoader.Load(memory, kernel, new KernelLoadOptions { CommandLine = config.CommandLine, Initrd = initrd, AcpiRsdpAddress = rsdp });
+            var devices = new DeviceManager(machine, log);
+            machine.Own(devices);
+            var (console, keyboard) = AttachLegacyDevices(machine, devices, consoleOutput, log);
+            AttachPlatformDevices(machine, devices, config);
+            AttachTestDevice(machine, devices);
+            var virtioConsole = AttachVirtioDevices(machine, devices, config, consoleOutput, log);
+            ulong rsdp = AcpiBuilder.Attach(machine, devices, config.VcpuCount, log);
+            var loaded = KernelLoader.Load(memory, kernel, new KernelLoadOptions
+            {
+                CommandLine = config.CommandLine,
+                Initrd = initrd,
+                AcpiRsdpAddress = rsdp,
+                ReservedRanges = devices.ReservedRanges,
+            });
             for (int index = 0; index < config.VcpuCount; index++)
             {
                 var vcpu = vm.CreateVcpu(index, machine.Io);
@@ -64,7 +80,12 @@ public static class MachineBuilder
                 machine.AddVcpu(vcpu);
             }
 
-            return new BuiltMachine(machine, console, keyboard, loaded);
+            return new BuiltMachine(machine, console, keyboard, loaded)
+            {
+                Devices = devices,
+                VirtioConsole = virtioConsole,
+                ConsoleIsVirtio = LastConsoleIsVirtio(config.CommandLine),
+            };
         }
         catch
         {
@@ -89,22 +110,36 @@ public static class MachineBuilder
         {
             throw new ConfigurationException(ConfigField.VsockGuestCid, "the vsock device (virtio-vsock) is not supported yet. Remove it to start.");
         }
-
-        if (config.Entropy != null)
-        {
-            throw new ConfigurationException("The entropy device (virtio-rng) is not supported yet. Remove it to start.");
-        }
     }
 
-    private static ReadOnlyMemory<byte> ReadInitrd(string path)
+    /// <summary>Linux makes the last <c>console=</c> on its command line /dev/console.</summary>
+    private static bool LastConsoleIsVirtio(string commandLine)
     {
+        string? last = null;
+        foreach (string word in commandLine.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (word.StartsWith("console=", StringComparison.Ordinal))
+            {
+                last = word["console=".Length..];
+            }
+        }
+
+        return last != null && last.StartsWith("hvc", StringComparison.Ordinal);
+    }
+
+    /// <summary>Reads a kernel or initrd with the bound Validate checked: a file cannot be larger than the guest's RAM.</summary>
+    private static byte[] ReadHostFile(MachineConfig config, string path, ConfigField field, string expected)
+    {
+        // HostFile names where a path came from in front of its message; the field goes there, for the front end to name.
+        string marker = field.ToString();
         try
         {
-            return File.ReadAllBytes(path);
+            return HostFile.ReadAll(path, marker, expected, (long)Math.Min(config.MemoryBytes, long.MaxValue), config.MemoryLimitMeaning);
         }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        catch (HostFileException exception)
         {
-            throw new ConfigurationException(ConfigField.InitrdPath, $"'{path}' cannot be read ({exception.Message}).");
+            string detail = exception.Message.StartsWith(marker + ": ", StringComparison.Ordinal) ? exception.Message[(marker.Length + 2)..] : exception.Message;
+            throw new ConfigurationException(field, detail, exception);
         }
     }
 
@@ -120,14 +155,27 @@ public static class MachineBuilder
     /// The CMOS RTC (IRQ 8) and fw_cfg, the same under every accelerator: KVM hands both to userspace. The PIC, PIT,
     /// IOAPIC and local APICs are not here: they belong to the accelerator (KVM's in-kernel irqchip, or the software VM's).
     /// </summary>
-    private static void AttachPlatformDevices(Machine machine, MachineConfig config)
+    private static void AttachPlatformDevices(Machine machine, DeviceManager devices, MachineConfig config)
     {
         ulong below4GiB = machine.Memory.Regions[0].Size;
         var rtc = new CmosRtc(machine.Interrupts.Line(CmosRtc.Irq), below4GiB, machine.Memory.TotalSize - below4GiB, machine.Clock);
         machine.Own(rtc);
-        machine.Ports.Register(CmosRtc.IndexPort, CmosRtc.PortCount, rtc, "CMOS RTC (MC146818)");
+        devices.AttachIsa("CMOS RTC (MC146818)", rtc, CmosRtc.IndexPort, CmosRtc.PortCount, CmosRtc.Irq);
         var firmware = new FirmwareConfiguration(config.MemoryBytes, config.VcpuCount, config.VcpuCount);
-        machine.Ports.Register(FirmwareConfiguration.SelectorPort, FirmwareConfiguration.PortCount, firmware, "fw_cfg");
+        devices.AttachIsa("fw_cfg", firmware, FirmwareConfiguration.SelectorPort, FirmwareConfiguration.PortCount);
+    }
+
+    /// <summary>
+    /// The virtio devices on PCI: the entropy source (on by default, as Cloud Hypervisor does) and a virtio console (hvc0)
+    /// whose output shares the serial console's destination.
+    /// </summary>
+    private static VirtioConsoleDevice AttachVirtioDevices(Machine machine, DeviceManager devices, MachineConfig config, ISerialOutput consoleOutput, IMachineLog log)
+    {
+        var entropy = new VirtioEntropyDevice();
+        devices.AttachPci(new VirtioPciFunction(entropy, machine.Memory, machine.Interrupts, devices.IoThread, log), "virtio-rng");
+        var console = new VirtioConsoleDevice(consoleOutput);
+        devices.AttachPci(new VirtioPciFunction(console, machine.Memory, machine.Interrupts, devices.IoThread, log), "virtio-console (hvc0)");
+        return console;
     }
 
     /// <summary>
@@ -135,9 +183,10 @@ public static class MachineBuilder
     /// 64 KiB at 0xFF000000 are used by nothing else on this machine, and a guest that pokes them can only change its
     /// own interrupt lines.
     /// </summary>
-    private static void AttachTestDevice(Machine machine)
+    private static void AttachTestDevice(Machine machine, DeviceManager devices)
     {
         var device = new TestDevice(machine.Interrupts.Line);
+        devices.Record(new AttachedDevice("pc-testdev"));
         machine.Ports.Register(TestDevice.DataLatchPort, TestDevice.DataLatchSize, device.DataLatch, "pc-testdev data latch");
         machine.Ports.Register(TestDevice.FlushPagePort, TestFlushPagePort.Size, device.FlushPage, "pc-testdev flush page");
         machine.Ports.Register(TestDevice.ByteDataLatchPort, TestDevice.DataLatchSize, device.DataLatch, "pc-testdev byte data latch");
@@ -145,15 +194,16 @@ public static class MachineBuilder
         machine.Mmio.Register(TestDevice.MemoryBase, TestDevice.MemorySize, device.Memory, "pc-testdev memory");
     }
 
-    private static (Uart16550 Console, I8042Controller Keyboard) AttachLegacyDevices(Machine machine, ISerialOutput consoleOutput, IMachineLog log)
+    private static (Uart16550 Console, I8042Controller Keyboard) AttachLegacyDevices(Machine machine, DeviceManager devices, ISerialOutput consoleOutput, IMachineLog log)
     {
         var com1 = new Uart16550(machine.Interrupts.Line(Com1Irq), consoleOutput);
-        machine.Ports.Register(Com1Port, 8, com1, "COM1 (16550A)");
-        machine.Ports.Register(DebugExitPort.ConventionalPort, DebugExitPortSize, new DebugExitPort(machine), "isa-debug-exit");
-        machine.Ports.Register(PostCodePort.ConventionalPort, 1, new PostCodePort(), "POST code port");
+        devices.AttachIsa("COM1 (16550A)", com1, Com1Port, 8, Com1Irq, acpi: ("COM1", "PNP0501"));
+        devices.AttachIsa("isa-debug-exit", new DebugExitPort(machine), DebugExitPort.ConventionalPort, DebugExitPortSize);
+        devices.AttachIsa("POST code port", new PostCodePort(), PostCodePort.ConventionalPort, 1);
         var i8042 = new I8042Controller(machine.Interrupts.Line(KeyboardIrq), machine.Interrupts.Line(AuxiliaryIrq), machine, log);
         machine.Ports.Register(I8042Controller.DataPortNumber, 1, i8042.DataPort, "i8042 data");
         machine.Ports.Register(I8042Controller.CommandPortNumber, 1, i8042.CommandPort, "i8042 command/status");
+        devices.Record(new AttachedDevice("i8042 (PS/2 keyboard)", (I8042Controller.DataPortNumber, 5), KeyboardIrq));
         return (com1, i8042);
     }
 }

@@ -1,4 +1,5 @@
 using Vessel.Core.Accel.CpuModels;
+using Vessel.Core.Files;
 
 namespace Vessel.Vmm.Configuration;
 
@@ -35,7 +36,7 @@ public sealed record MachineConfig
     /// <summary>The virtio-vsock device, or null (not built yet: a machine with one refuses to start).</summary>
     public VsockConfig? Vsock { get; init; }
 
-    /// <summary>The virtio-rng device, or null (not built yet: a machine with one refuses to start).</summary>
+    /// <summary>The entropy device as the API or a config file gave it; every machine has a virtio-rng device whether or not this is set.</summary>
     public EntropyConfig? Entropy { get; init; }
 
     /// <summary>The parsed <see cref="Cpu"/>, or null when none was given; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
@@ -52,7 +53,7 @@ public sealed record MachineConfig
         }
         catch (CpuModelException exception)
         {
-            throw new ConfigurationException(ConfigField.Cpu, exception.Message);
+            throw ConfigurationException.InvalidValue(ConfigField.Cpu, exception.Message);
         }
     }
 
@@ -64,30 +65,33 @@ public sealed record MachineConfig
             throw new ConfigurationException(ConfigField.KernelPath, "no kernel given. Pass the path of a vmlinux, bzImage or multiboot image.");
         }
 
-        RequireReadableFile(KernelPath, ConfigField.KernelPath, "a vmlinux, bzImage or multiboot image");
-        if (InitrdPath != null)
-        {
-            RequireReadableFile(InitrdPath, ConfigField.InitrdPath, "an initramfs (cpio, optionally compressed)");
-        }
-
         if (VcpuCount < 1 || VcpuCount > MaxVcpus)
         {
-            throw new ConfigurationException(ConfigField.VcpuCount, $"{VcpuCount} is out of range. Give 1 to {MaxVcpus}.");
+            throw ConfigurationException.InvalidValue(ConfigField.VcpuCount, $"{VcpuCount} is out of range. Give 1 to {MaxVcpus}.");
         }
 
         if (MemoryBytes < MinMemoryBytes || MemoryBytes > MaxMemoryBytes)
         {
-            throw new ConfigurationException(
+            throw ConfigurationException.InvalidValue(
                 ConfigField.Memory,
                 $"{MemorySize.Format(MemoryBytes)} is out of range. Give {MemorySize.Format(MinMemoryBytes)} to {MemorySize.Format(MaxMemoryBytes)}.");
         }
 
         if (MemoryBytes % 4096 != 0)
         {
-            throw new ConfigurationException(ConfigField.Memory, $"{MemoryBytes} bytes is not a whole number of 4 KiB pages.");
+            throw ConfigurationException.InvalidValue(ConfigField.Memory, $"{MemoryBytes} bytes is not a whole number of 4 KiB pages.");
         }
 
         ParseCpu();
+
+        // Files last: their size limit is the memory size just checked. Opened without blocking, so a FIFO cannot hang us.
+        long memoryLimit = (long)Math.Min(MemoryBytes, long.MaxValue);
+        RequireReadableFile(KernelPath, ConfigField.KernelPath, KernelDescription, memoryLimit, MemoryLimitMeaning);
+        if (InitrdPath != null)
+        {
+            RequireReadableFile(InitrdPath, ConfigField.InitrdPath, InitrdDescription, memoryLimit, MemoryLimitMeaning);
+        }
+
         ValidateDevices();
     }
 
@@ -98,10 +102,8 @@ public sealed record MachineConfig
         {
             if (!driveIds.Add(disk.Id))
             {
-                throw new ConfigurationException(ConfigField.DriveId, $"drive '{disk.Id}' is given twice. Give each drive its own id.");
+                throw ConfigurationException.InvalidValue(ConfigField.DriveId, $"drive '{disk.Id}' is given twice. Give each drive its own id.");
             }
-
-            RequireReadableFile(disk.Path, ConfigField.DrivePath, $"a disk image for drive '{disk.Id}'");
         }
 
         var interfaceIds = new HashSet<string>(StringComparer.Ordinal);
@@ -109,36 +111,39 @@ public sealed record MachineConfig
         {
             if (!interfaceIds.Add(network.Id))
             {
-                throw new ConfigurationException(ConfigField.NetworkInterfaceId, $"interface '{network.Id}' is given twice. Give each interface its own id.");
+                throw ConfigurationException.InvalidValue(ConfigField.NetworkInterfaceId, $"interface '{network.Id}' is given twice. Give each interface its own id.");
             }
         }
 
         if (Vsock is { GuestCid: < VsockConfig.MinGuestCid } vsock)
         {
-            throw new ConfigurationException(ConfigField.VsockGuestCid, $"{vsock.GuestCid} is reserved. Give a context ID of {VsockConfig.MinGuestCid} or more.");
+            throw ConfigurationException.InvalidValue(ConfigField.VsockGuestCid, $"{vsock.GuestCid} is reserved. Give a context ID of {VsockConfig.MinGuestCid} or more.");
         }
     }
 
-    /// <summary>Throws <see cref="ConfigurationException"/> for <paramref name="field"/> unless <paramref name="path"/> is a file this process can read.</summary>
-    public static void RequireReadableFile(string path, ConfigField field, string what)
+    public const string KernelDescription = "a vmlinux, bzImage or multiboot image";
+
+    public const string InitrdDescription = "an initramfs (cpio, optionally compressed)";
+
+    /// <summary>What the kernel's and initrd's sizes are checked against: neither can be larger than the guest's RAM.</summary>
+    public string MemoryLimitMeaning => $"the guest's {MemorySize.Format(MemoryBytes)} of memory";
+
+    /// <summary>
+    /// Throws <see cref="ConfigurationException"/> for <paramref name="field"/> unless <paramref name="path"/> is a regular
+    /// file this process can read, of at most <paramref name="maxBytes"/> (<paramref name="limitMeaning"/> says why).
+    /// </summary>
+    public static void RequireReadableFile(string path, ConfigField field, string what, long maxBytes = long.MaxValue, string limitMeaning = "a file")
     {
-        if (Directory.Exists(path))
-        {
-            throw new ConfigurationException(field, $"'{path}' is a directory. Give the path of {what}.");
-        }
-
-        if (!File.Exists(path))
-        {
-            throw new ConfigurationException(field, $"'{path}' does not exist. Give the path of {what}.");
-        }
-
+        // HostFile names where a path came from in front of its message; the field goes there, for the front end to name.
+        string marker = field.ToString();
         try
         {
-            using var stream = File.OpenRead(path);
+            HostFile.Check(path, marker, what, maxBytes, limitMeaning);
         }
-        catch (Exception exception) when (exception is UnauthorizedAccessException or IOException)
+        catch (HostFileException exception)
         {
-            throw new ConfigurationException(field, $"'{path}' cannot be read ({exception.Message}). Check its permissions.");
+            string detail = exception.Message.StartsWith(marker + ": ", StringComparison.Ordinal) ? exception.Message[(marker.Length + 2)..] : exception.Message;
+            throw new ConfigurationException(field, detail, exception);
         }
     }
 }

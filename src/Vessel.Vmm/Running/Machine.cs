@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Vessel.Core.Accel;
 using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
@@ -13,9 +14,10 @@ namespace Vessel.Vmm.Running;
 /// </summary>
 /// <remarks>
 /// The lifecycle (Created -> Running &lt;-> Paused -> Stopped) has one owner, this class: <see cref="Start"/>,
-/// <see cref="Pause"/>, <see cref="Resume"/> and <see cref="RequestStop"/> are its only transitions, taken under
-/// <c>stateLock</c>. A pause asks each vCPU to leave Run() and parks it in <see cref="RunVcpu"/> until resumed or stopped
-/// (never re-entering Run while paused), then stops the guest's <see cref="VmClock"/>.
+/// <see cref="Pause"/>, <see cref="Resume"/> and <see cref="RequestStop"/> are its only transitions. A pause asks each
+/// vCPU to leave Run() and parks it in its loop until resumed or stopped (never re-entering Run while paused), then stops
+/// the guest's <see cref="VmClock"/>. Start, Pause and Resume are serialized by a lock no vCPU holds while it runs; a stop
+/// takes no lock at all, so it stays safe from a signal handler.
 /// </remarks>
 public sealed class Machine : ISystemControl, IDisposable
 {
@@ -23,14 +25,21 @@ public sealed class Machine : ISystemControl, IDisposable
     private readonly List<IVcpu> vcpus = [];
     private readonly List<IDisposable> ownedDevices = [];
     private readonly ManualResetEventSlim stopped = new(false);
-    private readonly object stopLock = new();
-    private readonly IMachineLog log;
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Lock lifecycleLock = new();
     private readonly List<Thread> threads = [];
-    private MachineStop? stop;
-    private MachineState state = MachineState.Created;
-    private bool pauseRequested;
+
+    /// <summary>Set while the machine may run; a pause resets it before asking the vCPUs to park.</summary>
+    private readonly ManualResetEventSlim resumed = new(true);
+
+    /// <summary>Set by a vCPU that parks or leaves, so a pause waiting for all of them looks again.</summary>
+    private readonly ManualResetEventSlim parkedChanged = new(false);
+    private volatile bool pauseRequested;
     private int parkedVcpus;
-    private int runningVcpus;
+    private int liveVcpus;
+    private volatile MachineState state = MachineState.Created;
+    private readonly IMachineLog log;
+    private StrongBox<MachineStop>? stop;
 
     internal Machine(GuestMemory memory, IAcceleratorVm vm, string acceleratorName, VmClock clock, IMachineLog log)
     {
@@ -67,16 +76,7 @@ public sealed class Machine : ISystemControl, IDisposable
     /// <summary>The guest's time, which stands still while the machine is paused.</summary>
     public VmClock Clock { get; }
 
-    public MachineState State
-    {
-        get
-        {
-            lock (stopLock)
-            {
-                return state;
-            }
-        }
-    }
+    public MachineState State => stopped.IsSet ? MachineState.Stopped : state;
 
     /// <summary>How long a pause waits for every vCPU to park before it gives up and lets them run on.</summary>
     public static TimeSpan PauseTimeout { get; } = TimeSpan.FromSeconds(30);
@@ -85,24 +85,39 @@ public sealed class Machine : ISystemControl, IDisposable
 
     internal void Own(IDisposable device) => ownedDevices.Add(device);
 
-    /// <summary>Ends the machine; the first stop wins, and every vCPU is asked to leave its Run().</summary>
+    /// <summary>How long <see cref="Run"/> waits, in all, for the vCPU threads to leave once the machine has stopped.</summary>
+    public static readonly TimeSpan VcpuExitGrace = TimeSpan.FromSeconds(1);
+
+    /// <summary>Whether the machine has stopped (or is stopping); set before any vCPU is told to leave.</summary>
+    public bool IsStopped => stopped.IsSet;
+
+    /// <summary>Cancelled when the machine stops, so that whatever a vCPU may wait on (console output) can give up.</summary>
+    public CancellationToken Stopping => stopping.Token;
+
+    /// <summary>
+    /// Ends the machine; the first stop wins, and every vCPU is asked to leave its Run(). Safe from any thread and from a
+    /// signal handler: it takes no lock a guest-driven thread can hold, and it never waits.
+    /// </summary>
     public void RequestStop(MachineStop requested)
     {
-        lock (stopLock)
-        {
-            stop ??= requested;
-            state = MachineState.Stopped;
-
-            // Parked vCPUs wake to see the stop and leave; a pause waiting for them gives up.
-            Monitor.PulseAll(stopLock);
-        }
-
+        // Record the stop before kicking anyone: a vCPU that returns from Run() because of the kick must find the machine
+        // already stopped, or it would take the kick for a stray one and run on (with its exit request spent).
+        Interlocked.CompareExchange(ref stop, new StrongBox<MachineStop>(requested), null);
+        stopped.Set();
         foreach (var vcpu in vcpus)
         {
             vcpu.RequestExit();
         }
 
-        stopped.Set();
+        try
+        {
+            // Wakes parked vCPUs (they leave) and a pause waiting for them (it gives up).
+            stopping.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // A stop that arrives after Dispose (a late signal) has nothing left to end.
+        }
     }
 
     /// <summary>Runs every vCPU on its own thread until the machine stops, and says why it stopped.</summary>
@@ -116,11 +131,11 @@ public sealed class Machine : ISystemControl, IDisposable
     /// <summary>Created -> Running: gives each vCPU its host thread and returns at once.</summary>
     public void Start()
     {
-        lock (stopLock)
+        lock (lifecycleLock)
         {
-            if (state != MachineState.Created)
+            if (State != MachineState.Created)
             {
-                throw new MachineStateException($"The machine cannot start: it is {state}, and only a machine just built can start.");
+                throw new MachineStateException($"The machine cannot start: it is {State}, and only a machine just built can start.");
             }
 
             state = MachineState.Running;
@@ -128,57 +143,48 @@ public sealed class Machine : ISystemControl, IDisposable
             {
                 var thread = new Thread(() => RunVcpu(vcpu), 16 << 20) { IsBackground = true, Name = $"vcpu{vcpu.Index}" };
                 threads.Add(thread);
-                runningVcpus++;
+                Interlocked.Increment(ref liveVcpus);
                 thread.Start();
             }
         }
     }
 
     /// <summary>
-    /// Running -> Paused: every vCPU leaves Run() and parks, then the guest's clock stops. Returns once all are parked.
+    /// Running -> Paused: every vCPU leaves Run() and parks, then the guest's clock stops; returns once all are parked.
     /// Pausing a paused machine does nothing; pausing one that is not running throws <see cref="MachineStateException"/>.
     /// </summary>
     public void Pause()
     {
-        lock (stopLock)
+        lock (lifecycleLock)
         {
-            if (state == MachineState.Paused)
+            if (State == MachineState.Paused)
             {
                 return;
             }
 
-            if (state != MachineState.Running)
+            if (State != MachineState.Running)
             {
-                throw new MachineStateException($"The machine cannot pause: it is {state}, not running.");
+                throw new MachineStateException($"The machine cannot pause: it is {State}, not running.");
             }
 
+            resumed.Reset();
             pauseRequested = true;
-        }
-
-        foreach (var vcpu in vcpus)
-        {
-            vcpu.RequestExit();
-        }
-
-        lock (stopLock)
-        {
-            long deadline = Environment.TickCount64 + (long)PauseTimeout.TotalMilliseconds;
-            while (state == MachineState.Running && parkedVcpus < runningVcpus)
+            foreach (var vcpu in vcpus)
             {
-                long remaining = deadline - Environment.TickCount64;
-                if (remaining <= 0)
-                {
-                    pauseRequested = false;
-                    Monitor.PulseAll(stopLock);
-                    throw new MachineStateException($"The machine did not pause: {runningVcpus - parkedVcpus} vCPU(s) did not leave guest code within {PauseTimeout.TotalSeconds:0} s; it runs on.");
-                }
-
-                Monitor.Wait(stopLock, TimeSpan.FromMilliseconds(remaining));
+                vcpu.RequestExit();
             }
 
-            if (state != MachineState.Running)
+            try
             {
-                throw new MachineStateException($"The machine cannot pause: it became {state} while pausing.");
+                WaitUntilAllParked();
+            }
+            catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+            {
+                pauseRequested = false;
+                resumed.Set();
+                throw new MachineStateException(exception is TimeoutException
+                    ? $"The machine did not pause: a vCPU did not leave guest code within {PauseTimeout.TotalSeconds:0} s; it runs on."
+                    : "The machine cannot pause: it stopped while pausing.");
             }
 
             Clock.Pause();
@@ -189,66 +195,91 @@ public sealed class Machine : ISystemControl, IDisposable
     /// <summary>Paused -> Running: the guest's clock goes on from where it stopped and the parked vCPUs re-enter guest code.</summary>
     public void Resume()
     {
-        lock (stopLock)
+        lock (lifecycleLock)
         {
-            if (state == MachineState.Running)
+            if (State == MachineState.Running)
             {
                 return;
             }
 
-            if (state != MachineState.Paused)
+            if (State != MachineState.Paused)
             {
-                throw new MachineStateException($"The machine cannot resume: it is {state}, not paused.");
+                throw new MachineStateException($"The machine cannot resume: it is {State}, not paused.");
             }
 
             Clock.Resume();
-            pauseRequested = false;
             state = MachineState.Running;
-            Monitor.PulseAll(stopLock);
+            pauseRequested = false;
+            resumed.Set();
         }
     }
 
-    /// <summary>Waits for the machine to stop (joining its vCPU threads) and says why it stopped.</summary>
+    private void WaitUntilAllParked()
+    {
+        long deadline = Environment.TickCount64 + (long)PauseTimeout.TotalMilliseconds;
+        while (true)
+        {
+            parkedChanged.Reset();
+            if (Volatile.Read(ref parkedVcpus) >= Volatile.Read(ref liveVcpus))
+            {
+                return;
+            }
+
+            long remaining = deadline - Environment.TickCount64;
+            if (remaining <= 0 || !parkedChanged.Wait(TimeSpan.FromMilliseconds(remaining), stopping.Token))
+            {
+                throw new TimeoutException();
+            }
+        }
+    }
+
+    /// <summary>Waits outside Run() while a pause lasts; returns whether the machine stopped meanwhile.</summary>
+    private bool ParkWhilePaused()
+    {
+        Interlocked.Increment(ref parkedVcpus);
+        parkedChanged.Set();
+        try
+        {
+            while (pauseRequested && !stopped.IsSet)
+            {
+                resumed.Wait(stopping.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The machine stopped while paused.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref parkedVcpus);
+        }
+
+        return stopped.IsSet;
+    }
+
+    /// <summary>Waits for the machine to stop, joins its vCPU threads, and says why it stopped.</summary>
     public MachineStop WaitForStop()
     {
         stopped.Wait();
+
+        // One grace period for all threads together, not one per thread: every vCPU was kicked at once, so they leave
+        // together. A thread still inside a device call (a blocked host write) is a background thread and is left behind.
+        long deadline = Environment.TickCount64 + (long)VcpuExitGrace.TotalMilliseconds;
+        int stragglers = 0;
         foreach (var thread in threads)
         {
-            if (!thread.Join(TimeSpan.FromSeconds(5)))
+            if (!thread.Join(TimeSpan.FromMilliseconds(Math.Max(0, deadline - Environment.TickCount64))))
             {
-                log.Warn($"{thread.Name} did not leave its run loop within 5 s of the stop.");
+                stragglers++;
             }
         }
 
-        lock (stopLock)
+        if (stragglers > 0)
         {
-            return stop ?? MachineStop.HostRequest();
+            log.Warn($"{stragglers} vCPU thread(s) did not leave their run loop within {VcpuExitGrace.TotalSeconds:0.#} s of the stop; ending without them.");
         }
-    }
 
-    /// <summary>
-    /// While a pause is asked for, waits here, outside Run(), until a resume or a stop. Returns whether the machine
-    /// stopped. The first vCPU to park tells the pausing thread only when all have.
-    /// </summary>
-    private bool ParkWhilePaused()
-    {
-        lock (stopLock)
-        {
-            if (!pauseRequested || state == MachineState.Stopped)
-            {
-                return state == MachineState.Stopped;
-            }
-
-            parkedVcpus++;
-            Monitor.PulseAll(stopLock);
-            while (pauseRequested && state != MachineState.Stopped)
-            {
-                Monitor.Wait(stopLock);
-            }
-
-            parkedVcpus--;
-            return state == MachineState.Stopped;
-        }
+        return Volatile.Read(ref stop)?.Value ?? MachineStop.HostRequest();
     }
 
     private void RunVcpu(IVcpu vcpu)
@@ -259,11 +290,8 @@ public sealed class Machine : ISystemControl, IDisposable
         }
         finally
         {
-            lock (stopLock)
-            {
-                runningVcpus--;
-                Monitor.PulseAll(stopLock);
-            }
+            Interlocked.Decrement(ref liveVcpus);
+            parkedChanged.Set();
         }
     }
 
@@ -271,27 +299,23 @@ public sealed class Machine : ISystemControl, IDisposable
     {
         try
         {
-            while (true)
+            while (!stopped.IsSet)
             {
-                if (Volatile.Read(ref pauseRequested) && ParkWhilePaused())
+                if (pauseRequested)
                 {
-                    return;
-                }
+                    if (ParkWhilePaused())
+                    {
+                        return;
+                    }
 
-                if (stopped.IsSet)
-                {
-                    return;
+                    continue;
                 }
 
                 var exit = vcpu.Run();
                 switch (exit.Reason)
                 {
                     case VcpuExitReason.ExitRequested:
-                        if (stopped.IsSet)
-                        {
-                            return;
-                        }
-
+                        // A stop or pause is recorded before the kick, so the loop's checks cannot miss it; any other kick re-enters.
                         continue;
                     case VcpuExitReason.Shutdown:
                         RequestStop(MachineStop.Shutdown($"vCPU {vcpu.Index} shut down: {exit.Detail}"));
@@ -324,5 +348,8 @@ public sealed class Machine : ISystemControl, IDisposable
         vm.Dispose();
         Memory.Dispose();
         stopped.Dispose();
+        stopping.Dispose();
+        resumed.Dispose();
+        parkedChanged.Dispose();
     }
 }

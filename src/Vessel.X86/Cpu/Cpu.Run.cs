@@ -179,25 +179,22 @@ public sealed unsafe partial class Cpu
             return;
         }
 
+        // No polling: every source of a wake-up sets wakeUp (RaiseEvent, Wake), and the local APIC's own host timer
+        // raises the interrupt when its deadline passes, so without a deadline the sleep is unbounded and an idle
+        // guest costs nothing. With one, waking at the deadline itself saves the host timer's millisecond rounding.
         long deadline = controller?.NextDeadline ?? long.MaxValue;
         if (deadline == long.MaxValue)
         {
-            wakeUp.Wait(100);
+            wakeUp.Wait(Timeout.Infinite);
             return;
         }
 
         long remainingTicks = deadline - Clock.GetTimestamp();
         if (remainingTicks > 0)
         {
-            int milliseconds = (int)Math.Clamp(remainingTicks * 1000 / Stopwatch.Frequency, 0, 100);
-            if (milliseconds > 0)
-            {
-                wakeUp.Wait(milliseconds);
-            }
-            else
-            {
-                Thread.Yield();
-            }
+            // Rounded up, so the wait never ends just short of the deadline and spins through a zero-length wait.
+            long milliseconds = Math.Min((remainingTicks * 1000 / Stopwatch.Frequency) + 1, int.MaxValue);
+            wakeUp.Wait((int)milliseconds);
         }
     }
 

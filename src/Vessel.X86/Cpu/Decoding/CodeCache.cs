@@ -8,7 +8,7 @@ namespace Vessel.X86.Cpu.Decoding;
 /// bumps its generation, which makes every vCPU's blocks from that page stale at their next lookup (self-modifying
 /// and cross-modifying code).
 /// </summary>
-public sealed class CodeCache
+public sealed class CodeCache : IGuestMemoryWriteObserver
 {
     private readonly uint[] generations;
     private readonly byte[] isCode;
@@ -77,6 +77,23 @@ public sealed class CodeCache
         if (page < (ulong)isCode.Length && isCode[page] != 0)
         {
             Invalidate(page, writer);
+        }
+    }
+
+    /// <summary>
+    /// A device wrote guest RAM (DMA): its code pages go stale exactly as a guest store would make them. A vCPU in the middle
+    /// of a block from such a page finishes that block, as real CPUs may run a few stale instructions after cross-modification.
+    /// </summary>
+    public void OnExternalWrite(ulong physicalAddress, ulong length)
+    {
+        ulong last = (physicalAddress + length - 1) >> 12;
+        for (ulong page = physicalAddress >> 12; page <= last && page < (ulong)isCode.Length; page++)
+        {
+            if (Volatile.Read(ref isCode[page]) != 0)
+            {
+                Volatile.Write(ref isCode[page], 0);
+                Interlocked.Increment(ref generations[page]);
+            }
         }
     }
 

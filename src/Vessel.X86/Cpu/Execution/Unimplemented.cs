@@ -1,3 +1,4 @@
+using Vessel.Core.Logging;
 using Vessel.X86.Cpu.Decoding;
 
 namespace Vessel.X86.Cpu.Execution;
@@ -6,6 +7,7 @@ namespace Vessel.X86.Cpu.Execution;
 public static unsafe class Unimplemented
 {
     private static readonly HashSet<Iced.Intel.Code> Reported = [];
+    private static readonly LogRateLimiter DistinctForms = new(burst: 20);
 
     public static void Execute(Cpu cpu, DecodedInstruction* instruction)
     {
@@ -13,14 +15,21 @@ public static unsafe class Unimplemented
         if (code != Iced.Intel.Code.INVALID)
         {
             bool first;
+            long heldBack = 0;
             lock (Reported)
             {
-                first = Reported.Add(code);
+                // Once per instruction form, and no faster than the limiter allows across forms: a guest executing random
+                // bytes meets thousands of them.
+                first = !Reported.Contains(code) && DistinctForms.TryAcquire(out heldBack);
+                if (first)
+                {
+                    Reported.Add(code);
+                }
             }
 
             if (first)
             {
-                cpu.Log.Warn($"unemulated instruction '{instruction->Iced}' ({code}) at RIP 0x{cpu.Rip - instruction->Length:x}: raising #UD");
+                cpu.Log.Warn(LogRateLimiter.Summarize($"unemulated instruction '{instruction->Iced}' ({code}) at RIP 0x{cpu.Rip - instruction->Length:x}: raising #UD", heldBack));
             }
         }
 

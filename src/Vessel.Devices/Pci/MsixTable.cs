@@ -1,0 +1,233 @@
+using System.Buffers.Binary;
+using Vessel.Core.Bus;
+using Vessel.Core.Interrupts;
+
+namespace Vessel.Devices.Pci;
+
+/// <summary>
+/// An MSI-X capability's vector table and Pending Bit Array (PCI Local Bus 3.0 §6.8.2): per vector a message address, data
+/// and mask bit the guest programs through a BAR; <see cref="Notify"/> sends the message, or records it pending while the
+/// vector or the whole function is masked and sends it when unmasked. Safe from any thread.
+/// </summary>
+public sealed class MsixTable
+{
+    /// <summary>The capability ID of MSI-X (§6.8.2.1).</summary>
+    public const byte CapabilityId = 0x11;
+
+    /// <summary>Bytes of one table entry: address low, address high, data, vector control.</summary>
+    public const int EntrySize = 16;
+
+    /// <summary>The capability's body after ID and next pointer: Message Control, Table Offset/BIR, PBA Offset/BIR.</summary>
+    public const int CapabilityBodySize = 10;
+
+    /// <summary>Message Control bit 15: MSI-X Enable.</summary>
+    public const ushort EnableBit = 1 << 15;
+
+    /// <summary>Message Control bit 14: Function Mask.</summary>
+    public const ushort FunctionMaskBit = 1 << 14;
+
+    private const uint VectorMaskBit = 1;
+
+    private readonly object gate = new();
+    private readonly byte[] table;
+    private readonly ulong[] pending;
+    private readonly IMsiSink sink;
+    private bool enabled;
+    private bool functionMasked;
+
+    public MsixTable(int vectorCount, IMsiSink sink)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(vectorCount, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(vectorCount, 2048);
+        VectorCount = vectorCount;
+        this.sink = sink;
+        table = new byte[vectorCount * EntrySize];
+        pending = new ulong[(vectorCount + 63) / 64];
+        for (int vector = 0; vector < vectorCount; vector++)
+        {
+            // §6.8.2.9: every vector's Mask bit is set after reset.
+            BinaryPrimitives.WriteUInt32LittleEndian(table.AsSpan((vector * EntrySize) + 12), VectorMaskBit);
+        }
+
+        Table = new TableRegion(this);
+        PendingBits = new PendingBitRegion(this);
+    }
+
+    public int VectorCount { get; }
+
+    /// <summary>Bytes the table occupies in its BAR.</summary>
+    public int TableSize => VectorCount * EntrySize;
+
+    /// <summary>Bytes the PBA occupies in its BAR (whole QWORDs).</summary>
+    public int PendingBitArraySize => pending.Length * 8;
+
+    /// <summary>The table as its BAR sees it.</summary>
+    public IBusDevice Table { get; }
+
+    /// <summary>The PBA as its BAR sees it (read-only).</summary>
+    public IBusDevice PendingBits { get; }
+
+    public bool Enabled
+    {
+        get
+        {
+            lock (gate)
+            {
+                return enabled;
+            }
+        }
+    }
+
+    /// <summary>The capability body for <see cref="PciFunction"/>'s list, and which of its bits the guest may write.</summary>
+    public (byte[] Body, byte[] Writable) CapabilityBody(int tableBar, uint tableOffset, int pendingBar, uint pendingOffset)
+    {
+        var body = new byte[CapabilityBodySize];
+        var writable = new byte[CapabilityBodySize];
+        BinaryPrimitives.WriteUInt16LittleEndian(body, (ushort)(VectorCount - 1));
+        BinaryPrimitives.WriteUInt16LittleEndian(writable, EnableBit | FunctionMaskBit);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(2), tableOffset | (uint)tableBar);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(6), pendingOffset | (uint)pendingBar);
+        return (body, writable);
+    }
+
+    /// <summary>The guest wrote Message Control: follow its Enable and Function Mask bits, sending what unmasking releases.</summary>
+    public void SetControl(ushort messageControl)
+    {
+        lock (gate)
+        {
+            enabled = (messageControl & EnableBit) != 0;
+            functionMasked = (messageControl & FunctionMaskBit) != 0;
+            DeliverReleasedLocked();
+        }
+    }
+
+    /// <summary>
+    /// Signals <paramref name="vector"/>. Returns false when MSI-X is disabled (the caller falls back to INTx) or the vector does
+    /// not exist; true when the message was sent or is now pending behind a mask.
+    /// </summary>
+    public bool Notify(int vector)
+    {
+        ulong address;
+        uint data;
+        lock (gate)
+        {
+            if (!enabled || (uint)vector >= (uint)VectorCount)
+            {
+                return false;
+            }
+
+            if (functionMasked || IsMaskedLocked(vector))
+            {
+                pending[vector / 64] |= 1UL << (vector % 64);
+                return true;
+            }
+
+            (address, data) = MessageLocked(vector);
+        }
+
+        sink.SendMsi(address, data);
+        return true;
+    }
+
+    /// <summary>Returns the table to its reset state (every vector masked, nothing pending, disabled).</summary>
+    public void Reset()
+    {
+        lock (gate)
+        {
+            Array.Clear(table);
+            Array.Clear(pending);
+            for (int vector = 0; vector < VectorCount; vector++)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(table.AsSpan((vector * EntrySize) + 12), VectorMaskBit);
+            }
+
+            enabled = false;
+            functionMasked = false;
+        }
+    }
+
+    private bool IsMaskedLocked(int vector) =>
+        (BinaryPrimitives.ReadUInt32LittleEndian(table.AsSpan((vector * EntrySize) + 12)) & VectorMaskBit) != 0;
+
+    private (ulong Address, uint Data) MessageLocked(int vector)
+    {
+        var entry = table.AsSpan(vector * EntrySize, EntrySize);
+        return (BinaryPrimitives.ReadUInt64LittleEndian(entry), BinaryPrimitives.ReadUInt32LittleEndian(entry[8..]));
+    }
+
+    private void DeliverReleasedLocked()
+    {
+        if (!enabled || functionMasked)
+        {
+            return;
+        }
+
+        for (int vector = 0; vector < VectorCount; vector++)
+        {
+            ulong bit = 1UL << (vector % 64);
+            if ((pending[vector / 64] & bit) != 0 && !IsMaskedLocked(vector))
+            {
+                pending[vector / 64] &= ~bit;
+                var (address, data) = MessageLocked(vector);
+                sink.SendMsi(address, data);
+            }
+        }
+    }
+
+    private sealed class TableRegion(MsixTable owner) : IBusDevice
+    {
+        public void Read(ulong offset, Span<byte> data)
+        {
+            lock (owner.gate)
+            {
+                CopyOut(owner.table, offset, data);
+            }
+        }
+
+        public void Write(ulong offset, ReadOnlySpan<byte> data)
+        {
+            lock (owner.gate)
+            {
+                if (offset >= (ulong)owner.table.Length)
+                {
+                    return;
+                }
+
+                int count = (int)Math.Min((ulong)data.Length, (ulong)owner.table.Length - offset);
+                data[..count].CopyTo(owner.table.AsSpan((int)offset));
+                owner.DeliverReleasedLocked();
+            }
+        }
+    }
+
+    private sealed class PendingBitRegion(MsixTable owner) : IBusDevice
+    {
+        public void Read(ulong offset, Span<byte> data)
+        {
+            lock (owner.gate)
+            {
+                Span<byte> bits = stackalloc byte[owner.pending.Length * 8];
+                for (int word = 0; word < owner.pending.Length; word++)
+                {
+                    BinaryPrimitives.WriteUInt64LittleEndian(bits[(word * 8)..], owner.pending[word]);
+                }
+
+                CopyOut(bits, offset, data);
+            }
+        }
+
+        public void Write(ulong offset, ReadOnlySpan<byte> data)
+        {
+        }
+    }
+
+    private static void CopyOut(ReadOnlySpan<byte> source, ulong offset, Span<byte> data)
+    {
+        data.Clear();
+        if (offset < (ulong)source.Length)
+        {
+            int count = (int)Math.Min((ulong)data.Length, (ulong)source.Length - offset);
+            source.Slice((int)offset, count).CopyTo(data);
+        }
+    }
+}

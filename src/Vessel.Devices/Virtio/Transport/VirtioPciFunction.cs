@@ -1,0 +1,547 @@
+using System.Buffers.Binary;
+using Vessel.Core.Bus;
+using Vessel.Core.Interrupts;
+using Vessel.Core.Logging;
+using Vessel.Core.Memory;
+using Vessel.Devices.Io;
+using Vessel.Devices.Pci;
+using Vessel.Devices.Virtio.Queues;
+
+namespace Vessel.Devices.Virtio.Transport;
+
+/// <summary>
+/// The virtio 1.x PCI transport, modern interface only (virtio 1.2 §4.1): one 64-bit memory BAR holding the common
+/// configuration, ISR status, device configuration and notification windows plus the MSI-X table and PBA, each announced
+/// by a vendor-specific capability. Queue notifications are handed to the I/O thread without taking any lock, so a vCPU's
+/// notify costs a queue insert; the device then runs there under the transport's lock, which register writes share.
+/// </summary>
+public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
+{
+    public const ushort VirtioVendorId = 0x1AF4;
+
+    /// <summary>Modern virtio devices are 0x1040 + the device type (§4.1.2.1).</summary>
+    public const ushort ModernDeviceIdBase = 0x1040;
+
+    public const ulong CommonConfigurationOffset = 0x0000;
+    public const ulong InterruptStatusOffset = 0x1000;
+    public const ulong DeviceConfigurationOffset = 0x2000;
+    public const ulong NotifyOffset = 0x3000;
+    public const ulong MsixTableOffset = 0x4000;
+    public const ulong MsixPendingBitsOffset = 0x6000;
+    public const ulong RegionSize = 0x1000;
+    public const ulong BarSize = 0x8000;
+
+    /// <summary>notify_off_multiplier: queue n's doorbell is at NotifyOffset + 4n.</summary>
+    public const uint NotifyOffsetMultiplier = 4;
+
+    /// <summary>The capability ID of vendor-specific capabilities, which virtio's structures use (§4.1.4).</summary>
+    public const byte VendorSpecificCapabilityId = 0x09;
+
+    /// <summary>ISR bit 0: a queue interrupt; bit 1: a configuration change (§4.1.4.5).</summary>
+    private const int QueueInterruptBit = 1;
+    private const int ConfigurationInterruptBit = 2;
+
+    private const ulong TransportFeatures = VirtioFeature.Version1 | VirtioFeature.RingIndirectDescriptors | VirtioFeature.RingEventIndex;
+
+    private readonly object stateLock = new();
+    private readonly VirtioDevice device;
+    private readonly SplitVirtqueue[] queues;
+    private readonly QueueWork[] queueWork;
+    private readonly IIoScheduler scheduler;
+    private readonly IMachineLog log;
+    private readonly MsixTable msix;
+    private readonly int msixCapability;
+    private readonly ulong offeredFeatures;
+    private uint deviceFeatureSelect;
+    private uint driverFeatureSelect;
+    private ulong driverFeatures;
+    private ushort configurationVector = SplitVirtqueue.NoVector;
+    private ushort queueSelect;
+    private VirtioDeviceStatus status;
+    private byte configurationGeneration;
+    private int interruptStatus;
+    private bool reportedFailure;
+
+    public VirtioPciFunction(VirtioDevice device, GuestMemory memory, IMsiSink msiSink, IIoScheduler scheduler, IMachineLog log)
+        : base(IdentityOf(device.Type))
+    {
+        this.device = device;
+        this.scheduler = scheduler;
+        this.log = log;
+        Memory = memory;
+        offeredFeatures = device.DeviceFeatures | TransportFeatures;
+        queues = new SplitVirtqueue[device.QueueCount];
+        queueWork = new QueueWork[device.QueueCount];
+        for (int index = 0; index < queues.Length; index++)
+        {
+            queues[index] = new SplitVirtqueue(memory, device.MaximumQueueSize);
+            queueWork[index] = new QueueWork(this, index);
+        }
+
+        msix = new MsixTable(device.QueueCount + 1, msiSink);
+        Bar = AddBar(0, BarSize, PciBarKind.Memory64, new Registers(this));
+
+        AddVirtioCapability(VirtioPciCapabilityType.CommonConfiguration, CommonConfigurationOffset, CommonConfigurationRegister.Size);
+        AddVirtioCapability(VirtioPciCapabilityType.Notify, NotifyOffset, (uint)(NotifyOffsetMultiplier * queues.Length), NotifyOffsetMultiplier);
+        AddVirtioCapability(VirtioPciCapabilityType.InterruptStatus, InterruptStatusOffset, 1);
+        AddVirtioCapability(VirtioPciCapabilityType.DeviceConfiguration, DeviceConfigurationOffset, (uint)Math.Max(device.ConfigurationSize, 1));
+        var (body, writable) = msix.CapabilityBody(0, (uint)MsixTableOffset, 0, (uint)MsixPendingBitsOffset);
+        msixCapability = AddCapability(MsixTable.CapabilityId, body, writable);
+    }
+
+    public VirtioDevice Device => device;
+
+    /// <summary>BAR 0, where every virtio structure lives.</summary>
+    public PciBar Bar { get; }
+
+    public GuestMemory Memory { get; }
+
+    public IReadOnlyList<SplitVirtqueue> Queues => queues;
+
+    public ulong NegotiatedFeatures => driverFeatures;
+
+    public VirtioDeviceStatus Status
+    {
+        get
+        {
+            lock (stateLock)
+            {
+                return status;
+            }
+        }
+    }
+
+    public MsixTable Msix => msix;
+
+    /// <summary>A doorbell for <paramref name="queueIndex"/> rang (the notify window, or a KVM ioeventfd): serve it on the I/O thread.</summary>
+    public void NotifyQueue(int queueIndex)
+    {
+        if ((uint)queueIndex < (uint)queueWork.Length)
+        {
+            scheduler.Schedule(queueWork[queueIndex]);
+        }
+    }
+
+    public void NotifyUsed(int queueIndex)
+    {
+        ushort vector = queues[queueIndex].MsixVector;
+        if (msix.Enabled)
+        {
+            if (vector != SplitVirtqueue.NoVector)
+            {
+                msix.Notify(vector);
+            }
+
+            return;
+        }
+
+        Interlocked.Or(ref interruptStatus, QueueInterruptBit);
+        SetInterruptAsserted(true);
+    }
+
+    public void NotifyConfigurationChanged()
+    {
+        lock (stateLock)
+        {
+            configurationGeneration++;
+        }
+
+        if (msix.Enabled)
+        {
+            if (configurationVector != SplitVirtqueue.NoVector)
+            {
+                msix.Notify(configurationVector);
+            }
+
+            return;
+        }
+
+        Interlocked.Or(ref interruptStatus, ConfigurationInterruptBit);
+        SetInterruptAsserted(true);
+    }
+
+    public void ScheduleQueue(int queueIndex) => NotifyQueue(queueIndex);
+
+    public void Fail(string reason)
+    {
+        lock (stateLock)
+        {
+            if ((status & VirtioDeviceStatus.DeviceNeedsReset) != 0)
+            {
+                return;
+            }
+
+            status |= VirtioDeviceStatus.DeviceNeedsReset;
+            if (!reportedFailure)
+            {
+                reportedFailure = true;
+                log.Warn($"virtio-{device.Type}: the guest driver broke the protocol ({reason}); the device needs a reset (logged once).");
+            }
+        }
+
+        NotifyConfigurationChanged();
+    }
+
+    /// <summary>Resets the device as a driver's write of 0 to device_status does (also used when the machine stops).</summary>
+    public void ResetDevice()
+    {
+        lock (stateLock)
+        {
+            ResetLocked();
+        }
+    }
+
+    protected override void OnConfigurationWritten(int offset, int length)
+    {
+        int control = msixCapability + 2;
+        if (offset < control + 2 && control < offset + length)
+        {
+            msix.SetControl(ReadWord(control));
+        }
+    }
+
+    private static PciFunctionIdentity IdentityOf(VirtioDeviceType type)
+    {
+        var (baseClass, subClass) = type switch
+        {
+            VirtioDeviceType.Block => ((byte)0x01, (byte)0x00),
+            VirtioDeviceType.Network => ((byte)0x02, (byte)0x00),
+            VirtioDeviceType.Console => ((byte)0x07, (byte)0x80),
+            VirtioDeviceType.Socket => ((byte)0x08, (byte)0x80),
+            _ => ((byte)0x00, (byte)0xFF),
+        };
+
+        // Revision 1 marks a modern-only device (§4.1.2.1); the subsystem names the device type as QEMU's modern devices do.
+        return new PciFunctionIdentity(
+            VirtioVendorId,
+            (ushort)(ModernDeviceIdBase + (ushort)type),
+            baseClass,
+            subClass,
+            RevisionId: 1,
+            SubsystemVendorId: VirtioVendorId,
+            SubsystemId: (ushort)(0x40 + (ushort)type));
+    }
+
+    private void AddVirtioCapability(VirtioPciCapabilityType type, ulong offset, uint length, uint? notifyMultiplier = null)
+    {
+        // struct virtio_pci_cap after cap_vndr/cap_next: cap_len, cfg_type, bar, id, padding[2], offset, length (§4.1.4).
+        var body = new byte[notifyMultiplier.HasValue ? 18 : 14];
+        body[0] = (byte)(body.Length + 2);
+        body[1] = (byte)type;
+        body[2] = 0;
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(6), (uint)offset);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(10), length);
+        if (notifyMultiplier is { } multiplier)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(14), multiplier);
+        }
+
+        AddCapability(VendorSpecificCapabilityId, body, new byte[body.Length]);
+    }
+
+    private void ResetLocked()
+    {
+        if (status != VirtioDeviceStatus.Reset)
+        {
+            device.Reset();
+        }
+
+        status = VirtioDeviceStatus.Reset;
+        foreach (var queue in queues)
+        {
+            queue.Reset();
+        }
+
+        deviceFeatureSelect = driverFeatureSelect = 0;
+        driverFeatures = 0;
+        configurationVector = SplitVirtqueue.NoVector;
+        queueSelect = 0;
+        Interlocked.Exchange(ref interruptStatus, 0);
+        SetInterruptAsserted(false);
+    }
+
+    private void WriteStatusLocked(VirtioDeviceStatus written)
+    {
+        if (written == VirtioDeviceStatus.Reset)
+        {
+            ResetLocked();
+            return;
+        }
+
+        var adding = written & ~status;
+        if ((adding & VirtioDeviceStatus.FeaturesOk) != 0)
+        {
+            // §2.2.2: a device refuses FEATURES_OK for features it did not offer; a modern-only device also needs VERSION_1.
+            bool acceptable = (driverFeatures & ~offeredFeatures) == 0 && (driverFeatures & VirtioFeature.Version1) != 0;
+            if (!acceptable)
+            {
+                written &= ~VirtioDeviceStatus.FeaturesOk;
+            }
+        }
+
+        status = (status & VirtioDeviceStatus.DeviceNeedsReset) | written;
+        if ((adding & VirtioDeviceStatus.DriverOk) != 0 && (status & VirtioDeviceStatus.FeaturesOk) != 0)
+        {
+            bool eventIndex = (driverFeatures & VirtioFeature.RingEventIndex) != 0;
+            for (int index = 0; index < queues.Length; index++)
+            {
+                if (!queues[index].Activate(eventIndex))
+                {
+                    status |= VirtioDeviceStatus.DeviceNeedsReset;
+                    log.Warn($"virtio-{device.Type}: queue {index}: {queues[index].Violation}; the device needs a reset.");
+                    return;
+                }
+            }
+
+            device.Activate(this);
+            for (int index = 0; index < queues.Length; index++)
+            {
+                NotifyQueue(index);
+            }
+        }
+    }
+
+    private bool Running => (status & (VirtioDeviceStatus.DriverOk | VirtioDeviceStatus.DeviceNeedsReset | VirtioDeviceStatus.Failed)) == VirtioDeviceStatus.DriverOk;
+
+    private void ServeQueue(int queueIndex)
+    {
+        lock (stateLock)
+        {
+            if (Running && queues[queueIndex].IsReady)
+            {
+                device.ProcessQueue(queueIndex);
+            }
+        }
+    }
+
+    private SplitVirtqueue? SelectedQueue => queueSelect < queues.Length ? queues[queueSelect] : null;
+
+    private void ReadCommon(ulong offset, Span<byte> data)
+    {
+        Span<byte> image = stackalloc byte[CommonConfigurationRegister.Size];
+        lock (stateLock)
+        {
+            var queue = SelectedQueue;
+            ulong features = deviceFeatureSelect < 2 ? offeredFeatures >> (int)(32 * deviceFeatureSelect) : 0;
+            ulong driverWord = driverFeatureSelect < 2 ? driverFeatures >> (int)(32 * driverFeatureSelect) : 0;
+            BinaryPrimitives.WriteUInt32LittleEndian(image[CommonConfigurationRegister.DeviceFeatureSelect..], deviceFeatureSelect);
+            BinaryPrimitives.WriteUInt32LittleEndian(image[CommonConfigurationRegister.DeviceFeature..], (uint)features);
+            BinaryPrimitives.WriteUInt32LittleEndian(image[CommonConfigurationRegister.DriverFeatureSelect..], driverFeatureSelect);
+            BinaryPrimitives.WriteUInt32LittleEndian(image[CommonConfigurationRegister.DriverFeature..], (uint)driverWord);
+            BinaryPrimitives.WriteUInt16LittleEndian(image[CommonConfigurationRegister.ConfigurationMsixVector..], configurationVector);
+            BinaryPrimitives.WriteUInt16LittleEndian(image[CommonConfigurationRegister.QueueCount..], (ushort)queues.Length);
+            image[CommonConfigurationRegister.DeviceStatus] = (byte)status;
+            image[CommonConfigurationRegister.ConfigurationGeneration] = configurationGeneration;
+            BinaryPrimitives.WriteUInt16LittleEndian(image[CommonConfigurationRegister.QueueSelect..], queueSelect);
+            if (queue != null)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(image[CommonConfigurationRegister.QueueSize..], queue.Size);
+                BinaryPrimitives.WriteUInt16LittleEndian(image[CommonConfigurationRegister.QueueMsixVector..], queue.MsixVector);
+                BinaryPrimitives.WriteUInt16LittleEndian(image[CommonConfigurationRegister.QueueEnable..], queue.Enabled ? (ushort)1 : (ushort)0);
+                BinaryPrimitives.WriteUInt16LittleEndian(image[CommonConfigurationRegister.QueueNotifyOffset..], queueSelect);
+                BinaryPrimitives.WriteUInt64LittleEndian(image[CommonConfigurationRegister.QueueDescriptor..], queue.DescriptorTable.Value);
+                BinaryPrimitives.WriteUInt64LittleEndian(image[CommonConfigurationRegister.QueueDriver..], queue.DriverArea.Value);
+                BinaryPrimitives.WriteUInt64LittleEndian(image[CommonConfigurationRegister.QueueDevice..], queue.DeviceArea.Value);
+                BinaryPrimitives.WriteUInt16LittleEndian(image[CommonConfigurationRegister.QueueNotifyData..], queueSelect);
+            }
+        }
+
+        CopyOut(image, offset, data);
+    }
+
+    private void WriteCommon(ulong offset, ReadOnlySpan<byte> data)
+    {
+        if (offset + (ulong)data.Length > CommonConfigurationRegister.Size)
+        {
+            return;
+        }
+
+        Span<byte> image = stackalloc byte[CommonConfigurationRegister.Size];
+        ReadCommon(0, image);
+        data.CopyTo(image[(int)offset..]);
+        int start = (int)offset;
+        int end = start + data.Length;
+        bool Touches(int field, int size) => field < end && start < field + size;
+
+        lock (stateLock)
+        {
+            if (Touches(CommonConfigurationRegister.DeviceFeatureSelect, 4))
+            {
+                deviceFeatureSelect = BinaryPrimitives.ReadUInt32LittleEndian(image[CommonConfigurationRegister.DeviceFeatureSelect..]);
+            }
+
+            if (Touches(CommonConfigurationRegister.DriverFeatureSelect, 4))
+            {
+                driverFeatureSelect = BinaryPrimitives.ReadUInt32LittleEndian(image[CommonConfigurationRegister.DriverFeatureSelect..]);
+            }
+
+            // §2.2.2: features are fixed once FEATURES_OK is set.
+            if (Touches(CommonConfigurationRegister.DriverFeature, 4) && driverFeatureSelect < 2 && (status & VirtioDeviceStatus.FeaturesOk) == 0)
+            {
+                int shift = (int)(32 * driverFeatureSelect);
+                ulong word = BinaryPrimitives.ReadUInt32LittleEndian(image[CommonConfigurationRegister.DriverFeature..]);
+                driverFeatures = (driverFeatures & ~(0xFFFF_FFFFUL << shift)) | (word << shift);
+            }
+
+            if (Touches(CommonConfigurationRegister.ConfigurationMsixVector, 2))
+            {
+                configurationVector = ValidVector(BinaryPrimitives.ReadUInt16LittleEndian(image[CommonConfigurationRegister.ConfigurationMsixVector..]));
+            }
+
+            if (Touches(CommonConfigurationRegister.DeviceStatus, 1))
+            {
+                WriteStatusLocked((VirtioDeviceStatus)image[CommonConfigurationRegister.DeviceStatus]);
+            }
+
+            if (Touches(CommonConfigurationRegister.QueueSelect, 2))
+            {
+                queueSelect = BinaryPrimitives.ReadUInt16LittleEndian(image[CommonConfigurationRegister.QueueSelect..]);
+            }
+
+            WriteQueueFields(image, Touches);
+        }
+    }
+
+    private void WriteQueueFields(ReadOnlySpan<byte> image, Func<int, int, bool> touches)
+    {
+        var queue = SelectedQueue;
+        if (queue == null)
+        {
+            return;
+        }
+
+        if (touches(CommonConfigurationRegister.QueueMsixVector, 2))
+        {
+            queue.MsixVector = ValidVector(BinaryPrimitives.ReadUInt16LittleEndian(image[CommonConfigurationRegister.QueueMsixVector..]));
+        }
+
+        // §4.1.4.3.2: the driver configures a queue before enabling it and never changes it after; later writes are ignored.
+        if (queue.Enabled)
+        {
+            return;
+        }
+
+        if (touches(CommonConfigurationRegister.QueueSize, 2))
+        {
+            queue.Size = BinaryPrimitives.ReadUInt16LittleEndian(image[CommonConfigurationRegister.QueueSize..]);
+        }
+
+        if (touches(CommonConfigurationRegister.QueueDescriptor, 8))
+        {
+            queue.DescriptorTable = new GuestAddress(BinaryPrimitives.ReadUInt64LittleEndian(image[CommonConfigurationRegister.QueueDescriptor..]));
+        }
+
+        if (touches(CommonConfigurationRegister.QueueDriver, 8))
+        {
+            queue.DriverArea = new GuestAddress(BinaryPrimitives.ReadUInt64LittleEndian(image[CommonConfigurationRegister.QueueDriver..]));
+        }
+
+        if (touches(CommonConfigurationRegister.QueueDevice, 8))
+        {
+            queue.DeviceArea = new GuestAddress(BinaryPrimitives.ReadUInt64LittleEndian(image[CommonConfigurationRegister.QueueDevice..]));
+        }
+
+        if (touches(CommonConfigurationRegister.QueueEnable, 2) && BinaryPrimitives.ReadUInt16LittleEndian(image[CommonConfigurationRegister.QueueEnable..]) == 1)
+        {
+            queue.Enable();
+        }
+    }
+
+    /// <summary>§4.1.5.1.2: a vector the table lacks reads back as NO_VECTOR, which tells the driver the mapping failed.</summary>
+    private ushort ValidVector(ushort vector) => vector < msix.VectorCount ? vector : SplitVirtqueue.NoVector;
+
+    private byte ReadInterruptStatus()
+    {
+        // §4.1.4.5.1: reading the ISR clears it and de-asserts the INTx line.
+        int value = Interlocked.Exchange(ref interruptStatus, 0);
+        SetInterruptAsserted(false);
+        return (byte)value;
+    }
+
+    private static void CopyOut(ReadOnlySpan<byte> source, ulong offset, Span<byte> data)
+    {
+        data.Clear();
+        if (offset < (ulong)source.Length)
+        {
+            int count = (int)Math.Min((ulong)data.Length, (ulong)source.Length - offset);
+            source.Slice((int)offset, count).CopyTo(data);
+        }
+    }
+
+    private sealed class QueueWork(VirtioPciFunction owner, int queueIndex) : IoWork
+    {
+        public override void Run() => owner.ServeQueue(queueIndex);
+    }
+
+    /// <summary>BAR 0 as the bus sees it: each window dispatched to its structure.</summary>
+    private sealed class Registers(VirtioPciFunction owner) : IBusDevice
+    {
+        public void Read(ulong offset, Span<byte> data)
+        {
+            ulong within = offset % RegionSize;
+            switch (offset - within)
+            {
+                case CommonConfigurationOffset:
+                    owner.ReadCommon(within, data);
+                    break;
+                case InterruptStatusOffset:
+                    data.Clear();
+                    if (within == 0 && data.Length > 0)
+                    {
+                        data[0] = owner.ReadInterruptStatus();
+                    }
+
+                    break;
+                case DeviceConfigurationOffset:
+                    data.Clear();
+                    if (within + (ulong)data.Length <= (ulong)owner.device.ConfigurationSize)
+                    {
+                        lock (owner.stateLock)
+                        {
+                            owner.device.ReadConfiguration((int)within, data);
+                        }
+                    }
+
+                    break;
+                case MsixTableOffset:
+                case MsixTableOffset + RegionSize:
+                    owner.msix.Table.Read(offset - MsixTableOffset, data);
+                    break;
+                case MsixPendingBitsOffset:
+                    owner.msix.PendingBits.Read(within, data);
+                    break;
+                default:
+                    data.Clear();
+                    break;
+            }
+        }
+
+        public void Write(ulong offset, ReadOnlySpan<byte> data)
+        {
+            ulong within = offset % RegionSize;
+            switch (offset - within)
+            {
+                case CommonConfigurationOffset:
+                    owner.WriteCommon(within, data);
+                    break;
+                case DeviceConfigurationOffset:
+                    if (within + (ulong)data.Length <= (ulong)owner.device.ConfigurationSize)
+                    {
+                        lock (owner.stateLock)
+                        {
+                            owner.device.WriteConfiguration((int)within, data);
+                        }
+                    }
+
+                    break;
+                case NotifyOffset:
+                    owner.NotifyQueue((int)(within / NotifyOffsetMultiplier));
+                    break;
+                case MsixTableOffset:
+                case MsixTableOffset + RegionSize:
+                    owner.msix.Table.Write(offset - MsixTableOffset, data);
+                    break;
+            }
+        }
+    }
+}
