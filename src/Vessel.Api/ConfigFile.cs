@@ -25,7 +25,7 @@ public static class ConfigFile
         }
         catch (JsonException exception)
         {
-            throw new ApiRequestException($"--config-file: '{path}' is not a valid configuration: {exception.Message}");
+            throw new ApiRequestException($"--config-file: '{path}' is not a valid configuration: {JsonErrors.Describe(exception)}");
         }
     }
 }

@@ -36,7 +36,7 @@ public sealed class RequestDispatcher(VmController controller)
             string message = exception switch
             {
                 ApiRequestException => exception.Message,
-                JsonException json => DescribeJsonError(json),
+                JsonException json => $"The request body is not valid: {JsonErrors.Describe(json)}",
                 BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => $"The request body is larger than {MaxBodyBytes} bytes.",
                 BadHttpRequestException http => $"The request is malformed: {http.Message}",
                 _ => $"The request could not be served: {exception.Message}",
@@ -119,17 +119,6 @@ public sealed class RequestDispatcher(VmController controller)
         }
 
         context.Response.StatusCode = StatusCodes.Status204NoContent;
-    }
-
-    /// <summary>System.Text.Json's message, in the API's words: JSON field names, no .NET type or member names.</summary>
-    private static string DescribeJsonError(JsonException exception)
-    {
-        string detail = exception.Message
-            .Replace("Vessel.Client.Models.", string.Empty, StringComparison.Ordinal)
-            .Replace("could not be mapped to any .NET member contained in type", "is not a field of", StringComparison.Ordinal)
-            .Replace("The constructor parameter", "The field", StringComparison.Ordinal)
-            .Replace(" Consider updating its nullability annotation.", string.Empty, StringComparison.Ordinal);
-        return $"The request body is not valid: {detail}";
     }
 
     private static bool TryGetId(string path, string prefix, out string id)

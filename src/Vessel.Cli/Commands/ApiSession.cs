@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Vessel.Api;
+using Vessel.Cli.Terminal;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
 using Vessel.Devices.Serial;
@@ -51,14 +52,18 @@ internal static class ApiSession
         var hostStop = new TaskCompletionSource<MachineStop>(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnSignal(PosixSignalContext context)
         {
+            // The shell's statuses for death by signal (128 + number), as the console session exits with.
             context.Cancel = true;
+            var stop = context.Signal == PosixSignal.SIGINT
+                ? MachineStop.HostRequest("stopped by SIGINT", ConsoleSession.InterruptedStatus)
+                : MachineStop.HostRequest("stopped by SIGTERM", ConsoleSession.TerminatedStatus);
             if (controller.Built is { } running)
             {
-                running.Machine.RequestStop(MachineStop.HostRequest());
+                running.Machine.RequestStop(stop);
             }
             else
             {
-                hostStop.TrySetResult(MachineStop.HostRequest());
+                hostStop.TrySetResult(stop);
             }
         }
 
