@@ -74,8 +74,14 @@ internal static class ApiSession
         {
             if (apiSocket != null)
             {
+                var self = System.Diagnostics.Process.GetCurrentProcess();
+                var before = self.TotalProcessorTime;
+                var sinceStart = DateTime.Now - self.StartTime;
                 server = ApiServer.StartAsync(apiSocket, controller).GetAwaiter().GetResult();
-                hostLog.Info($"API server listening on {apiSocket}");
+                self.Refresh();
+                hostLog.Info($"API server listening on {apiSocket}: {(DateTime.Now - self.StartTime).TotalMilliseconds:0} ms after the process started "
+                    + $"({self.TotalProcessorTime.TotalMilliseconds:0} ms CPU; the server itself took {(self.TotalProcessorTime - before).TotalMilliseconds:0} ms CPU, "
+                    + $"the runtime and CLI before it {before.TotalMilliseconds:0} ms, {sinceStart.TotalMilliseconds:0} ms wall)");
             }
 
             if (configFile != null)
