@@ -2,7 +2,8 @@
 # Runs every Vessel test. Installs what the tests need on a fresh Debian machine first (when run as root):
 # linux-libc-dev, whose <linux/kvm.h> the KVM layout tests compile a probe against with gcc; and the Debian guest images
 # for tests/Vessel.Guests.Tests (about 28 MB from the Debian archive, once; cached under ~/.cache/vessel), which boot on
-# the software CPU anywhere and on KVM where it can run stock Linux. VESSEL_GUEST_IMAGES=0 skips the fetch.
+# the software CPU anywhere and on KVM where it can run stock Linux; and curl, with which the API's end-to-end tests
+# (tests/Vessel.Api.Tests/EndToEnd) follow Firecracker's getting-started guide on the socket. VESSEL_GUEST_IMAGES=0 skips the fetch.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -23,6 +24,15 @@ if ! command -v qemu-img >/dev/null; then
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-utils >/dev/null
   else
     echo "test.sh: qemu-img is missing; the qcow2 disk tests will be skipped (install qemu-utils)" >&2
+  fi
+fi
+
+if ! command -v curl >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing curl for the API end-to-end tests" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
+  else
+    echo "test.sh: curl is missing; the API end-to-end tests will be skipped (install curl)" >&2
   fi
 fi
 

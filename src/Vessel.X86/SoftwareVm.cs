@@ -1,6 +1,7 @@
 using Vessel.Core.Accel;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
+using Vessel.Core.Time;
 using Vessel.X86.Apic;
 using Vessel.X86.Cpu;
 using Vessel.X86.Cpu.Decoding;
@@ -46,12 +47,16 @@ public sealed class SoftwareVm : IAcceleratorVm
         IoApic = new IoApic(ApicBus);
         ApicBus.ExternalInterrupts = Pic;
         ApicBus.EndOfInterruptListener = IoApic;
-        Pit = new Pit8254(level => SetIrqLine(0, level));
+        Clock = options.Clock ?? new VmClock();
+        Pit = new Pit8254(level => SetIrqLine(0, level), Clock.GetTimestamp);
         Pit.InitializeAsFirmware();
         hypercalls = new KvmHypercalls(ApicBus);
     }
 
     public AcceleratorVmOptions Options { get; }
+
+    /// <summary>The guest's time: every vCPU's TSC and LAPIC timer, and the PIT.</summary>
+    public VmClock Clock { get; }
 
     public IReadOnlyList<SoftwareVcpu> Vcpus => vcpus;
 
@@ -66,7 +71,7 @@ public sealed class SoftwareVm : IAcceleratorVm
     public IVcpu CreateVcpu(int index, IVcpuIo io)
     {
         var vcpuIo = new SoftwareVcpuIo(io, Pic, Pit, IoApic);
-        var cpu = new Cpu.Cpu(memory, codeCache, vcpuIo, log, cpuid, apicId: index) { IsBootstrapProcessor = index == 0 };
+        var cpu = new Cpu.Cpu(memory, codeCache, vcpuIo, log, cpuid, apicId: index) { IsBootstrapProcessor = index == 0, Clock = Clock };
         var apic = new LocalApic(cpu, ApicBus, (uint)index, bootstrapProcessor: index == 0);
         vcpuIo.LocalApic = apic;
         cpu.InterruptController = apic;

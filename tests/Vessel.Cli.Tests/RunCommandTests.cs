@@ -137,6 +137,36 @@ public class RunCommandTests
     }
 
     [Fact]
+    public void Run_without_a_kernel_an_api_socket_or_a_config_file_is_a_usage_error_naming_all_three()
+    {
+        var (status, errors) = Invoke("run");
+
+        Assert.Equal(Program.UsageErrorStatus, status);
+        Assert.Contains("--kernel: required (unless --api-sock or --config-file is given)", errors, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--kernel", "/boot/vmlinuz")]
+    [InlineData("--memory", "256M")]
+    [InlineData("--cpus", "2")]
+    public void Machine_flags_beside_an_api_socket_are_a_usage_error_pointing_at_the_api(string flag, string value)
+    {
+        var (status, errors) = Invoke("run", "--api-sock", "/tmp/never-created.sock", flag, value);
+
+        Assert.Equal(Program.UsageErrorStatus, status);
+        Assert.Contains($"vessel: {flag}: not used with --api-sock or --config-file", errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_api_socket_in_a_missing_directory_fails_with_status_1_saying_so()
+    {
+        var (status, errors) = Invoke("run", "--api-sock", "/nonexistent-dir/api.sock");
+
+        Assert.Equal(1, status);
+        Assert.Contains("--api-sock: the directory of '/nonexistent-dir/api.sock' does not exist", errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_unknown_accelerator_is_refused_by_the_parser_with_the_usage_status()
     {
         var (status, _) = Invoke("run", "--kernel", "x", "--accel", "hyperv");

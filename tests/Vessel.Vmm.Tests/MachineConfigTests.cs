@@ -15,7 +15,7 @@ public sealed class MachineConfigTests : IDisposable
 
         var error = Assert.Throws<ConfigurationException>(config.Validate);
 
-        Assert.Contains("--kernel", error.Message);
+        Assert.Equal(ConfigField.KernelPath, error.Field);
         Assert.Contains("/nonexistent/vmlinux", error.Message);
         Assert.Contains("does not exist", error.Message);
     }
@@ -39,7 +39,7 @@ public sealed class MachineConfigTests : IDisposable
 
         var error = Assert.Throws<ConfigurationException>(config.Validate);
 
-        Assert.StartsWith("--cpus:", error.Message);
+        Assert.Equal(ConfigField.VcpuCount, error.Field);
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public sealed class MachineConfigTests : IDisposable
 
         var error = Assert.Throws<ConfigurationException>(config.Validate);
 
-        Assert.StartsWith("--memory:", error.Message);
+        Assert.Equal(ConfigField.Memory, error.Field);
     }
 
     [Fact]
@@ -71,7 +71,8 @@ public sealed class MachineConfigTests : IDisposable
 
         var error = Assert.Throws<ConfigurationException>(config.Validate);
 
-        Assert.StartsWith("--cpu: unknown CPU feature or property '+warp-drive'.", error.Message, StringComparison.Ordinal);
+        Assert.Equal(ConfigField.Cpu, error.Field);
+        Assert.StartsWith("unknown CPU feature or property '+warp-drive'.", error.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ public class MemorySizeTests
     [InlineData("65536K", 64UL << 20)]
     public void Sizes_parse_like_qemu_with_binary_units_and_mebibytes_by_default(string text, ulong expected)
     {
-        Assert.Equal(expected, MemorySize.Parse(text, "--memory"));
+        Assert.Equal(expected, MemorySize.Parse(text));
     }
 
     [Theory]
@@ -24,7 +24,7 @@ public class MemorySizeTests
     [InlineData("0")]
     public void Malformed_sizes_are_rejected_naming_the_setting(string text)
     {
-        var error = Assert.Throws<ConfigurationException>(() => MemorySize.Parse(text, "--memory"));
-        Assert.StartsWith("--memory:", error.Message);
+        var error = Assert.Throws<ConfigurationException>(() => MemorySize.Parse(text));
+        Assert.Equal(ConfigField.Memory, error.Field);
     }
 }

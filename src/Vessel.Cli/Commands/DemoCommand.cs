@@ -86,7 +86,7 @@ public static class DemoCommand
                     InitrdPath = images.InitramfsPath,
                     CommandLine = string.IsNullOrWhiteSpace(append) ? commandLine : $"{commandLine} {append}",
                     Disks = disks,
-                    MemoryBytes = MemorySize.Parse(memory, "--memory"),
+                    MemoryBytes = MemorySize.Parse(memory),
                     VcpuCount = cpus,
                     Accelerator = MachineLauncher.ParseAccelerator(accel),
                     Cpu = cpu,

@@ -49,10 +49,15 @@ internal static class MachineLauncher
         }
         catch (ConfigurationException exception) when (exception.IsInvalidValue)
         {
-            Console.Error.WriteLine($"vessel: {exception.Message}");
+            Console.Error.WriteLine($"vessel: {exception.Render(CliFlags.For)}");
             return Program.UsageErrorStatus;
         }
-        catch (Exception exception) when (exception is ConfigurationException or BootImageException or KvmException or DiskImageException)
+        catch (ConfigurationException exception)
+        {
+            Console.Error.WriteLine($"vessel: {exception.Render(CliFlags.For)}");
+            return 1;
+        }
+        catch (Exception exception) when (exception is BootImageException or KvmException or DiskImageException)
         {
             Console.Error.WriteLine($"vessel: {exception.Message}");
             return 1;

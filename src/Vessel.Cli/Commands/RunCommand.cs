@@ -4,15 +4,31 @@ using Vessel.Vmm.Configuration;
 
 namespace Vessel.Cli.Commands;
 
-/// <summary><c>vessel run</c>: boot one machine with its console on this terminal.</summary>
+/// <summary>
+/// <c>vessel run</c>: boot one machine with its console on this terminal, from flags (<c>--kernel</c> ...), or
+/// Firecracker-style from its API (<c>--api-sock</c>) and/or a configuration file (<c>--config-file</c>).
+/// </summary>
 public static class RunCommand
 {
     public static Command Create()
     {
         var kernel = new Option<string>("--kernel", "-k")
         {
-            Description = "Kernel to boot: a Linux bzImage or vmlinux (ELF64), or a multiboot image (ELF32/ELF64 or a.out kludge).",
-            Required = true,
+            Description = "Kernel to boot: a Linux bzImage or vmlinux (ELF64), or a multiboot image (ELF32/ELF64 or a.out kludge). "
+                + "Required unless --api-sock or --config-file is given.",
+        };
+        var apiSocket = new Option<string?>("--api-sock")
+        {
+            Description = "Serve Firecracker's REST API on this Unix socket; without --config-file, wait for the machine to be configured and started through it.",
+        };
+        var configFile = new Option<string?>("--config-file")
+        {
+            Description = "Configure and start the machine from Firecracker's VM configuration JSON (boot-source, machine-config, drives, ...).",
+        };
+        var id = new Option<string>("--id")
+        {
+            Description = "The microVM's id, reported by GET / and in log lines (with --api-sock or --config-file).",
+            DefaultValueFactory = _ => "anonymous-instance",
         };
         var initrd = new Option<string?>("--initrd", "-i") { Description = "Initial ramdisk (initramfs) for a Linux kernel." };
         var commandLine = new Option<string>("--cmdline", "-c")
@@ -45,18 +61,49 @@ public static class RunCommand
 
         var command = new Command("run", "Boot a virtual machine with its serial console on this terminal (Ctrl-A X quits).")
         {
-            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, verbose,
+            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, verbose, apiSocket, configFile, id,
         };
-        command.SetAction(parse => Execute(
-            parse.GetValue(kernel)!,
-            parse.GetValue(initrd),
-            parse.GetValue(commandLine) ?? string.Empty,
-            parse.GetValue(memory) ?? "128M",
-            parse.GetValue(cpus),
-            parse.GetValue(accel) ?? "auto",
-            parse.GetValue(cpu),
-            parse.GetValue(disks) ?? [],
-            parse.GetValue(verbose)));
+        command.SetAction(parse =>
+        {
+            string? apiSocketPath = parse.GetValue(apiSocket);
+            string? configFilePath = parse.GetValue(configFile);
+            if (apiSocketPath != null || configFilePath != null)
+            {
+                foreach (var option in new Option[] { kernel, initrd, commandLine, memory, cpus, disks })
+                {
+                    if (parse.GetResult(option) is { Implicit: false })
+                    {
+                        Console.Error.WriteLine($"vessel: {option.Name}: not used with --api-sock or --config-file; the machine's settings come from the API or the file (boot-source, machine-config).");
+                        return Program.UsageErrorStatus;
+                    }
+                }
+
+                return ApiSession.Run(
+                    apiSocketPath,
+                    configFilePath,
+                    parse.GetValue(id) ?? "anonymous-instance",
+                    MachineLauncher.ParseAccelerator(parse.GetValue(accel) ?? "auto"),
+                    parse.GetValue(cpu),
+                    new StandardErrorLog(parse.GetValue(verbose)));
+            }
+
+            if (parse.GetValue(kernel) is not { } kernelPath)
+            {
+                Console.Error.WriteLine("vessel: --kernel: required (unless --api-sock or --config-file is given). Pass the path of a vmlinux, bzImage or multiboot image.");
+                return Program.UsageErrorStatus;
+            }
+
+            return Execute(
+                kernelPath,
+                parse.GetValue(initrd),
+                parse.GetValue(commandLine) ?? string.Empty,
+                parse.GetValue(memory) ?? "128M",
+                parse.GetValue(cpus),
+                parse.GetValue(accel) ?? "auto",
+                parse.GetValue(cpu),
+                parse.GetValue(disks) ?? [],
+                parse.GetValue(verbose));
+        });
         return command;
     }
 
@@ -67,7 +114,7 @@ public static class RunCommand
                 KernelPath = kernel,
                 InitrdPath = initrd,
                 CommandLine = commandLine,
-                MemoryBytes = MemorySize.Parse(memory, "--memory"),
+                MemoryBytes = MemorySize.Parse(memory),
                 VcpuCount = cpus,
                 Accelerator = MachineLauncher.ParseAccelerator(accel),
                 Cpu = cpu,

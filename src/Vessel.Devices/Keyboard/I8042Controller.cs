@@ -29,6 +29,15 @@ public sealed class I8042Controller
     private const int ControllerRamSize = 32;
 
     /// <summary>
+    /// Ctrl, Alt and Delete pressed, then released in reverse order, in scan code set 2 (what the keyboard sends):
+    /// Left Ctrl 0x14, Left Alt 0x11, Delete 0xE0 0x71; a release is 0xF0 before the make code (Firecracker's i8042 sends the same keys).
+    /// </summary>
+    private static readonly byte[] CtrlAltDelSet2 = [0x14, 0x11, 0xE0, 0x71, 0xE0, 0xF0, 0x71, 0xF0, 0x11, 0xF0, 0x14];
+
+    /// <summary>The same keys as the controller's translation hands them to the guest in set 1: a release is the make code | 0x80.</summary>
+    private static readonly byte[] CtrlAltDelSet1 = [0x1D, 0x38, 0xE0, 0x53, 0xE0, 0xD3, 0xB8, 0x9D];
+
+    /// <summary>
     /// The command byte firmware hands over (SeaBIOS's choice): keyboard interrupt on, translation on, system flag set,
     /// auxiliary port disabled until a driver wants it.
     /// </summary>
@@ -83,6 +92,23 @@ public sealed class I8042Controller
         set => ram[0] = (byte)value;
     }
 
+    /// <summary>
+    /// Presses and releases Ctrl-Alt-Del on the keyboard, raising IRQ 1 (Firecracker's SendCtrlAltDel). Linux passes it
+    /// to init, which reboots or powers off as it is configured to. Safe from any thread.
+    /// </summary>
+    public void SendCtrlAltDel()
+    {
+        lock (stateLock)
+        {
+            // Our translation table covers only the bytes the keyboard's protocol sends, so with translation on (as every
+            // PC firmware leaves it) the keys are queued already in set 1, the codes translation would produce.
+            bool translated = (Configuration & ControllerConfiguration.Translate) != 0;
+            keyboard.SendScanCodes(translated ? CtrlAltDelSet1 : CtrlAltDelSet2);
+            FillOutputBuffer();
+            UpdateInterruptLines();
+        }
+    }
+
     public byte ReadStatus()
     {
         lock (stateLock)
@@ -115,6 +141,10 @@ public sealed class I8042Controller
             byte value = outputBuffer;
             outputBufferFull = false;
             outputBufferStatus = ControllerStatus.None;
+
+            // Lower the line before the next byte raises it again: the IOAPIC and PIC take IRQ 1 and 12 edge-triggered,
+            // so a line left high from one byte to the next would hide every byte after the first (QEMU's ps2 does the same).
+            UpdateInterruptLines();
             FillOutputBuffer();
             UpdateInterruptLines();
             return value;

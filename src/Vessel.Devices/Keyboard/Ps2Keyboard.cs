@@ -32,6 +32,15 @@ internal sealed class Ps2Keyboard
 
     public bool TryTakeReply(out byte value) => replies.TryDequeue(out value);
 
+    /// <summary>Queues scan codes as if keys were pressed; codes that do not fit the 16-byte buffer are lost, as on a real keyboard.</summary>
+    public void SendScanCodes(ReadOnlySpan<byte> codes)
+    {
+        foreach (byte code in codes)
+        {
+            Send(code);
+        }
+    }
+
     public void Receive(byte value)
     {
         if (awaitingArgumentFor is { } command)

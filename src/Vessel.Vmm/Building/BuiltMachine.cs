@@ -1,12 +1,16 @@
 using Vessel.Boot;
+using Vessel.Devices.Keyboard;
 using Vessel.Devices.Serial;
 using Vessel.Devices.Virtio.Console;
 using Vessel.Vmm.Running;
 
 namespace Vessel.Vmm.Building;
 
-/// <summary>A machine ready to run, with the handles its host side needs: the console UART for input and what was loaded.</summary>
-public sealed record BuiltMachine(Machine Machine, Uart16550 Console, LoadedKernel Kernel) : IDisposable
+/// <summary>
+/// A machine ready to run, with the handles its host side needs: the console UART for input, the i8042 for
+/// Ctrl-Alt-Del, and what was loaded.
+/// </summary>
+public sealed record BuiltMachine(Machine Machine, Uart16550 Console, I8042Controller Keyboard, LoadedKernel Kernel) : IDisposable
 {
     /// <summary>The machine's device list and I/O thread.</summary>
     public DeviceManager? Devices { get; init; }

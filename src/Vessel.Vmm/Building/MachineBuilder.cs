@@ -3,6 +3,7 @@ using Vessel.Core.Accel;
 using Vessel.Core.Files;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
+using Vessel.Core.Time;
 using Vessel.Devices.Clock;
 using Vessel.Devices.Debug;
 using Vessel.Devices.Firmware;
@@ -38,14 +39,15 @@ public static class MachineBuilder
     public static BuiltMachine Build(MachineConfig config, IAccelerator accelerator, ISerialOutput consoleOutput, IMachineLog log)
     {
         config.Validate();
-        var kernel = KernelImage.FromBytes(ReadHostFile(config, config.KernelPath, "--kernel", MachineConfig.KernelDescription), config.KernelPath);
+        RefuseDevicesNotYetBuilt(config);
+        var kernel = KernelImage.FromBytes(ReadHostFile(config, config.KernelPath, ConfigField.KernelPath, MachineConfig.KernelDescription), config.KernelPath);
         if (kernel.IsStockLinux && !accelerator.BootsStockLinux(out string refusal))
         {
             throw new ConfigurationException($"--accel {accelerator.Name}: {refusal}");
         }
 
         ReadOnlyMemory<byte> initrd = config.InitrdPath != null
-            ? ReadHostFile(config, config.InitrdPath, "--initrd", MachineConfig.InitrdDescription)
+            ? ReadHostFile(config, config.InitrdPath, ConfigField.InitrdPath, MachineConfig.InitrdDescription)
             : ReadOnlyMemory<byte>.Empty;
 
         GuestMemory memory;
@@ -55,17 +57,18 @@ public static class MachineBuilder
         }
         catch (OutOfMemoryException exception)
         {
-            throw new ConfigurationException($"--memory: {exception.Message}");
+            throw new ConfigurationException(ConfigField.Memory, exception.Message);
         }
 
         IAcceleratorVm? vm = null;
         try
         {
-            vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu()), log);
-            var machine = new Machine(memory, vm, accelerator.Name, log);
+            var clock = new VmClock();
+            vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu(), clock), log);
+            var machine = new Machine(memory, vm, accelerator.Name, clock, log);
             var devices = new DeviceManager(machine, log);
             machine.Own(devices);
-            var console = AttachLegacyDevices(machine, devices, consoleOutput, log);
+            var (console, keyboard) = AttachLegacyDevices(machine, devices, consoleOutput, log);
             AttachPlatformDevices(machine, devices, config);
             AttachTestDevice(machine, devices);
             var virtioConsole = AttachVirtioDevices(machine, devices, config, consoleOutput, log);
@@ -84,7 +87,7 @@ public static class MachineBuilder
                 machine.AddVcpu(vcpu);
             }
 
-            return new BuiltMachine(machine, console, loaded) 
+            return new BuiltMachine(machine, console, keyboard, loaded)
             {
                 Devices = devices,
                 VirtioConsole = virtioConsole,
@@ -96,6 +99,23 @@ public static class MachineBuilder
             vm?.Dispose();
             memory.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Devices the configuration can name but the machine cannot build yet: starting without them would silently give the
+    /// guest less than was asked for, so the machine refuses to start and says so.
+    /// </summary>
+    private static void RefuseDevicesNotYetBuilt(MachineConfig config)
+    {
+        if (config.NetworkInterfaces.Count > 0)
+        {
+            throw new ConfigurationException(ConfigField.NetworkInterfaceId, $"interface '{config.NetworkInterfaces[0].Id}': network interfaces (virtio-net) are not supported yet. Remove them to start.");
+        }
+
+        if (config.Vsock != null)
+        {
+            throw new ConfigurationException(ConfigField.VsockGuestCid, "the vsock device (virtio-vsock) is not supported yet. Remove it to start.");
         }
     }
 
@@ -115,15 +135,18 @@ public static class MachineBuilder
     }
 
     /// <summary>Reads a kernel or initrd with the bound Validate checked: a file cannot be larger than the guest's RAM.</summary>
-    private static byte[] ReadHostFile(MachineConfig config, string path, string option, string expected)
+    private static byte[] ReadHostFile(MachineConfig config, string path, ConfigField field, string expected)
     {
+        // HostFile names where a path came from in front of its message; the field goes there, for the front end to name.
+        string marker = field.ToString();
         try
         {
-            return HostFile.ReadAll(path, option, expected, (long)Math.Min(config.MemoryBytes, long.MaxValue), config.MemoryLimitMeaning);
+            return HostFile.ReadAll(path, marker, expected, (long)Math.Min(config.MemoryBytes, long.MaxValue), config.MemoryLimitMeaning);
         }
         catch (HostFileException exception)
         {
-            throw new ConfigurationException(exception.Message, exception);
+            string detail = exception.Message.StartsWith(marker + ": ", StringComparison.Ordinal) ? exception.Message[(marker.Length + 2)..] : exception.Message;
+            throw new ConfigurationException(field, detail, exception);
         }
     }
 
@@ -142,7 +165,7 @@ public static class MachineBuilder
     private static void AttachPlatformDevices(Machine machine, DeviceManager devices, MachineConfig config)
     {
         ulong below4GiB = machine.Memory.Regions[0].Size;
-        var rtc = new CmosRtc(machine.Interrupts.Line(CmosRtc.Irq), below4GiB, machine.Memory.TotalSize - below4GiB);
+        var rtc = new CmosRtc(machine.Interrupts.Line(CmosRtc.Irq), below4GiB, machine.Memory.TotalSize - below4GiB, machine.Clock);
         machine.Own(rtc);
         devices.AttachIsa("CMOS RTC (MC146818)", rtc, CmosRtc.IndexPort, CmosRtc.PortCount, CmosRtc.Irq);
         var firmware = new FirmwareConfiguration(config.MemoryBytes, config.VcpuCount, config.VcpuCount);
@@ -187,7 +210,7 @@ public static class MachineBuilder
         machine.Mmio.Register(TestDevice.MemoryBase, TestDevice.MemorySize, device.Memory, "pc-testdev memory");
     }
 
-    private static Uart16550 AttachLegacyDevices(Machine machine, DeviceManager devices, ISerialOutput consoleOutput, IMachineLog log)
+    private static (Uart16550 Console, I8042Controller Keyboard) AttachLegacyDevices(Machine machine, DeviceManager devices, ISerialOutput consoleOutput, IMachineLog log)
     {
         var com1 = new Uart16550(machine.Interrupts.Line(Com1Irq), consoleOutput);
         devices.AttachIsa("COM1 (16550A)", com1, Com1Port, 8, Com1Irq, acpi: ("COM1", "PNP0501"));
@@ -197,6 +220,6 @@ public static class MachineBuilder
         machine.Ports.Register(I8042Controller.DataPortNumber, 1, i8042.DataPort, "i8042 data");
         machine.Ports.Register(I8042Controller.CommandPortNumber, 1, i8042.CommandPort, "i8042 command/status");
         devices.Record(new AttachedDevice("i8042 (PS/2 keyboard)", (I8042Controller.DataPortNumber, 5), KeyboardIrq));
-        return com1;
+        return (com1, i8042);
     }
 }

@@ -30,6 +30,15 @@ public sealed record MachineConfig
     /// <summary>virtio-blk disks, in the order the guest numbers them (vda, vdb, ...).</summary>
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
 
+    /// <summary>virtio-net interfaces (not built yet: a machine with one refuses to start).</summary>
+    public IReadOnlyList<NetworkInterfaceConfig> NetworkInterfaces { get; init; } = [];
+
+    /// <summary>The virtio-vsock device, or null (not built yet: a machine with one refuses to start).</summary>
+    public VsockConfig? Vsock { get; init; }
+
+    /// <summary>The entropy device as the API or a config file gave it; every machine has a virtio-rng device whether or not this is set.</summary>
+    public EntropyConfig? Entropy { get; init; }
+
     /// <summary>The parsed <see cref="Cpu"/>, or null when none was given; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
     public CpuModelSpec? ParseCpu()
     {
@@ -44,7 +53,7 @@ public sealed record MachineConfig
         }
         catch (CpuModelException exception)
         {
-            throw ConfigurationException.InvalidValue($"--cpu: {exception.Message}");
+            throw ConfigurationException.InvalidValue(ConfigField.Cpu, exception.Message);
         }
     }
 
@@ -53,33 +62,63 @@ public sealed record MachineConfig
     {
         if (string.IsNullOrWhiteSpace(KernelPath))
         {
-            throw new ConfigurationException("--kernel: no kernel given. Pass the path of a vmlinux, bzImage or multiboot image.");
+            throw new ConfigurationException(ConfigField.KernelPath, "no kernel given. Pass the path of a vmlinux, bzImage or multiboot image.");
         }
 
         if (VcpuCount < 1 || VcpuCount > MaxVcpus)
         {
-            throw ConfigurationException.InvalidValue($"--cpus: {VcpuCount} is out of range. Give 1 to {MaxVcpus}.");
+            throw ConfigurationException.InvalidValue(ConfigField.VcpuCount, $"{VcpuCount} is out of range. Give 1 to {MaxVcpus}.");
         }
 
         if (MemoryBytes < MinMemoryBytes || MemoryBytes > MaxMemoryBytes)
         {
             throw ConfigurationException.InvalidValue(
-                $"--memory: {MemorySize.Format(MemoryBytes)} is out of range. Give {MemorySize.Format(MinMemoryBytes)} to {MemorySize.Format(MaxMemoryBytes)}.");
+                ConfigField.Memory,
+                $"{MemorySize.Format(MemoryBytes)} is out of range. Give {MemorySize.Format(MinMemoryBytes)} to {MemorySize.Format(MaxMemoryBytes)}.");
         }
 
         if (MemoryBytes % 4096 != 0)
         {
-            throw ConfigurationException.InvalidValue($"--memory: {MemoryBytes} bytes is not a whole number of 4 KiB pages.");
+            throw ConfigurationException.InvalidValue(ConfigField.Memory, $"{MemoryBytes} bytes is not a whole number of 4 KiB pages.");
         }
 
         ParseCpu();
         ValidateDisks();
 
         // Files last: their size limit is the memory size just checked. Opened without blocking, so a FIFO cannot hang us.
-        RequireReadableFile(KernelPath, "--kernel", KernelDescription);
+        long memoryLimit = (long)Math.Min(MemoryBytes, long.MaxValue);
+        RequireReadableFile(KernelPath, ConfigField.KernelPath, KernelDescription, memoryLimit, MemoryLimitMeaning);
         if (InitrdPath != null)
         {
-            RequireReadableFile(InitrdPath, "--initrd", InitrdDescription);
+            RequireReadableFile(InitrdPath, ConfigField.InitrdPath, InitrdDescription, memoryLimit, MemoryLimitMeaning);
+        }
+
+        ValidateDevices();
+    }
+
+    private void ValidateDevices()
+    {
+        var driveIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var disk in Disks)
+        {
+            if (!driveIds.Add(disk.Id))
+            {
+                throw ConfigurationException.InvalidValue(ConfigField.DriveId, $"drive '{disk.Id}' is given twice. Give each drive its own id.");
+            }
+        }
+
+        var interfaceIds = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var network in NetworkInterfaces)
+        {
+            if (!interfaceIds.Add(network.Id))
+            {
+                throw ConfigurationException.InvalidValue(ConfigField.NetworkInterfaceId, $"interface '{network.Id}' is given twice. Give each interface its own id.");
+            }
+        }
+
+        if (Vsock is { GuestCid: < VsockConfig.MinGuestCid } vsock)
+        {
+            throw ConfigurationException.InvalidValue(ConfigField.VsockGuestCid, $"{vsock.GuestCid} is reserved. Give a context ID of {VsockConfig.MinGuestCid} or more.");
         }
     }
 
@@ -114,15 +153,22 @@ public sealed record MachineConfig
     /// <summary>What the kernel's and initrd's sizes are checked against: neither can be larger than the guest's RAM.</summary>
     public string MemoryLimitMeaning => $"the guest's {MemorySize.Format(MemoryBytes)} of memory";
 
-    private void RequireReadableFile(string path, string option, string what)
+    /// <summary>
+    /// Throws <see cref="ConfigurationException"/> for <paramref name="field"/> unless <paramref name="path"/> is a regular
+    /// file this process can read, of at most <paramref name="maxBytes"/> (<paramref name="limitMeaning"/> says why).
+    /// </summary>
+    public static void RequireReadableFile(string path, ConfigField field, string what, long maxBytes = long.MaxValue, string limitMeaning = "a file")
     {
+        // HostFile names where a path came from in front of its message; the field goes there, for the front end to name.
+        string marker = field.ToString();
         try
         {
-            HostFile.Check(path, option, what, (long)Math.Min(MemoryBytes, long.MaxValue), MemoryLimitMeaning);
+            HostFile.Check(path, marker, what, maxBytes, limitMeaning);
         }
         catch (HostFileException exception)
         {
-            throw new ConfigurationException(exception.Message, exception);
+            string detail = exception.Message.StartsWith(marker + ": ", StringComparison.Ordinal) ? exception.Message[(marker.Length + 2)..] : exception.Message;
+            throw new ConfigurationException(field, detail, exception);
         }
     }
 }

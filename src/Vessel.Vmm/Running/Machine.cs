@@ -4,6 +4,7 @@ using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
+using Vessel.Core.Time;
 
 namespace Vessel.Vmm.Running;
 
@@ -11,6 +12,13 @@ namespace Vessel.Vmm.Running;
 /// A built machine: memory, buses, devices, and the accelerator's VM with its vCPUs. <see cref="Run"/> gives each vCPU a
 /// host thread and returns when a device, a vCPU or the host stops the machine.
 /// </summary>
+/// <remarks>
+/// The lifecycle (Created -> Running &lt;-> Paused -> Stopped) has one owner, this class: <see cref="Start"/>,
+/// <see cref="Pause"/>, <see cref="Resume"/> and <see cref="RequestStop"/> are its only transitions. A pause asks each
+/// vCPU to leave Run() and parks it in its loop until resumed or stopped (never re-entering Run while paused), then stops
+/// the guest's <see cref="VmClock"/>. Start, Pause and Resume are serialized by a lock no vCPU holds while it runs; a stop
+/// takes no lock at all, so it stays safe from a signal handler.
+/// </remarks>
 public sealed class Machine : ISystemControl, IDisposable
 {
     private readonly IAcceleratorVm vm;
@@ -18,20 +26,32 @@ public sealed class Machine : ISystemControl, IDisposable
     private readonly List<IDisposable> ownedDevices = [];
     private readonly ManualResetEventSlim stopped = new(false);
     private readonly CancellationTokenSource stopping = new();
-    private readonly IMachineLog log;
+    private readonly Lock lifecycleLock = new();
     private readonly List<Thread> threads = [];
+
+    /// <summary>Set while the machine may run; a pause resets it before asking the vCPUs to park.</summary>
+    private readonly ManualResetEventSlim resumed = new(true);
+
+    /// <summary>Set by a vCPU that parks or leaves, so a pause waiting for all of them looks again.</summary>
+    private readonly ManualResetEventSlim parkedChanged = new(false);
+    private volatile bool pauseRequested;
+    private int parkedVcpus;
+    private int liveVcpus;
+    private volatile MachineState state = MachineState.Created;
+    private readonly IMachineLog log;
     private StrongBox<MachineStop>? stop;
 
-    internal Machine(GuestMemory memory, IAcceleratorVm vm, string acceleratorName, IMachineLog log)
+    internal Machine(GuestMemory memory, IAcceleratorVm vm, string acceleratorName, VmClock clock, IMachineLog log)
     {
         Memory = memory;
+        Clock = clock;
         this.vm = vm;
         this.log = log;
         AcceleratorName = acceleratorName;
         Ports = new IoPortBus(log);
         Mmio = new MmioBus(log);
         Interrupts = new InterruptRouter(vm);
-        Io = new MachineIo(Ports, Mmio);
+        Io = new MachineIo(Ports, Mmio, Metrics);
     }
 
     public GuestMemory Memory { get; }
@@ -44,11 +64,22 @@ public sealed class Machine : ISystemControl, IDisposable
 
     public IVcpuIo Io { get; }
 
+    /// <summary>Counters the metrics endpoint reports: vCPU I/O exits now, block and network traffic once those devices exist.</summary>
+    public MachineMetrics Metrics { get; } = new();
+
     public string AcceleratorName { get; }
 
     public IReadOnlyList<IVcpu> Vcpus => vcpus;
 
     public IAcceleratorVm AcceleratorVm => vm;
+
+    /// <summary>The guest's time, which stands still while the machine is paused.</summary>
+    public VmClock Clock { get; }
+
+    public MachineState State => stopped.IsSet ? MachineState.Stopped : state;
+
+    /// <summary>How long a pause waits for every vCPU to park before it gives up and lets them run on.</summary>
+    public static TimeSpan PauseTimeout { get; } = TimeSpan.FromSeconds(30);
 
     internal void AddVcpu(IVcpu vcpu) => vcpus.Add(vcpu);
 
@@ -80,6 +111,7 @@ public sealed class Machine : ISystemControl, IDisposable
 
         try
         {
+            // Wakes parked vCPUs (they leave) and a pause waiting for them (it gives up).
             stopping.Cancel();
         }
         catch (ObjectDisposedException)
@@ -92,13 +124,142 @@ public sealed class Machine : ISystemControl, IDisposable
     public MachineStop Run(CancellationToken cancellation = default)
     {
         using var registration = cancellation.Register(() => RequestStop(MachineStop.HostRequest()));
-        foreach (var vcpu in vcpus)
+        Start();
+        return WaitForStop();
+    }
+
+    /// <summary>Created -> Running: gives each vCPU its host thread and returns at once.</summary>
+    public void Start()
+    {
+        lock (lifecycleLock)
         {
-            var thread = new Thread(() => RunVcpu(vcpu), 16 << 20) { IsBackground = true, Name = $"vcpu{vcpu.Index}" };
-            threads.Add(thread);
-            thread.Start();
+            if (State != MachineState.Created)
+            {
+                throw new MachineStateException($"The machine cannot start: it is {State}, and only a machine just built can start.");
+            }
+
+            state = MachineState.Running;
+            foreach (var vcpu in vcpus)
+            {
+                var thread = new Thread(() => RunVcpu(vcpu), 16 << 20) { IsBackground = true, Name = $"vcpu{vcpu.Index}" };
+                threads.Add(thread);
+                Interlocked.Increment(ref liveVcpus);
+                thread.Start();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Running -> Paused: every vCPU leaves Run() and parks, then the guest's clock stops; returns once all are parked.
+    /// Pausing a paused machine does nothing; pausing one that is not running throws <see cref="MachineStateException"/>.
+    /// </summary>
+    public void Pause()
+    {
+        lock (lifecycleLock)
+        {
+            if (State == MachineState.Paused)
+            {
+                return;
+            }
+
+            if (State != MachineState.Running)
+            {
+                throw new MachineStateException($"The machine cannot pause: it is {State}, not running.");
+            }
+
+            resumed.Reset();
+            pauseRequested = true;
+            foreach (var vcpu in vcpus)
+            {
+                vcpu.RequestExit();
+            }
+
+            try
+            {
+                WaitUntilAllParked();
+            }
+            catch (Exception exception) when (exception is TimeoutException or OperationCanceledException)
+            {
+                pauseRequested = false;
+                resumed.Set();
+                throw new MachineStateException(exception is TimeoutException
+                    ? $"The machine did not pause: a vCPU did not leave guest code within {PauseTimeout.TotalSeconds:0} s; it runs on."
+                    : "The machine cannot pause: it stopped while pausing.");
+            }
+
+            Clock.Pause();
+            state = MachineState.Paused;
+        }
+    }
+
+    /// <summary>Paused -> Running: the guest's clock goes on from where it stopped and the parked vCPUs re-enter guest code.</summary>
+    public void Resume()
+    {
+        lock (lifecycleLock)
+        {
+            if (State == MachineState.Running)
+            {
+                return;
+            }
+
+            if (State != MachineState.Paused)
+            {
+                throw new MachineStateException($"The machine cannot resume: it is {State}, not paused.");
+            }
+
+            Clock.Resume();
+            state = MachineState.Running;
+            pauseRequested = false;
+            resumed.Set();
+        }
+    }
+
+    private void WaitUntilAllParked()
+    {
+        long deadline = Environment.TickCount64 + (long)PauseTimeout.TotalMilliseconds;
+        while (true)
+        {
+            parkedChanged.Reset();
+            if (Volatile.Read(ref parkedVcpus) >= Volatile.Read(ref liveVcpus))
+            {
+                return;
+            }
+
+            long remaining = deadline - Environment.TickCount64;
+            if (remaining <= 0 || !parkedChanged.Wait(TimeSpan.FromMilliseconds(remaining), stopping.Token))
+            {
+                throw new TimeoutException();
+            }
+        }
+    }
+
+    /// <summary>Waits outside Run() while a pause lasts; returns whether the machine stopped meanwhile.</summary>
+    private bool ParkWhilePaused()
+    {
+        Interlocked.Increment(ref parkedVcpus);
+        parkedChanged.Set();
+        try
+        {
+            while (pauseRequested && !stopped.IsSet)
+            {
+                resumed.Wait(stopping.Token);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The machine stopped while paused.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref parkedVcpus);
         }
 
+        return stopped.IsSet;
+    }
+
+    /// <summary>Waits for the machine to stop, joins its vCPU threads, and says why it stopped.</summary>
+    public MachineStop WaitForStop()
+    {
         stopped.Wait();
 
         // One grace period for all threads together, not one per thread: every vCPU was kicked at once, so they leave
@@ -125,13 +286,36 @@ public sealed class Machine : ISystemControl, IDisposable
     {
         try
         {
+            RunVcpuLoop(vcpu);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref liveVcpus);
+            parkedChanged.Set();
+        }
+    }
+
+    private void RunVcpuLoop(IVcpu vcpu)
+    {
+        try
+        {
             while (!stopped.IsSet)
             {
+                if (pauseRequested)
+                {
+                    if (ParkWhilePaused())
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
                 var exit = vcpu.Run();
                 switch (exit.Reason)
                 {
                     case VcpuExitReason.ExitRequested:
-                        // A stop is recorded before the kick, so this check cannot miss it; any other kick re-enters.
+                        // A stop or pause is recorded before the kick, so the loop's checks cannot miss it; any other kick re-enters.
                         continue;
                     case VcpuExitReason.Shutdown:
                         RequestStop(MachineStop.Shutdown($"vCPU {vcpu.Index} shut down: {exit.Detail}"));
@@ -172,5 +356,7 @@ public sealed class Machine : ISystemControl, IDisposable
         Memory.Dispose();
         stopped.Dispose();
         stopping.Dispose();
+        resumed.Dispose();
+        parkedChanged.Dispose();
     }
 }

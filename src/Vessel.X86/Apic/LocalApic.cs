@@ -453,7 +453,7 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
             case ApicRegister.LvtError:
                 return lvt[LvtTimerIndex + ((register - (int)ApicRegister.LvtTimer) >> 4)];
             case ApicRegister.TimerInitialCount: return timerInitialCount;
-            case ApicRegister.TimerCurrentCount: return CurrentCount(Stopwatch.GetTimestamp());
+            case ApicRegister.TimerCurrentCount: return CurrentCount(cpu.Clock.GetTimestamp());
             case ApicRegister.TimerDivideConfiguration: return timerDivide;
         }
 
@@ -563,7 +563,7 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
                     if (CurrentTimerMode != ApicTimerMode.TscDeadline)
                     {
                         timerInitialCount = value;
-                        StartCountdown(Stopwatch.GetTimestamp());
+                        StartCountdown(cpu.Clock.GetTimestamp());
                     }
 
                     break;
@@ -920,7 +920,7 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
                 return;
             }
 
-            long now = Stopwatch.GetTimestamp();
+            long now = cpu.Clock.GetTimestamp();
             ulong tscNow = cpu.TimeStampCounter;
             long deadline = value <= tscNow
                 ? now
@@ -984,14 +984,14 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
             return;
         }
 
-        long remaining = deadline - Stopwatch.GetTimestamp();
+        long remaining = deadline - cpu.Clock.GetTimestamp();
         long milliseconds = remaining <= 0 ? 0 : Math.Min((remaining * 1000 / Stopwatch.Frequency) + 1, int.MaxValue - 1);
         hostTimer.Change(milliseconds, Timeout.Infinite);
     }
 
     private void OnHostTimer()
     {
-        long now = Stopwatch.GetTimestamp();
+        long now = cpu.Clock.GetTimestamp();
         lock (sync)
         {
             hostTimerDeadline = long.MaxValue;

@@ -134,7 +134,7 @@ public sealed unsafe partial class Cpu
         DeliverOwedDebugTrap();
         var controller = InterruptController;
         ClearEvent(PendingEvent.TimerDeadline);
-        controller?.Poll(Stopwatch.GetTimestamp());
+        controller?.Poll(Clock.GetTimestamp());
         if ((pendingEvents & (int)PendingEvent.InterruptRequest) != 0 && InterruptsEnabled)
         {
             // Clear before asking, so a request raised while the controller answers is never lost; after a delivery
@@ -189,7 +189,7 @@ public sealed unsafe partial class Cpu
             return;
         }
 
-        long remainingTicks = deadline - Stopwatch.GetTimestamp();
+        long remainingTicks = deadline - Clock.GetTimestamp();
         if (remainingTicks > 0)
         {
             // Rounded up, so the wait never ends just short of the deadline and spins through a zero-length wait.

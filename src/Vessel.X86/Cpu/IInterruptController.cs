@@ -9,7 +9,7 @@ public interface IInterruptController
     /// <summary>Returns the vector of the highest-priority deliverable interrupt and marks it in service; false if none.</summary>
     bool TryAcknowledge(out int vector);
 
-    /// <summary>The next time (in host Stopwatch ticks) something must be checked, or long.MaxValue.</summary>
+    /// <summary>The next time (in the VM clock's Stopwatch-frequency ticks) something must be checked, or long.MaxValue.</summary>
     long NextDeadline { get; }
 
     /// <summary>Called at block boundaries and after HLT wake-ups to fire expired timers.</summary>

@@ -4,7 +4,7 @@ namespace Vessel.X86.Timers;
 
 /// <summary>
 /// The 8254 programmable interval timer at ports 0x40-0x43 and the port 0x61 speaker/gate bits, as KVM's in-kernel PIT
-/// (i8254.c) behaves: the input clock is 1.193182 MHz taken from the host's monotonic clock; channel 0 pulses IRQ 0
+/// (i8254.c) behaves: the input clock is 1.193182 MHz taken from the VM clock (the host's monotonic clock, standing still while paused); channel 0 pulses IRQ 0
 /// each time its count expires (modes 2 and 3 periodically, no faster than every 200 µs; modes 0, 1 and 4 once);
 /// channel 2's gate and output are bits 0 and 5 of port 0x61, and bit 4 toggles like the DRAM refresh signal.
 /// </summary>
@@ -28,7 +28,7 @@ public sealed class Pit8254 : IDisposable
     private long periodTicks;
 
     /// <param name="irq0">Drives ISA IRQ 0 (GSI 0 under KVM's default routing).</param>
-    /// <param name="clock">Host timestamps in <see cref="Stopwatch"/> ticks; tests pass their own.</param>
+    /// <param name="clock">Timestamps in <see cref="Stopwatch"/>-frequency ticks (the VM clock); tests pass their own.</param>
     public Pit8254(Action<bool> irq0, Func<long>? clock = null)
     {
         this.irq0 = irq0;

@@ -340,6 +340,57 @@ public sealed class I8042ControllerTests
         return [.. bytes];
     }
 
+    [Fact]
+    public void Ctrl_alt_del_arrives_as_translated_set_1_make_and_break_codes_with_irq_1()
+    {
+        controller.SendCtrlAltDel();
+
+        Assert.True(keyboardLine.Asserted);
+        var received = new List<byte>();
+        while ((controller.ReadStatus() & (byte)ControllerStatus.OutputBufferFull) != 0)
+        {
+            received.Add(ReadData());
+        }
+
+        Assert.Equal([0x1D, 0x38, 0xE0, 0x53, 0xE0, 0xD3, 0xB8, 0x9D], received);
+        Assert.False(keyboardLine.Asserted);
+    }
+
+    [Fact]
+    public void Each_queued_byte_raises_a_fresh_interrupt_edge()
+    {
+        controller.SendCtrlAltDel();
+        int edgesAfterFirstByte = keyboardLine.RisingEdges;
+
+        int bytes = 0;
+        while ((controller.ReadStatus() & (byte)ControllerStatus.OutputBufferFull) != 0)
+        {
+            ReadData();
+            bytes++;
+        }
+
+        // One rising edge per byte: the first when it was queued, one more for each byte loaded after a read.
+        Assert.Equal(1, edgesAfterFirstByte);
+        Assert.Equal(bytes, keyboardLine.RisingEdges);
+    }
+
+    [Fact]
+    public void Ctrl_alt_del_arrives_in_set_2_when_translation_is_off()
+    {
+        Command(ControllerCommand.WriteConfiguration);
+        WriteData((byte)ControllerConfiguration.KeyboardInterruptEnable);
+
+        controller.SendCtrlAltDel();
+
+        var received = new List<byte>();
+        while ((controller.ReadStatus() & (byte)ControllerStatus.OutputBufferFull) != 0)
+        {
+            received.Add(ReadData());
+        }
+
+        Assert.Equal([0x14, 0x11, 0xE0, 0x71, 0xE0, 0xF0, 0x71, 0xF0, 0x11, 0xF0, 0x14], received);
+    }
+
     private void Command(ControllerCommand command) => controller.CommandPort.Write(0, [(byte)command]);
 
     private void WriteData(byte value) => controller.DataPort.Write(0, [value]);

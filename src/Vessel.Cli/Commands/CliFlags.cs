@@ -1,0 +1,20 @@
+using Vessel.Vmm.Configuration;
+
+namespace Vessel.Cli.Commands;
+
+/// <summary>The command-line flag that sets each configuration field, so configuration errors name what the user typed.</summary>
+internal static class CliFlags
+{
+    public static string For(ConfigField field) => field switch
+    {
+        ConfigField.KernelPath => "--kernel",
+        ConfigField.InitrdPath => "--initrd",
+        ConfigField.CommandLine => "--cmdline",
+        ConfigField.Memory => "--memory",
+        ConfigField.VcpuCount => "--cpus",
+        ConfigField.Cpu => "--cpu",
+
+        // Devices come only from --config-file, so the error names the file's field.
+        _ => Api.FirecrackerFields.For(field),
+    };
+}

@@ -1,0 +1,148 @@
+using Vessel.Core.Interrupts;
+using Vessel.Core.Logging;
+using Vessel.Devices.Serial;
+using Vessel.Testing.Images;
+using Vessel.Vmm.Building;
+using Vessel.Vmm.Configuration;
+using Vessel.Vmm.Running;
+using Vessel.Vmm.Tests.Fakes;
+
+namespace Vessel.Vmm.Tests.Running;
+
+public sealed class MachineLifecycleTests : IDisposable
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+
+    private readonly string kernelPath = Elf64Program.WriteTemporary(a => a.hlt());
+    private readonly FakeAccelerator accelerator = new();
+    private readonly BuiltMachine built;
+
+    public MachineLifecycleTests()
+    {
+        var config = new MachineConfig { KernelPath = kernelPath, VcpuCount = 2 };
+        built = MachineBuilder.Build(config, accelerator, new DiscardingOutput(), new NullMachineLog());
+    }
+
+    private Machine Machine => built.Machine;
+
+    private IReadOnlyList<FakeVcpu> Vcpus => accelerator.Vm!.Vcpus;
+
+    public void Dispose()
+    {
+        if (Machine.State != MachineState.Stopped)
+        {
+            Machine.RequestStop(MachineStop.HostRequest());
+            Machine.WaitForStop();
+        }
+
+        built.Dispose();
+        File.Delete(kernelPath);
+    }
+
+    [Fact]
+    public void A_built_machine_is_created_and_starting_runs_every_vcpu()
+    {
+        Assert.Equal(MachineState.Created, Machine.State);
+
+        Machine.Start();
+
+        Assert.Equal(MachineState.Running, Machine.State);
+        Assert.True(SpinWait.SpinUntil(() => Vcpus.All(v => v.InsideRun), Generous));
+        Assert.Same(Machine.Clock, accelerator.Vm!.Clock);
+    }
+
+    [Fact]
+    public void Pause_parks_every_vcpu_outside_run_and_stops_the_clock()
+    {
+        Machine.Start();
+        Assert.True(SpinWait.SpinUntil(() => Vcpus.All(v => v.InsideRun), Generous));
+
+        Machine.Pause();
+
+        Assert.Equal(MachineState.Paused, Machine.State);
+        Assert.All(Vcpus, v => Assert.False(v.InsideRun));
+        Assert.True(Machine.Clock.IsPaused);
+        int[] entries = Vcpus.Select(v => v.Entries).ToArray();
+
+        // A stray exit request while paused must not send a parked vCPU back into Run().
+        Vcpus[0].RequestExit();
+        Assert.False(SpinWait.SpinUntil(() => Vcpus[0].InsideRun, TimeSpan.FromMilliseconds(200)));
+        Assert.Equal(entries, Vcpus.Select(v => v.Entries).ToArray());
+    }
+
+    [Fact]
+    public void Resume_restarts_the_clock_and_sends_the_vcpus_back_into_run()
+    {
+        Machine.Start();
+        Assert.True(SpinWait.SpinUntil(() => Vcpus.All(v => v.InsideRun), Generous));
+        Machine.Pause();
+        int[] entries = Vcpus.Select(v => v.Entries).ToArray();
+
+        Machine.Resume();
+
+        Assert.Equal(MachineState.Running, Machine.State);
+        Assert.False(Machine.Clock.IsPaused);
+        Assert.True(SpinWait.SpinUntil(() => Vcpus.All(v => v.InsideRun), Generous));
+        Assert.All(Vcpus.Zip(entries), pair => Assert.True(pair.First.Entries > pair.Second));
+    }
+
+    [Fact]
+    public void A_paused_machine_stops_when_asked_and_reports_why()
+    {
+        Machine.Start();
+        Machine.Pause();
+
+        Machine.RequestStop(MachineStop.PowerOff());
+        var stop = Machine.WaitForStop();
+
+        Assert.Equal(MachineStopReason.PowerOff, stop.Reason);
+        Assert.Equal(MachineState.Stopped, Machine.State);
+    }
+
+    [Fact]
+    public void Transitions_the_state_does_not_allow_are_refused_with_the_state_named()
+    {
+        Assert.Contains("Created", Assert.Throws<MachineStateException>(Machine.Pause).Message);
+        Assert.Throws<MachineStateException>(Machine.Resume);
+
+        Machine.Start();
+        Assert.Throws<MachineStateException>(Machine.Start);
+        Machine.Resume();
+        Assert.Equal(MachineState.Running, Machine.State);
+
+        Machine.RequestStop(MachineStop.HostRequest());
+        Machine.WaitForStop();
+        Assert.Contains("Stopped", Assert.Throws<MachineStateException>(Machine.Pause).Message);
+        Assert.Throws<MachineStateException>(Machine.Resume);
+        Assert.Throws<MachineStateException>(Machine.Start);
+    }
+
+    [Fact]
+    public void A_network_interface_or_vsock_is_refused_at_build_until_its_device_exists()
+    {
+        var withNet = new MachineConfig
+        {
+            KernelPath = kernelPath,
+            NetworkInterfaces = [new NetworkInterfaceConfig { Id = "eth0", HostDeviceName = "tap0" }],
+        };
+        var withVsock = new MachineConfig { KernelPath = kernelPath, Vsock = new VsockConfig { GuestCid = 3, UdsPath = "/tmp/v.sock" } };
+
+        var netError = Assert.Throws<ConfigurationException>(() => MachineBuilder.Build(withNet, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()));
+        var vsockError = Assert.Throws<ConfigurationException>(() => MachineBuilder.Build(withVsock, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()));
+
+        Assert.Contains("not supported yet", netError.Detail);
+        Assert.Equal(ConfigField.NetworkInterfaceId, netError.Field);
+        Assert.Contains("not supported yet", vsockError.Detail);
+    }
+
+    private sealed class DiscardingOutput : ISerialOutput
+    {
+        public void Write(ReadOnlySpan<byte> data)
+        {
+        }
+
+        public void Flush()
+        {
+        }
+    }
+}
