@@ -247,12 +247,15 @@ public sealed unsafe class SplitVirtqueue
         bool indirect = false;
         bool sawWritable = false;
 
-        // §2.7.5.3.1: a chain, indirect descriptors included, is never longer than the queue size; that also ends loops.
+        // §2.7.5.3.1: a chain is never longer than the queue size, and an indirect table (at most the queue size) never
+        // longer than its own entries; counting each table's walk separately ends loops in both. The indirect descriptor
+        // itself is not counted against its table: Linux fills a 256-entry table on a 256-entry queue (virtio-blk with
+        // seg_max data segments plus header and status), as QEMU and rust-vmm's virtio-queue accept.
         for (int walked = 0; ; walked++)
         {
-            if (walked >= Size)
+            if (walked >= tableSize)
             {
-                return Fail($"descriptor chain from {head} is longer than the queue size {Size} (a loop?)");
+                return Fail($"descriptor chain from {head} is longer than its table of {tableSize} (a loop?)");
             }
 
             byte* descriptor = table + (DescriptorSize * index);
@@ -283,6 +286,7 @@ public sealed unsafe class SplitVirtqueue
                 tableSize = (int)(length / DescriptorSize);
                 indirect = true;
                 index = 0;
+                walked = -1;
                 continue;
             }
 
