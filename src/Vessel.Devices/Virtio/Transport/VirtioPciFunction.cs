@@ -287,8 +287,8 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
             {
                 if (!queues[index].Activate(eventIndex))
                 {
-                    status |= VirtioDeviceStatus.DeviceNeedsReset;
-                    log.Warn($"virtio-{device.Type}: queue {index}: {queues[index].Violation}; the device needs a reset.");
+                    // §2.1.2: setting DEVICE_NEEDS_RESET comes with a configuration change notification, which Fail sends.
+                    Fail($"queue {index}: {queues[index].Violation}");
                     return;
                 }
             }
