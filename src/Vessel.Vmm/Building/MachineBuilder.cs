@@ -39,6 +39,11 @@ public static class MachineBuilder
     {
         config.Validate();
         var kernel = KernelImage.FromBytes(ReadHostFile(config, config.KernelPath, "--kernel", MachineConfig.KernelDescription), config.KernelPath);
+        if (kernel.IsStockLinux && !accelerator.BootsStockLinux(out string refusal))
+        {
+            throw new ConfigurationException($"--accel {accelerator.Name}: {refusal}");
+        }
+
         ReadOnlyMemory<byte> initrd = config.InitrdPath != null
             ? ReadHostFile(config, config.InitrdPath, "--initrd", MachineConfig.InitrdDescription)
             : ReadOnlyMemory<byte>.Empty;

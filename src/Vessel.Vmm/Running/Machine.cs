@@ -19,6 +19,7 @@ public sealed class Machine : ISystemControl, IDisposable
     private readonly ManualResetEventSlim stopped = new(false);
     private readonly CancellationTokenSource stopping = new();
     private readonly IMachineLog log;
+    private readonly List<Thread> threads = [];
     private StrongBox<MachineStop>? stop;
 
     internal Machine(GuestMemory memory, IAcceleratorVm vm, string acceleratorName, IMachineLog log)
@@ -91,7 +92,6 @@ public sealed class Machine : ISystemControl, IDisposable
     public MachineStop Run(CancellationToken cancellation = default)
     {
         using var registration = cancellation.Register(() => RequestStop(MachineStop.HostRequest()));
-        var threads = new List<Thread>();
         foreach (var vcpu in vcpus)
         {
             var thread = new Thread(() => RunVcpu(vcpu), 16 << 20) { IsBackground = true, Name = $"vcpu{vcpu.Index}" };
@@ -159,6 +159,13 @@ public sealed class Machine : ISystemControl, IDisposable
         foreach (var device in ownedDevices)
         {
             device.Dispose();
+        }
+
+        // A vCPU thread left behind by Run (stuck in a host call) may still touch guest memory, its vCPU and the stop
+        // events: freeing them under it would crash the process, so they are left to the process's exit instead.
+        if (threads.Exists(thread => thread.IsAlive))
+        {
+            return;
         }
 
         vm.Dispose();
