@@ -8,6 +8,7 @@ namespace Vessel.Bench;
 ///   compare [iterations] [repeats]  the same loop as a multiboot kernel, Vessel vs qemu-system-x86_64 -accel tcg, side by side
 ///   image FILE [iterations]         writes the multiboot kernel (to run by hand)
 ///   linux [vcpus] [repeats]         Debian kernel + busybox initramfs to userspace, Vessel vs QEMU TCG
+///   disk [rounds]                   64 MiB sequential virtio-blk write and read inside that guest, Vessel vs QEMU TCG
 /// Run with: dotnet run -c Release --project bench/Vessel.Bench -- compare
 /// </summary>
 public static class Program
@@ -25,11 +26,13 @@ public static class Program
                 return QemuComparison.Run(Iterations(1, 30_000_000), Repeats(2));
             case "linux":
                 return LinuxBootComparison.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1, Repeats(2) == 5 && args.Length <= 2 ? 3 : Repeats(2));
+            case "disk":
+                return DiskThroughputComparison.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3);
             case "image":
                 File.WriteAllBytes(args[1], MultibootLoopImage.Build(Iterations(2, 30_000_000)));
                 return 0;
             default:
-                Console.Error.WriteLine($"unknown mode '{mode}': use cpu, compare, linux or image");
+                Console.Error.WriteLine($"unknown mode '{mode}': use cpu, compare, linux, disk or image");
                 return 2;
         }
     }
