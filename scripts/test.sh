@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Vessel test. Installs what the tests need on a fresh Debian machine first (when run as root):
-# linux-libc-dev, whose <linux/kvm.h> the KVM layout tests compile a probe against with gcc; and the Debian guest images
+# linux-libc-dev, whose <linux/kvm.h> the KVM layout tests compile a probe against with gcc; qemu-utils, whose qemu-img
+# and qemu-io are the oracle of the qcow2 tests in tests/Vessel.Devices.Tests/Storage; and the Debian guest images
 # for tests/Vessel.Guests.Tests (about 28 MB from the Debian archive, once; cached under ~/.cache/vessel), which boot on
 # the software CPU anywhere and on KVM where it can run stock Linux. VESSEL_GUEST_IMAGES=0 skips the fetch.
 set -euo pipefail
@@ -13,6 +14,15 @@ if [ ! -f /usr/include/linux/kvm.h ]; then
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-libc-dev >/dev/null
   else
     echo "test.sh: /usr/include/linux/kvm.h is missing; the KVM layout tests will be skipped (install linux-libc-dev)" >&2
+  fi
+fi
+
+if ! command -v qemu-img >/dev/null || ! command -v qemu-io >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing qemu-utils (qemu-img, qemu-io) for the qcow2 tests" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-utils >/dev/null
+  else
+    echo "test.sh: qemu-img/qemu-io are missing; the qcow2 tests against QEMU will be skipped (install qemu-utils)" >&2
   fi
 fi
 
