@@ -306,4 +306,53 @@ public class QcowWriteTests
         string zero = scratch.RandomRaw("zero.raw", 8 << 20, seed: null);
         QemuTools.AssertSameContents(qcow2, zero);
     }
+
+    [RequiresQemuFact]
+    public void Threads_writing_and_reading_their_own_regions_at_once_leave_a_consistent_image()
+    {
+        using var scratch = new ScratchFolder();
+        string qcow2 = scratch.File("image.qcow2");
+        const int threads = 4;
+        const int region = 2 << 20;
+        string raw = scratch.RandomRaw("reference.raw", threads * region, seed: 20);
+        byte[] expected = File.ReadAllBytes(raw);
+        QemuTools.Img("create", "-f", "qcow2", "-o", "cluster_size=4k", qcow2, (threads * region).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using (var image = DiskImage.Open(qcow2, DiskImageFormat.Qcow2, readOnly: false))
+        {
+            var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+            var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+            {
+                try
+                {
+                    WriteAndReadRegion(image, expected, t, region);
+                }
+                catch (Exception exception)
+                {
+                    failures.Enqueue(exception);
+                }
+            })).ToList();
+            workers.ForEach(worker => worker.Start());
+            Assert.All(workers, worker => Assert.True(worker.Join(TimeSpan.FromMinutes(3))));
+            Assert.Empty(failures);
+        }
+
+        QemuTools.AssertCheckPasses(qcow2);
+        QemuTools.AssertSameContents(qcow2, raw);
+    }
+
+    private static void WriteAndReadRegion(IBlockBackend image, byte[] expected, int index, int region)
+    {
+        var random = new Random(index);
+        var back = new byte[48 << 10];
+        for (int i = 0; i < 200; i++)
+        {
+            int length = random.Next(1, back.Length);
+            int offset = (index * region) + random.Next(0, region - length);
+            image.Write((ulong)offset, expected.AsSpan(offset, length));
+            image.Read((ulong)offset, back.AsSpan(0, length));
+            Assert.True(back.AsSpan(0, length).SequenceEqual(expected.AsSpan(offset, length)));
+        }
+
+        image.Write((ulong)(index * region), expected.AsSpan(index * region, region));
+    }
 }
