@@ -25,7 +25,7 @@ require() {
 }
 
 require '[ -f /usr/include/linux/kvm.h ]' linux-libc-dev "the KVM layout probe"
-require 'command -v qemu-img >/dev/null' qemu-utils "the qcow2 interop and disk tests"
+require 'command -v qemu-img >/dev/null && command -v qemu-io >/dev/null' qemu-utils "the qcow2 interop and disk tests"
 require 'command -v curl >/dev/null' curl "the API end-to-end tests"
 require 'command -v iasl >/dev/null' acpica-tools "the DSDT disassembly test"
 
