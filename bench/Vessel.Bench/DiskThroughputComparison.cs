@@ -18,8 +18,7 @@ public static class DiskThroughputComparison
 
     /// <summary>
     /// 64 MiB written and flushed (O_DIRECT, then fsync: virtio-blk FLUSH), then read back with O_DIRECT, in 256 KiB requests
-    /// (at most 64 data segments each). 1 MiB requests can need indirect tables of 256 entries, which Vessel's queue code
-    /// refuses today (see DiskGuestTests' large direct write).
+    /// (at most 64 data segments each), the figure recorded in docs/performance.md since the first run.
     /// </summary>
     public const string WriteCommand = "dd if=/dev/zero of=/dev/vda bs=256k count=256 oflag=direct conv=fsync 2>/dev/null";
 

@@ -24,10 +24,6 @@ public sealed class DiskGuestTests(ITestOutputHelper output) : IDisposable
     private const string VirtioConsoleFunction = "0x1af4:0x1043";
     private const string VirtioEntropyFunction = "0x1af4:0x1044";
 
-    /// <summary>Why the large-request test is skipped: remove it once SplitVirtqueue accepts a full-size indirect table.</summary>
-    private const string LargeRequestsRefused =
-        "SplitVirtqueue.WalkChain counts the indirect descriptor itself toward the queue-size bound, so a 256-entry indirect "
-        + "table (1 MiB O_DIRECT requests) puts virtio-blk in NEEDS_RESET and the guest's I/O hangs";
 
     private readonly DirectoryInfo work = Directory.CreateTempSubdirectory("vessel-disk-tests.");
 
@@ -104,8 +100,8 @@ public sealed class DiskGuestTests(ITestOutputHelper output) : IDisposable
     /// (header, 254 pages, status), which virtio 1.2 §2.7.5.3.1 allows for a queue of 256.
     /// </summary>
     [Theory]
-    [DiskGuest(GuestAccelerators.Kvm, 1, Skip = LargeRequestsRefused)]
-    [DiskGuest(GuestAccelerators.Software, 1, Skip = LargeRequestsRefused)]
+    [DiskGuest(GuestAccelerators.Kvm, 1)]
+    [DiskGuest(GuestAccelerators.Software, 1)]
     public void Large_direct_writes_and_reads_complete_and_land_in_the_image(string accelerator, int vcpus)
     {
         const int Size = 32 << 20;
