@@ -77,7 +77,8 @@ public sealed class IoEventLoop : IIoScheduler, IIoDescriptorWatcher, IDisposabl
 
     public void Unwatch(int fd)
     {
-        if (descriptors.TryRemove(fd, out _))
+        // After Dispose the epoll descriptor is closed (its number may be reused): there is nothing left to remove from.
+        if (descriptors.TryRemove(fd, out _) && !disposed)
         {
             var ignored = default(Epoll.EpollEvent);
             Epoll.epoll_ctl(epoll, Epoll.EPOLL_CTL_DEL, fd, ref ignored);

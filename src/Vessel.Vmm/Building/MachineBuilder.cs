@@ -79,7 +79,7 @@ public static class MachineBuilder
                 machine.AddVcpu(vcpu);
             }
 
-            return new BuiltMachine(machine, console, loaded) 
+            return new BuiltMachine(machine, console, loaded)
             {
                 Devices = devices,
                 VirtioConsole = virtioConsole,
