@@ -242,7 +242,7 @@ public sealed unsafe partial class Cpu
         s->InterruptShadow = 0;
         ulong rip = s->Gpr[CpuState.RipIndex];
         var block = FindBlock(rip);
-        if (block != null)
+        if (block != null && (shadowed || !TryRunCompiled(block, rip)))
         {
             RunInstructions(block, rip, shadowed ? 1 : block.Count);
         }

@@ -1,0 +1,119 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Vessel.X86.Cpu.Decoding;
+
+namespace Vessel.X86.Cpu.Jit;
+
+/// <summary>
+/// Compiles hot blocks on one background thread, so the vCPU keeps interpreting while RyuJIT works, and swaps the code
+/// into the block when it is ready. A budget keeps RyuJIT's cost bounded: compilation may use at most a quarter of
+/// the wall-clock time since the first request (plus a start-up allowance), and at most <see cref="QueueLimit"/>
+/// blocks wait at once; a refused block is asked for again after another threshold of runs.
+/// </summary>
+public sealed class BackgroundCompiler
+{
+    private const int QueueLimit = 1024;
+    private const double BudgetShare = 0.25;
+    private static readonly long StartupAllowanceTicks = Stopwatch.Frequency / 5;
+
+    private readonly ConcurrentQueue<DecodedBlock> queue = new();
+    private readonly SemaphoreSlim available = new(0);
+    private readonly object startLock = new();
+    private Thread? thread;
+    private long firstRequestTicks;
+    private long compileTicks;
+    private int queued;
+    private long compiledBlocks;
+    private long compiledInstructions;
+    private long inlineInstructions;
+    private long refusedRequests;
+
+    /// <summary>One compiler for the process: RyuJIT is process-wide, so one thread is what bounds its share of the host.</summary>
+    public static BackgroundCompiler Shared { get; } = new();
+
+    public long CompiledBlocks => Interlocked.Read(ref compiledBlocks);
+
+    public long CompiledInstructions => Interlocked.Read(ref compiledInstructions);
+
+    /// <summary>Instructions translated inline rather than as calls to their handlers.</summary>
+    public long InlineInstructions => Interlocked.Read(ref inlineInstructions);
+
+    public long RefusedRequests => Interlocked.Read(ref refusedRequests);
+
+    public TimeSpan CompileTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref compileTicks));
+
+    /// <summary>Queues <paramref name="block"/>; false when the queue or the time budget is full (the caller asks again later).</summary>
+    public bool TryEnqueue(DecodedBlock block)
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (Interlocked.CompareExchange(ref firstRequestTicks, now, 0) == 0)
+        {
+            Start();
+        }
+
+        long allowed = (long)((now - Interlocked.Read(ref firstRequestTicks)) * BudgetShare) + StartupAllowanceTicks;
+        if (Interlocked.Read(ref compileTicks) > allowed || Interlocked.Increment(ref queued) > QueueLimit)
+        {
+            Interlocked.Increment(ref refusedRequests);
+            return false;
+        }
+
+        queue.Enqueue(block);
+        available.Release();
+        return true;
+    }
+
+    /// <summary>Compiles on the calling thread (the <see cref="CompilingTierMode.Always"/> mode) and counts it like the rest.</summary>
+    public void CompileNow(DecodedBlock block) => CompileAndInstall(block);
+
+    private void Start()
+    {
+        lock (startLock)
+        {
+            if (thread != null)
+            {
+                return;
+            }
+
+            thread = new Thread(Work)
+            {
+                IsBackground = true,
+                Name = "vessel-block-compiler",
+                Priority = ThreadPriority.BelowNormal,
+            };
+            thread.Start();
+        }
+    }
+
+    private void Work()
+    {
+        while (true)
+        {
+            available.Wait();
+            if (queue.TryDequeue(out var block))
+            {
+                Interlocked.Decrement(ref queued);
+                CompileAndInstall(block);
+            }
+        }
+    }
+
+    private void CompileAndInstall(DecodedBlock block)
+    {
+        long start = Stopwatch.GetTimestamp();
+        var code = BlockCompiler.Compile(block, out int inline);
+
+        // RyuJIT compiles a DynamicMethod at its first call: make that call here, off the vCPU thread (without a CPU the
+        // code returns at once; see BlockCompiler).
+        unsafe
+        {
+            code(null!, null, null, 0);
+        }
+
+        block.CompiledCode = code;
+        Interlocked.Add(ref compileTicks, Stopwatch.GetTimestamp() - start);
+        Interlocked.Increment(ref compiledBlocks);
+        Interlocked.Add(ref compiledInstructions, block.Count);
+        Interlocked.Add(ref inlineInstructions, inline);
+    }
+}
