@@ -63,6 +63,7 @@ public sealed unsafe partial class Cpu
     public VcpuExit Run(ulong instructionBudget)
     {
         ulong stopAt = instructionBudget == ulong.MaxValue ? ulong.MaxValue : InstructionsRetired + instructionBudget;
+        runStopAt = stopAt;
         while (true)
         {
             // An interrupt request that IF or a shadow holds back is left pending without a detour through

@@ -15,7 +15,7 @@ namespace Vessel.X86.Cpu.Jit;
 /// </summary>
 public static unsafe class BlockCompiler
 {
-    private static readonly Type[] Parameters = [typeof(Cpu), typeof(CpuState*), typeof(DecodedInstruction*), typeof(ulong)];
+    private static readonly Type[] Parameters = [typeof(object), typeof(Cpu), typeof(CpuState*), typeof(DecodedInstruction*), typeof(ulong)];
     private static readonly Type[] HandlerParameters = [typeof(Cpu), typeof(DecodedInstruction*)];
 
     /// <summary>Compiles <paramref name="block"/>; the code is valid for as long as the block is (same bytes, same code width).</summary>
@@ -23,7 +23,7 @@ public static unsafe class BlockCompiler
     {
         var instructions = block.Instructions;
         int count = block.Count;
-        var kinds = new (TranslationKind Kind, AluOperation Operation)[count];
+        var kinds = new Translation[count];
         for (int i = 0; i < count; i++)
         {
             kinds[i] = HandlerRecognizer.Classify(in instructions[i]);
@@ -37,7 +37,7 @@ public static unsafe class BlockCompiler
 
         // Called without a CPU, the code returns at once: the background compiler calls it so to have RyuJIT compile it.
         var body = il.DefineLabel();
-        il.Emit(OpCodes.Ldarg_0);
+        il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Brtrue, body);
         il.Emit(OpCodes.Ldc_I4_0);
         il.Emit(OpCodes.Ret);
@@ -45,7 +45,8 @@ public static unsafe class BlockCompiler
         for (int i = 0; i < count; i++)
         {
             ref readonly var instruction = ref instructions[i];
-            var (kind, operation) = kinds[i];
+            var translation = kinds[i];
+            var kind = translation.Kind;
             bool last = i == count - 1;
             if (kind != TranslationKind.Handler)
             {
@@ -54,18 +55,18 @@ public static unsafe class BlockCompiler
 
             if (last || !IsRegisterOnly(kind, in instruction))
             {
-                il.Emit(OpCodes.Ldarg_1);
-                il.Emit(OpCodes.Ldarg_3);
+                il.Emit(OpCodes.Ldarg_2);
+                il.Emit(OpCodes.Ldarg_S, (byte)4);
                 il.Emit(OpCodes.Ldc_I8, (long)instruction.EndOffset);
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.SetRip)));
             }
 
-            EmitInstruction(il, in instruction, i, kind, operation, flagsNeeded[i]);
+            EmitInstruction(il, in instruction, i, translation, flagsNeeded[i]);
             if (!last && MayStopBlock(kind))
             {
                 var exit = il.DefineLabel();
                 exits.Add((exit, i + 1));
-                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.Stopped)));
                 il.Emit(OpCodes.Brtrue, exit);
             }
@@ -80,7 +81,9 @@ public static unsafe class BlockCompiler
             il.Emit(OpCodes.Ret);
         }
 
-        return method.CreateDelegate<CompiledBlockCode>();
+        // Bound to the block as its (unused) first argument: a closed delegate is called directly, where an open static
+        // one goes through a shuffle thunk on every call.
+        return (CompiledBlockCode)method.CreateDelegate(typeof(CompiledBlockCode), block);
     }
 
     /// <summary>
@@ -88,7 +91,7 @@ public static unsafe class BlockCompiler
     /// block replaces the record before anything can look at it. Anything that may fault or leave the block (handlers,
     /// memory accesses, the block's end) looks, since a fault pushes RFLAGS and the next block may read them.
     /// </summary>
-    private static bool[] FindLiveFlags((TranslationKind Kind, AluOperation Operation)[] kinds)
+    private static bool[] FindLiveFlags(Translation[] kinds)
     {
         var needed = new bool[kinds.Length];
         bool live = true;
@@ -120,7 +123,8 @@ public static unsafe class BlockCompiler
     private static bool IsRegisterOnly(TranslationKind kind, in DecodedInstruction instruction) => kind switch
     {
         TranslationKind.MoveRegister or TranslationKind.MoveImmediate or TranslationKind.BinaryRegister
-            or TranslationKind.BinaryImmediate or TranslationKind.Increment or TranslationKind.Decrement => true,
+            or TranslationKind.BinaryImmediate or TranslationKind.Increment or TranslationKind.Decrement
+            or TranslationKind.ShiftImmediate or TranslationKind.MultiplyImmediate => true,
         TranslationKind.LoadEffectiveAddress => instruction.BaseRegister != CpuState.RipIndex && instruction.IndexRegister != CpuState.RipIndex,
         _ => false,
     };
@@ -129,30 +133,31 @@ public static unsafe class BlockCompiler
     {
         TranslationKind.MoveRegister or TranslationKind.MoveImmediate or TranslationKind.LoadEffectiveAddress
             or TranslationKind.BinaryRegister or TranslationKind.BinaryImmediate or TranslationKind.Increment
-            or TranslationKind.Decrement => false,
+            or TranslationKind.Decrement or TranslationKind.ShiftImmediate or TranslationKind.MultiplyImmediate => false,
         _ => true,
     };
 
-    private static void EmitInstruction(ILGenerator il, in DecodedInstruction instruction, int index, TranslationKind kind, AluOperation operation, bool flagsNeeded)
+    private static void EmitInstruction(ILGenerator il, in DecodedInstruction instruction, int index, Translation translation, bool flagsNeeded)
     {
+        var kind = translation.Kind;
         switch (kind)
         {
             case TranslationKind.MoveRegister:
-                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
                 EmitInt(il, instruction.Operand0Register);
                 EmitInt(il, instruction.Operand1Register);
                 EmitInt(il, instruction.OperandBits);
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.MoveRegister)));
                 break;
             case TranslationKind.MoveImmediate:
-                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
                 EmitInt(il, instruction.Operand0Register);
                 EmitInt(il, instruction.OperandBits);
                 il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.MoveImmediate)));
                 break;
             case TranslationKind.LoadEffectiveAddress:
-                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
                 EmitInt(il, instruction.Operand0Register);
                 EmitInt(il, instruction.OperandBits);
                 EmitInt(il, instruction.BaseRegister);
@@ -163,8 +168,8 @@ public static unsafe class BlockCompiler
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.LoadEffectiveAddress)));
                 break;
             case TranslationKind.Load or TranslationKind.Store or TranslationKind.StoreImmediate:
-                il.Emit(OpCodes.Ldarg_0);
                 il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
                 EmitInstructionPointer(il, index);
                 if (kind == TranslationKind.StoreImmediate)
                 {
@@ -186,8 +191,8 @@ public static unsafe class BlockCompiler
                 il.Emit(OpCodes.Call, Operation(kind.ToString()));
                 break;
             case TranslationKind.BinaryRegister or TranslationKind.BinaryImmediate:
-                il.Emit(OpCodes.Ldarg_1);
-                EmitInt(il, (int)operation);
+                il.Emit(OpCodes.Ldarg_2);
+                EmitInt(il, (int)translation.Operation);
                 EmitInt(il, instruction.Operand0Register);
                 if (kind == TranslationKind.BinaryRegister)
                 {
@@ -203,8 +208,8 @@ public static unsafe class BlockCompiler
                 il.Emit(OpCodes.Call, Operation(kind == TranslationKind.BinaryRegister ? nameof(CompiledOperations.BinaryRegister) : nameof(CompiledOperations.Binary)));
                 break;
             case TranslationKind.Increment or TranslationKind.Decrement:
-                il.Emit(OpCodes.Ldarg_0);
                 il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
                 EmitInt(il, instruction.Operand0Register);
                 EmitInt(il, instruction.OperandBits);
                 EmitInt(il, kind == TranslationKind.Increment ? 1 : 0);
@@ -212,36 +217,61 @@ public static unsafe class BlockCompiler
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.IncrementDecrement)));
                 break;
             case TranslationKind.JumpRelative:
-                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
                 il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
                 il.Emit(OpCodes.Ldc_I8, (long)instruction.AddressMask);
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.JumpRelative)));
                 break;
             case TranslationKind.JumpConditional:
-                il.Emit(OpCodes.Ldarg_0);
                 il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
                 EmitInt(il, instruction.Tag);
                 il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
                 il.Emit(OpCodes.Ldc_I8, (long)instruction.AddressMask);
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.JumpConditional)));
                 break;
             case TranslationKind.CallRelative:
-                il.Emit(OpCodes.Ldarg_0);
                 il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
                 EmitInt(il, instruction.StackBytes * 8);
                 il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
                 il.Emit(OpCodes.Ldc_I8, (long)instruction.AddressMask);
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.CallRelative)));
                 break;
             case TranslationKind.PushRegister or TranslationKind.PopRegister:
-                il.Emit(OpCodes.Ldarg_0);
                 il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
                 EmitInt(il, instruction.Operand0Register);
                 EmitInt(il, instruction.StackBytes * 8);
                 il.Emit(OpCodes.Call, Operation(kind.ToString()));
                 break;
+            case TranslationKind.Return:
+                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
+                EmitInt(il, translation.Bits);
+                il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
+                il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.Return)));
+                break;
+            case TranslationKind.ShiftImmediate:
+                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
+                EmitInt(il, instruction.Operand0Register);
+                EmitInt(il, instruction.Operand1Register);
+                EmitInt(il, Execution.ShiftForms.MaskCount((byte)instruction.Immediate, instruction.OperandBits));
+                EmitInt(il, instruction.OperandBits);
+                il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.ShiftImmediate)).MakeGenericMethod(translation.OperationType!));
+                break;
+            case TranslationKind.MultiplyImmediate:
+                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
+                EmitInt(il, instruction.Operand0Register);
+                EmitInt(il, instruction.Operand1Register);
+                il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
+                EmitInt(il, instruction.OperandBits);
+                il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.MultiplyImmediate)));
+                break;
             default:
-                il.Emit(OpCodes.Ldarg_0);
+                il.Emit(OpCodes.Ldarg_1);
                 EmitInstructionPointer(il, index);
                 il.Emit(OpCodes.Ldc_I8, (long)(nint)instruction.Handler);
                 il.Emit(OpCodes.Conv_I);
@@ -252,7 +282,7 @@ public static unsafe class BlockCompiler
 
     private static void EmitInstructionPointer(ILGenerator il, int index)
     {
-        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarg_3);
         if (index != 0)
         {
             EmitInt(il, index * sizeof(DecodedInstruction));

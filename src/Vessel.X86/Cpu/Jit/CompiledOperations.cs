@@ -235,4 +235,44 @@ internal static unsafe class CompiledOperations
             Write(s, register, bits, value);
         }
     }
+
+    /// <summary>RET and RET imm16 (ControlFlow.Return): a non-canonical return address faults with RSP restored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Return(Cpu cpu, CpuState* s, int bits, ulong release)
+    {
+        if (cpu.TryPop(bits, out ulong target))
+        {
+            if (!Cpu.IsCanonical(target))
+            {
+                cpu.RaiseGeneralProtection(0);
+                cpu.AdjustStackPointer(-(bits / 8));
+                return;
+            }
+
+            s->Gpr[CpuState.RipIndex] = target;
+            if (release != 0)
+            {
+                cpu.AdjustStackPointer((long)release);
+            }
+        }
+    }
+
+    /// <summary>Shifts and rotates of a register by an immediate (ShiftForms.RegisterForm with ImmediateCount), the count masked at compile time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ShiftImmediate<TOperation>(Cpu cpu, CpuState* s, int destination, int source, int count, int bits)
+        where TOperation : Execution.IShiftOperation
+    {
+        ulong value = Read(s, destination, bits);
+        if (count != 0)
+        {
+            value = TOperation.Execute(cpu, value, Read(s, source, bits), count, bits);
+        }
+
+        Write(s, destination, bits, value);
+    }
+
+    /// <summary>IMUL r, r, imm (MultiplyDivide.ThreeOperandRegister).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyImmediate(Cpu cpu, CpuState* s, int destination, int source, ulong immediate, int bits) =>
+        Write(s, destination, bits, Execution.MultiplyDivide.MultiplyTruncating(cpu, Read(s, source, bits), immediate, bits));
 }

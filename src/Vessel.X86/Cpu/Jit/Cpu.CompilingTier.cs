@@ -17,6 +17,9 @@ public sealed unsafe partial class Cpu
     /// <summary>Runs of a block before it is queued for compilation (<see cref="CompilingTierMode.On"/>).</summary>
     public int CompileThreshold { get; set; } = CompilingTierSettings.DefaultThreshold;
 
+    /// <summary>The instruction count at which the current <see cref="Run(ulong)"/> returns; compiled chains stop there too.</summary>
+    private ulong runStopAt = ulong.MaxValue;
+
     /// <summary>Blocks this CPU ran as compiled code (for the benchmarks and tests).</summary>
     public ulong CompiledBlockRuns { get; private set; }
 
@@ -74,9 +77,46 @@ public sealed unsafe partial class Cpu
         return false;
     }
 
+    /// <summary>
+    /// Compiled blocks run back to back here while nothing would make the run loop do more than find the next block:
+    /// no event to handle, budget left, no single-step, breakpoint or interrupt shadow. The checks are the run loop's
+    /// and ExecuteBlock's, in their order. The chain is bounded so that this method returns often, and the .NET
+    /// runtime can replace it with its optimized code (a loop that never returns stays in on-stack-replacement code);
+    /// for the same reason it is not inlined into the run loop, which never returns while a guest runs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void RunCompiled(DecodedBlock block, CompiledBlockCode code, ulong rip)
     {
+        const int chainLimit = 256;
         var s = State;
+        for (int chained = 0; RunCompiledBlock(s, block, code, rip) && chained < chainLimit; chained++)
+        {
+            int events = pendingEvents;
+            if ((events != 0 && (events != (int)PendingEvent.InterruptRequest || InterruptsEnabled)) || halted || waitingForStartup
+                || shutdownReason != null || failureReason != null || InstructionsRetired >= runStopAt
+                || (s->Rflags & (ulong)(RflagsBits.Trap | RflagsBits.Resume)) != 0 || debugArmed || s->InterruptShadow != 0)
+            {
+                return;
+            }
+
+            rip = s->Gpr[CpuState.RipIndex];
+            var next = FindBlock(rip);
+            if (next?.CompiledCode is not { } nextCode)
+            {
+                // Not compiled (or fetching faulted and was delivered): the run loop takes it from here, and finds the
+                // same block again.
+                return;
+            }
+
+            block = next;
+            code = nextCode;
+        }
+    }
+
+    /// <summary>One compiled block, finished as RunInstructions finishes a block; false when it stopped early or faulted.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool RunCompiledBlock(CpuState* s, DecodedBlock block, CompiledBlockCode code, ulong rip)
+    {
         s->StopBlock = 0;
         CompiledBlockRuns++;
         fixed (DecodedInstruction* first = block.Instructions)
@@ -95,10 +135,11 @@ public sealed unsafe partial class Cpu
                 }
 
                 DeliverPendingException();
-                return;
+                return false;
             }
 
             InstructionsRetired += executed;
+            return s->StopBlock == 0;
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Reflection;
 using Vessel.X86.Cpu.Decoding;
 using Vessel.X86.Cpu.Execution;
 
@@ -9,28 +10,35 @@ namespace Vessel.X86.Cpu.Jit;
 /// </summary>
 internal static unsafe class HandlerRecognizer
 {
-    private static readonly Dictionary<nint, (TranslationKind Kind, AluOperation Operation)> Known = Build();
+    private static readonly Dictionary<nint, Translation> Known = Build();
 
-    public static (TranslationKind Kind, AluOperation Operation) Classify(in DecodedInstruction instruction) =>
-        Known.TryGetValue((nint)instruction.Handler, out var known) ? known : (TranslationKind.Handler, default);
+    public static Translation Classify(in DecodedInstruction instruction) =>
+        Known.TryGetValue((nint)instruction.Handler, out var known) ? known : Translation.Handler;
 
-    private static Dictionary<nint, (TranslationKind, AluOperation)> Build()
+    /// <summary>How many handlers are recognized (a test checks that the reflected shift handlers were found).</summary>
+    public static int RecognizedHandlers => Known.Count;
+
+    private static Dictionary<nint, Translation> Build()
     {
-        var known = new Dictionary<nint, (TranslationKind, AluOperation)>
+        var known = new Dictionary<nint, Translation>
         {
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.MoveRegisterRegister] = (TranslationKind.MoveRegister, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.MoveRegisterImmediate] = (TranslationKind.MoveImmediate, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.LoadEffectiveAddress] = (TranslationKind.LoadEffectiveAddress, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.Load] = (TranslationKind.Load, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.Store] = (TranslationKind.Store, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.MoveMemoryImmediate] = (TranslationKind.StoreImmediate, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.IncrementRegister] = (TranslationKind.Increment, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.DecrementRegister] = (TranslationKind.Decrement, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&ControlFlow.JumpRelative] = (TranslationKind.JumpRelative, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&ControlFlow.JumpConditional] = (TranslationKind.JumpConditional, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&ControlFlow.CallRelative] = (TranslationKind.CallRelative, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&StackOperations.PushRegister] = (TranslationKind.PushRegister, default),
-            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&StackOperations.PopRegister] = (TranslationKind.PopRegister, default),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.MoveRegisterRegister] = new(TranslationKind.MoveRegister),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.MoveRegisterImmediate] = new(TranslationKind.MoveImmediate),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.LoadEffectiveAddress] = new(TranslationKind.LoadEffectiveAddress),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.Load] = new(TranslationKind.Load),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.Store] = new(TranslationKind.Store),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&DataTransfer.MoveMemoryImmediate] = new(TranslationKind.StoreImmediate),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.IncrementRegister] = new(TranslationKind.Increment),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.DecrementRegister] = new(TranslationKind.Decrement),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&ControlFlow.JumpRelative] = new(TranslationKind.JumpRelative),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&ControlFlow.JumpConditional] = new(TranslationKind.JumpConditional),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&ControlFlow.CallRelative] = new(TranslationKind.CallRelative),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&ControlFlow.Return<Width16>] = new(TranslationKind.Return, Bits: 16),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&ControlFlow.Return<Width32>] = new(TranslationKind.Return, Bits: 32),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&ControlFlow.Return<Width64>] = new(TranslationKind.Return, Bits: 64),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&StackOperations.PushRegister] = new(TranslationKind.PushRegister),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&StackOperations.PopRegister] = new(TranslationKind.PopRegister),
+            [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&MultiplyDivide.ThreeOperandRegister] = new(TranslationKind.MultiplyImmediate),
         };
 
         AddBinary<AddOperation>(known, AluOperation.Add);
@@ -40,13 +48,41 @@ internal static unsafe class HandlerRecognizer
         AddBinary<XorOperation>(known, AluOperation.Xor);
         AddBinary<CmpOperation>(known, AluOperation.Cmp);
         AddBinary<TestOperation>(known, AluOperation.Test);
+        AddShifts(known);
         return known;
     }
 
-    private static void AddBinary<TOperation>(Dictionary<nint, (TranslationKind, AluOperation)> known, AluOperation operation)
+    private static void AddBinary<TOperation>(Dictionary<nint, Translation> known, AluOperation operation)
         where TOperation : IBinaryOperation
     {
-        known[(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterRegister<TOperation>] = (TranslationKind.BinaryRegister, operation);
-        known[(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterImmediate<TOperation>] = (TranslationKind.BinaryImmediate, operation);
+        known[(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterRegister<TOperation>] = new(TranslationKind.BinaryRegister, operation);
+        known[(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterImmediate<TOperation>] = new(TranslationKind.BinaryImmediate, operation);
+    }
+
+    /// <summary>
+    /// The shift and rotate operations are private to their families, so their register-by-immediate handlers are
+    /// found by reflection. A reflected method's entry point is the address the decoder stored only if the runtime
+    /// hands out one stable address per method, which is checked here first on a handler whose address is known.
+    /// </summary>
+    private static void AddShifts(Dictionary<nint, Translation> known)
+    {
+        var registerForm = typeof(ShiftForms).GetMethod(nameof(ShiftForms.RegisterForm))!;
+        var probe = typeof(Arithmetic).GetMethod(nameof(Arithmetic.RegisterRegister))!.MakeGenericMethod(typeof(AddOperation));
+        if (probe.MethodHandle.GetFunctionPointer() != (nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterRegister<AddOperation>)
+        {
+            return;
+        }
+
+        foreach (var family in new[] { typeof(Shifts), typeof(Rotates) })
+        {
+            foreach (var operation in family.GetNestedTypes(BindingFlags.NonPublic | BindingFlags.Public))
+            {
+                if (operation.IsValueType && typeof(IShiftOperation).IsAssignableFrom(operation))
+                {
+                    var handler = registerForm.MakeGenericMethod(operation, typeof(ImmediateCount));
+                    known[handler.MethodHandle.GetFunctionPointer()] = new(TranslationKind.ShiftImmediate, OperationType: operation);
+                }
+            }
+        }
     }
 }

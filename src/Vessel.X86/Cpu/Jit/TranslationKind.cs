@@ -20,4 +20,7 @@ internal enum TranslationKind
     CallRelative,
     PushRegister,
     PopRegister,
+    Return,
+    ShiftImmediate,
+    MultiplyImmediate,
 }
