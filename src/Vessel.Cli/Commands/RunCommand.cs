@@ -37,11 +37,12 @@ public static class RunCommand
         };
         accel.AcceptOnlyFromAmong("auto", "kvm", "software");
         var cpu = MachineLauncher.CreateCpuOption();
+        var jit = MachineLauncher.CreateJitOption();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print what the VMM is doing to stderr." };
 
         var command = new Command("run", "Boot a virtual machine with its serial console on this terminal (Ctrl-A X quits).")
         {
-            kernel, initrd, commandLine, memory, cpus, accel, cpu, verbose,
+            kernel, initrd, commandLine, memory, cpus, accel, cpu, jit, verbose,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(kernel)!,
@@ -51,11 +52,12 @@ public static class RunCommand
             parse.GetValue(cpus),
             parse.GetValue(accel) ?? "auto",
             parse.GetValue(cpu),
+            MachineLauncher.ParseJit(parse.GetValue(jit)),
             parse.GetValue(verbose)));
         return command;
     }
 
-    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, bool verbose) =>
+    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, bool? jit, bool verbose) =>
         MachineLauncher.Run(
             () => new MachineConfig
             {
@@ -66,6 +68,7 @@ public static class RunCommand
                 VcpuCount = cpus,
                 Accelerator = MachineLauncher.ParseAccelerator(accel),
                 Cpu = cpu,
+                Jit = jit,
             },
             new StandardErrorLog(verbose));
 }

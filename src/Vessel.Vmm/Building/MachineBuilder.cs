@@ -47,7 +47,7 @@ public static class MachineBuilder
         IAcceleratorVm? vm = null;
         try
         {
-            vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu()), log);
+            vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu(), config.Jit), log);
             var machine = new Machine(memory, vm, accelerator.Name, log);
             var console = AttachLegacyDevices(machine, consoleOutput, log);
             AttachPlatformDevices(machine, config);

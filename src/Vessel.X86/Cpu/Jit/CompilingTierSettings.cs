@@ -30,19 +30,14 @@ public static class CompilingTierSettings
         _ => throw new ArgumentException($"{source}: '{value}' is not a compiling-tier mode; use off, on or always."),
     };
 
-    /// <summary>The environment's choice first (so a test run can force a tier), then the configured one, then the default.</summary>
-    public static CompilingTierMode Resolve(bool? configured)
+    /// <summary>
+    /// An explicit choice (<c>--jit</c>) first, then the environment's (so a test run can force a tier for machines that
+    /// do not choose), then the default.
+    /// </summary>
+    public static CompilingTierMode Resolve(bool? configured) => configured switch
     {
-        if (FromEnvironment() is { } fromEnvironment)
-        {
-            return fromEnvironment;
-        }
-
-        return configured switch
-        {
-            true => CompilingTierMode.On,
-            false => CompilingTierMode.Off,
-            null => DefaultMode,
-        };
-    }
+        true => CompilingTierMode.On,
+        false => CompilingTierMode.Off,
+        null => FromEnvironment() ?? DefaultMode,
+    };
 }
