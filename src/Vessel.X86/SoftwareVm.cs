@@ -66,6 +66,7 @@ public sealed class SoftwareVm : IAcceleratorVm
     public IVcpu CreateVcpu(int index, IVcpuIo io)
     {
         var vcpuIo = new SoftwareVcpuIo(io, Pic, Pit, IoApic);
+        BackgroundCompiler.Shared.Log ??= log;
         var cpu = new Cpu.Cpu(memory, codeCache, vcpuIo, log, cpuid, apicId: index)
         {
             IsBootstrapProcessor = index == 0,

@@ -28,6 +28,8 @@ public sealed class BackgroundCompiler
     private long compiledInstructions;
     private long inlineInstructions;
     private long refusedRequests;
+    private long ilBytes;
+    private long nextReport = 64;
 
     /// <summary>One compiler for the process: RyuJIT is process-wide, so one thread is what bounds its share of the host.</summary>
     public static BackgroundCompiler Shared { get; } = new();
@@ -40,6 +42,16 @@ public sealed class BackgroundCompiler
     public long InlineInstructions => Interlocked.Read(ref inlineInstructions);
 
     public long RefusedRequests => Interlocked.Read(ref refusedRequests);
+
+    /// <summary>IL emitted for compiled blocks; RyuJIT's host code is about as large.</summary>
+    public long IlBytes => Interlocked.Read(ref ilBytes);
+
+    /// <summary>Where progress goes (at 64, 128, 256... blocks): the first software VM's log.</summary>
+    public Vessel.Core.Logging.IMachineLog? Log { get; set; }
+
+    /// <summary>A one-line account of the work so far, for logs and benchmarks.</summary>
+    public string Describe() => FormattableString.Invariant(
+        $"{CompiledBlocks} blocks compiled ({CompiledInstructions} instructions, {InlineInstructions} inline, {IlBytes / 1024} KiB of IL) in {CompileTime.TotalMilliseconds:F0} ms; {RefusedRequests} requests refused by the budget");
 
     public TimeSpan CompileTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref compileTicks));
 
@@ -104,7 +116,7 @@ public sealed class BackgroundCompiler
     private void CompileAndInstall(DecodedBlock block)
     {
         long start = Stopwatch.GetTimestamp();
-        var code = BlockCompiler.Compile(block, out int inline);
+        var code = BlockCompiler.Compile(block, out int inline, out int il);
 
         // RyuJIT compiles a DynamicMethod at its first call: make that call here, off the vCPU thread (without a CPU the
         // code returns at once; see BlockCompiler).
@@ -115,8 +127,14 @@ public sealed class BackgroundCompiler
 
         block.CompiledCode = code;
         Interlocked.Add(ref compileTicks, Stopwatch.GetTimestamp() - start);
-        Interlocked.Increment(ref compiledBlocks);
         Interlocked.Add(ref compiledInstructions, block.Count);
         Interlocked.Add(ref inlineInstructions, inline);
+        Interlocked.Add(ref ilBytes, il);
+        long compiled = Interlocked.Increment(ref compiledBlocks);
+        if (compiled >= Interlocked.Read(ref nextReport))
+        {
+            Interlocked.Exchange(ref nextReport, compiled * 2);
+            Log?.Info("compiling tier: " + Describe());
+        }
     }
 }

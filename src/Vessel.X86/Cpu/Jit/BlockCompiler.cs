@@ -19,7 +19,10 @@ public static unsafe class BlockCompiler
     private static readonly Type[] HandlerParameters = [typeof(Cpu), typeof(DecodedInstruction*)];
 
     /// <summary>Compiles <paramref name="block"/>; the code is valid for as long as the block is (same bytes, same code width).</summary>
-    public static CompiledBlockCode Compile(DecodedBlock block, out int translatedInline)
+    public static CompiledBlockCode Compile(DecodedBlock block, out int translatedInline) => Compile(block, out translatedInline, out _);
+
+    /// <inheritdoc cref="Compile(DecodedBlock, out int)"/>
+    public static CompiledBlockCode Compile(DecodedBlock block, out int translatedInline, out int ilBytes)
     {
         var instructions = block.Instructions;
         int count = block.Count;
@@ -80,6 +83,8 @@ public static unsafe class BlockCompiler
             il.Emit(OpCodes.Ldc_I4, executed);
             il.Emit(OpCodes.Ret);
         }
+
+        ilBytes = il.ILOffset;
 
         // Bound to the block as its (unused) first argument: a closed delegate is called directly, where an open static
         // one goes through a shuffle thunk on every call.

@@ -14,6 +14,12 @@ public static class CompilingTierSettings
     /// </summary>
     public const int DefaultThreshold = 2000;
 
+    public const string ThresholdVariable = "VESSEL_JIT_THRESHOLD";
+
+    /// <summary>The threshold: <c>VESSEL_JIT_THRESHOLD</c> (for tuning) when it is a positive number, else the default.</summary>
+    public static int Threshold() =>
+        int.TryParse(Environment.GetEnvironmentVariable(ThresholdVariable), out int threshold) && threshold > 0 ? threshold : DefaultThreshold;
+
     /// <summary>The mode when neither the machine configuration nor the environment chooses one.</summary>
     public const CompilingTierMode DefaultMode = CompilingTierMode.Off;
 

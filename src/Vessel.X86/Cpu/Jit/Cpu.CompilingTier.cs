@@ -15,7 +15,7 @@ public sealed unsafe partial class Cpu
     public CompilingTierMode CompilingTier { get; set; } = CompilingTierSettings.Resolve(null);
 
     /// <summary>Runs of a block before it is queued for compilation (<see cref="CompilingTierMode.On"/>).</summary>
-    public int CompileThreshold { get; set; } = CompilingTierSettings.DefaultThreshold;
+    public int CompileThreshold { get; set; } = CompilingTierSettings.Threshold();
 
     /// <summary>The instruction count at which the current <see cref="Run(ulong)"/> returns; compiled chains stop there too.</summary>
     private ulong runStopAt = ulong.MaxValue;
