@@ -68,28 +68,45 @@ internal static unsafe class CompiledOperations
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ulong CheckedLinearAddress(CpuState* s, DecodedInstruction* instruction) => instruction->LinearAddress(s);
 
+    /// <summary>Cpu.TryRead's fast path inline, its slow path (through Cpu.TryReadSized) on a miss.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool TryReadSized(Cpu cpu, ulong linear, int bits, out ulong value)
     {
-        bool ok;
-        switch (bits)
+        byte* host = cpu.ReadPointer(linear, bits >> 3);
+        if (host == null)
         {
-            case 8: ok = cpu.TryRead(linear, out byte b); value = b; return ok;
-            case 16: ok = cpu.TryRead(linear, out ushort w); value = w; return ok;
-            case 32: ok = cpu.TryRead(linear, out uint d); value = d; return ok;
-            default: return cpu.TryRead(linear, out value);
+            return cpu.ReadMiss(linear, bits, out value);
         }
+
+        // Safety: ReadPointer checked that the TLB maps the whole operand to guest RAM.
+        value = bits switch
+        {
+            8 => *host,
+            16 => Unsafe.ReadUnaligned<ushort>(host),
+            32 => Unsafe.ReadUnaligned<uint>(host),
+            _ => Unsafe.ReadUnaligned<ulong>(host),
+        };
+        return true;
     }
 
+    /// <summary>Cpu.TryWrite's fast path inline, its slow path (through Cpu.TryWriteSized) on a miss.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TryWriteSized(Cpu cpu, ulong linear, int bits, ulong value)
     {
+        byte* host = cpu.WritePointer(linear, bits >> 3);
+        if (host == null)
+        {
+            cpu.WriteMiss(linear, bits, value);
+            return;
+        }
+
+        // Safety: WritePointer checked that the TLB maps the whole operand to writable guest RAM.
         switch (bits)
         {
-            case 8: cpu.TryWrite(linear, (byte)value); break;
-            case 16: cpu.TryWrite(linear, (ushort)value); break;
-            case 32: cpu.TryWrite(linear, (uint)value); break;
-            default: cpu.TryWrite(linear, value); break;
+            case 8: *host = (byte)value; break;
+            case 16: Unsafe.WriteUnaligned(host, (ushort)value); break;
+            case 32: Unsafe.WriteUnaligned(host, (uint)value); break;
+            default: Unsafe.WriteUnaligned(host, value); break;
         }
     }
 
