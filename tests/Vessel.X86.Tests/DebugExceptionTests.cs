@@ -38,11 +38,6 @@ public class DebugExceptionTests
     private static LongModeGuest DebugGuest(Action<Assembler, InterruptRoutes> program, HandlerReturn handlerReturn = HandlerReturn.AsSaved) =>
         new((a, routes) =>
         {
-            // The firmware-state PIT ticks IRQ 0 every 55 ms; masked at the PIC, so a tick that lands while a test runs
-            // with IF=1 (on a loaded host, or while the compiling tier compiles its first block) cannot interleave.
-            a.mov(al, 0xFF);
-            a.@out(0x21, al);
-            a.@out(0xA1, al);
             a.xor(eax, eax);
             a.mov(dr6, rax);
             program(a, routes);
