@@ -21,6 +21,9 @@ public static class CpuThroughput
 
         rates.Sort();
         Console.WriteLine(FormattableString.Invariant($"median: {rates[rates.Count / 2] / 1e6:F1} M guest instructions/s (software CPU, Release, {Environment.ProcessorCount} host cores)"));
+        var compiler = Vessel.X86.Cpu.Jit.BackgroundCompiler.Shared;
+        Console.WriteLine(FormattableString.Invariant(
+            $"compiling tier: {Vessel.X86.Cpu.Jit.CompilingTierSettings.Resolve(null)} (VESSEL_JIT); {compiler.Describe()}"));
         return 0;
     }
 

@@ -5,6 +5,7 @@ using Vessel.Core.Time;
 using Vessel.X86.Apic;
 using Vessel.X86.Cpu;
 using Vessel.X86.Cpu.Decoding;
+using Vessel.X86.Cpu.Jit;
 using Vessel.X86.Hypercalls;
 using Vessel.X86.IrqChip;
 using Vessel.X86.Timers;
@@ -71,7 +72,13 @@ public sealed class SoftwareVm : IAcceleratorVm
     public IVcpu CreateVcpu(int index, IVcpuIo io)
     {
         var vcpuIo = new SoftwareVcpuIo(io, Pic, Pit, IoApic);
-        var cpu = new Cpu.Cpu(memory, codeCache, vcpuIo, log, cpuid, apicId: index) { IsBootstrapProcessor = index == 0, Clock = Clock };
+        BackgroundCompiler.Shared.Log ??= log;
+        var cpu = new Cpu.Cpu(memory, codeCache, vcpuIo, log, cpuid, apicId: index)
+        {
+            IsBootstrapProcessor = index == 0,
+            CompilingTier = CompilingTierSettings.Resolve(Options.CompilingTier),
+            Clock = Clock,
+        };
         var apic = new LocalApic(cpu, ApicBus, (uint)index, bootstrapProcessor: index == 0);
         vcpuIo.LocalApic = apic;
         cpu.InterruptController = apic;

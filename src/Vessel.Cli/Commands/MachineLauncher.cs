@@ -30,6 +30,20 @@ internal static class MachineLauncher
             + ". Default: everything the accelerator implements (see docs/cpu.md).",
     };
 
+    public static Option<string?> CreateJitOption()
+    {
+        var jit = new Option<string?>("--jit")
+        {
+            Description = "The software CPU's compiling tier: on (hot code compiled to host code) or off (the interpreter alone). "
+                + "Default: the VESSEL_JIT environment variable, else off (see docs/cpu.md).",
+        };
+        jit.AcceptOnlyFromAmong("on", "off");
+        return jit;
+    }
+
+    /// <summary>The <c>--jit</c> value as the configuration holds it: null when not given.</summary>
+    public static bool? ParseJit(string? value) => value is null ? null : value == "on";
+
     /// <summary>Boots <paramref name="config"/> with the console on this terminal and returns the exit status; user errors print one line and return 1.</summary>
     public static int Run(Func<MachineConfig> configure, IMachineLog log)
     {

@@ -53,6 +53,7 @@ public static class RunCommand
         };
         accel.AcceptOnlyFromAmong("auto", "kvm", "software");
         var cpu = MachineLauncher.CreateCpuOption();
+        var jit = MachineLauncher.CreateJitOption();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print what the VMM is doing to stderr." };
         var disks = new Option<string[]>("--disk")
         {
@@ -61,7 +62,7 @@ public static class RunCommand
 
         var command = new Command("run", "Boot a virtual machine with its serial console on this terminal (Ctrl-A X quits).")
         {
-            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, verbose, apiSocket, configFile, id,
+            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, jit, verbose, apiSocket, configFile, id,
         };
         command.SetAction(parse =>
         {
@@ -102,12 +103,13 @@ public static class RunCommand
                 parse.GetValue(accel) ?? "auto",
                 parse.GetValue(cpu),
                 parse.GetValue(disks) ?? [],
+                MachineLauncher.ParseJit(parse.GetValue(jit)),
                 parse.GetValue(verbose));
         });
         return command;
     }
 
-    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, bool verbose) =>
+    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, bool? jit, bool verbose) =>
         MachineLauncher.Run(
             () => new MachineConfig
             {
@@ -119,6 +121,7 @@ public static class RunCommand
                 Accelerator = MachineLauncher.ParseAccelerator(accel),
                 Cpu = cpu,
                 Disks = [.. disks.Select((text, index) => DiskConfig.Parse(text, index))],
+                Jit = jit,
             },
             new StandardErrorLog(verbose));
 }

@@ -64,7 +64,7 @@ public static class MachineBuilder
         try
         {
             var clock = new VmClock();
-            vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu(), clock), log);
+            vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu(), clock, config.Jit), log);
             var machine = new Machine(memory, vm, accelerator.Name, clock, log);
             var devices = new DeviceManager(machine, log);
             machine.Own(devices);

@@ -27,6 +27,9 @@ public sealed record MachineConfig
     /// <summary>The <c>--cpu</c> specification in QEMU's syntax (e.g. <c>qemu64,+x2apic</c>); null for the accelerator's default CPU.</summary>
     public string? Cpu { get; init; }
 
+    /// <summary><c>--jit on|off</c>: the software CPU's compiling tier; null for its default (see docs/cpu.md).</summary>
+    public bool? Jit { get; init; }
+
     /// <summary>virtio-blk disks, in the order the guest numbers them (vda, vdb, ...).</summary>
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
 

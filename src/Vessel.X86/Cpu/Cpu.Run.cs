@@ -63,6 +63,7 @@ public sealed unsafe partial class Cpu
     public VcpuExit Run(ulong instructionBudget)
     {
         ulong stopAt = instructionBudget == ulong.MaxValue ? ulong.MaxValue : InstructionsRetired + instructionBudget;
+        runStopAt = stopAt;
         while (true)
         {
             // An interrupt request that IF or a shadow holds back is left pending without a detour through
@@ -247,7 +248,7 @@ public sealed unsafe partial class Cpu
         s->InterruptShadow = 0;
         ulong rip = s->Gpr[CpuState.RipIndex];
         var block = FindBlock(rip);
-        if (block != null)
+        if (block != null && (shadowed || !TryRunCompiled(block, rip)))
         {
             RunInstructions(block, rip, shadowed ? 1 : block.Count);
         }

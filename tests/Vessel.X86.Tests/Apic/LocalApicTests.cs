@@ -114,10 +114,12 @@ public class LocalApicTests
         // stalled on a loaded host can reach the deadline before the test polls it by hand.
         apic.WriteRegister(0x3E0, 0xA);
         apic.WriteRegister(0x320, 0x20040);
-        apic.WriteRegister(0x380, int.MaxValue);
+        // Four seconds of counts at the 1 GHz bus clock: a loaded host cannot let the period run out before the read.
+        const uint initialCount = 0xF000_0000;
+        apic.WriteRegister(0x380, initialCount);
         long firstDeadline = apic.NextDeadline;
         Assert.NotEqual(long.MaxValue, firstDeadline);
-        Assert.InRange(apic.ReadRegister(0x390), 1u, (uint)int.MaxValue);
+        Assert.InRange(apic.ReadRegister(0x390), 1u, initialCount);
 
         apic.Poll(firstDeadline);
         Assert.True(apic.RequestPending(0x40));

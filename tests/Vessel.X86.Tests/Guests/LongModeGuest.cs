@@ -65,6 +65,12 @@ public sealed class LongModeGuest : IDisposable
         vm = new SoftwareVm(Memory, options, NullMachineLog.Instance);
         Vcpu = (SoftwareVcpu)vm.CreateVcpu(0, Io);
         Io.OnExit = Vcpu.RequestExit;
+
+        // The firmware state leaves the PIT ticking IRQ 0 every 55 ms, unmasked at the PIC: a tick that lands while a
+        // program runs with IF=1 (on a loaded host a test can take that long) would interleave vector 8 with whatever
+        // the test expects. Programs that want the PIC program it themselves, masks included.
+        vm.Pic.WritePort(0x21, 0xFF);
+        vm.Pic.WritePort(0xA1, 0xFF);
         WriteTables();
         WriteRecordingStubs();
 

@@ -25,4 +25,16 @@ public sealed unsafe class DecodedBlock
 
     /// <summary>The decoded instructions; the run loop pins them while the block executes.</summary>
     public DecodedInstruction[] Instructions => instructions;
+
+    /// <summary>
+    /// The block compiled to host code once it ran often enough (Jit/); null until then. Written by the background
+    /// compiler, read by the vCPU; it lives and dies with the block, so a write to the page drops it too.
+    /// </summary>
+    internal volatile Jit.CompiledBlockCode? CompiledCode;
+
+    /// <summary>Runs counted towards the compile threshold (vCPU thread only).</summary>
+    internal int ExecutionCount;
+
+    /// <summary>Non-zero once the block is queued for, or has been through, compilation (vCPU thread only).</summary>
+    internal bool CompileRequested;
 }

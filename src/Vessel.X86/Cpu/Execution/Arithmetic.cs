@@ -269,12 +269,12 @@ public static unsafe class Arithmetic
         cpu.WriteRegister(instruction->Operand0Register, bits, TOperation.Execute(cpu, value, 0, bits));
     }
 
-    private static void IncrementRegister(Cpu cpu, DecodedInstruction* instruction) => Unary<IncrementOperation>(cpu, instruction);
+    internal static void IncrementRegister(Cpu cpu, DecodedInstruction* instruction) => Unary<IncrementOperation>(cpu, instruction);
 
     private static void IncrementMemory(Cpu cpu, DecodedInstruction* instruction) =>
         ReadModifyWrite<IncrementOperation>(cpu, instruction, 0, instruction->OperandBits);
 
-    private static void DecrementRegister(Cpu cpu, DecodedInstruction* instruction) => Unary<DecrementOperation>(cpu, instruction);
+    internal static void DecrementRegister(Cpu cpu, DecodedInstruction* instruction) => Unary<DecrementOperation>(cpu, instruction);
 
     private static void DecrementMemory(Cpu cpu, DecodedInstruction* instruction) =>
         ReadModifyWrite<DecrementOperation>(cpu, instruction, 0, instruction->OperandBits);

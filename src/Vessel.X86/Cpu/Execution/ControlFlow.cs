@@ -71,13 +71,13 @@ public static unsafe class ControlFlow
         }
     }
 
-    private static void JumpRelative(Cpu cpu, DecodedInstruction* instruction)
+    internal static void JumpRelative(Cpu cpu, DecodedInstruction* instruction)
     {
         var s = cpu.State;
         s->Gpr[CpuState.RipIndex] = (s->Gpr[CpuState.RipIndex] + instruction->Immediate) & instruction->AddressMask;
     }
 
-    private static void JumpConditional(Cpu cpu, DecodedInstruction* instruction)
+    internal static void JumpConditional(Cpu cpu, DecodedInstruction* instruction)
     {
         if (cpu.Condition(instruction->Tag))
         {
@@ -120,7 +120,7 @@ public static unsafe class ControlFlow
         return false;
     }
 
-    private static void CallRelative(Cpu cpu, DecodedInstruction* instruction)
+    internal static void CallRelative(Cpu cpu, DecodedInstruction* instruction)
     {
         var s = cpu.State;
         ulong returnAddress = s->Gpr[CpuState.RipIndex];
@@ -149,7 +149,7 @@ public static unsafe class ControlFlow
     }
 
     /// <summary>RET and RET imm16: pop the return address, then release imm16 bytes of arguments.</summary>
-    private static void Return<TWidth>(Cpu cpu, DecodedInstruction* instruction)
+    internal static void Return<TWidth>(Cpu cpu, DecodedInstruction* instruction)
         where TWidth : IWidth
     {
         if (cpu.TryPop(TWidth.Bits, out ulong target))

@@ -92,19 +92,19 @@ public static unsafe class DataTransfer
     /// <summary>Iced's condition suffixes in condition-code order (0-15).</summary>
     public static readonly string[] ConditionMnemonics = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
 
-    private static void MoveRegisterRegister(Cpu cpu, DecodedInstruction* instruction)
+    internal static void MoveRegisterRegister(Cpu cpu, DecodedInstruction* instruction)
     {
         int bits = instruction->OperandBits;
         cpu.WriteRegister(instruction->Operand0Register, bits, cpu.ReadRegister(instruction->Operand1Register, bits));
     }
 
-    private static void MoveRegisterImmediate(Cpu cpu, DecodedInstruction* instruction) =>
+    internal static void MoveRegisterImmediate(Cpu cpu, DecodedInstruction* instruction) =>
         cpu.WriteRegister(instruction->Operand0Register, instruction->OperandBits, instruction->Immediate);
 
-    private static void MoveMemoryImmediate(Cpu cpu, DecodedInstruction* instruction) =>
+    internal static void MoveMemoryImmediate(Cpu cpu, DecodedInstruction* instruction) =>
         cpu.TryWriteSized(instruction->LinearAddress(cpu.State), instruction->OperandBits, instruction->Immediate);
 
-    private static void Load(Cpu cpu, DecodedInstruction* instruction)
+    internal static void Load(Cpu cpu, DecodedInstruction* instruction)
     {
         int bits = instruction->OperandBits;
         if (cpu.TryReadSized(instruction->LinearAddress(cpu.State), bits, out ulong value))
@@ -113,7 +113,7 @@ public static unsafe class DataTransfer
         }
     }
 
-    private static void Store(Cpu cpu, DecodedInstruction* instruction)
+    internal static void Store(Cpu cpu, DecodedInstruction* instruction)
     {
         int bits = instruction->OperandBits;
         cpu.TryWriteSized(instruction->LinearAddress(cpu.State), bits, cpu.ReadRegister(instruction->Operand1Register, bits));
@@ -149,7 +149,7 @@ public static unsafe class DataTransfer
         }
     }
 
-    private static void LoadEffectiveAddress(Cpu cpu, DecodedInstruction* instruction) =>
+    internal static void LoadEffectiveAddress(Cpu cpu, DecodedInstruction* instruction) =>
         cpu.WriteRegister(instruction->Operand0Register, instruction->OperandBits, instruction->EffectiveAddress(cpu.State));
 
     private static void ExchangeRegisters(Cpu cpu, DecodedInstruction* instruction)

@@ -215,7 +215,7 @@ public static unsafe class MultiplyDivide
     }
 
     /// <summary>The truncated product of two signed operands; CF = OF = the full product did not fit.</summary>
-    private static ulong MultiplyTruncating(Cpu cpu, ulong first, ulong second, int bits)
+    internal static ulong MultiplyTruncating(Cpu cpu, ulong first, ulong second, int bits)
     {
         long a = (long)WidthMath.SignExtend(first, bits);
         long b = (long)WidthMath.SignExtend(second, bits);
@@ -255,7 +255,7 @@ public static unsafe class MultiplyDivide
         }
     }
 
-    private static void ThreeOperandRegister(Cpu cpu, DecodedInstruction* instruction)
+    internal static void ThreeOperandRegister(Cpu cpu, DecodedInstruction* instruction)
     {
         int bits = instruction->OperandBits;
         ulong result = MultiplyTruncating(cpu, cpu.ReadRegister(instruction->Operand1Register, bits), instruction->Immediate, bits);

@@ -38,7 +38,7 @@ public static unsafe class StackOperations
         table.Add(Iced.Intel.Code.Enterq_imm16_imm8, &Enter<Width64>);
     }
 
-    private static void PushRegister(Cpu cpu, DecodedInstruction* instruction)
+    internal static void PushRegister(Cpu cpu, DecodedInstruction* instruction)
     {
         int bits = instruction->StackBytes * 8;
         cpu.TryPush(bits, cpu.ReadRegister(instruction->Operand0Register, bits));
@@ -56,7 +56,7 @@ public static unsafe class StackOperations
         }
     }
 
-    private static void PopRegister(Cpu cpu, DecodedInstruction* instruction)
+    internal static void PopRegister(Cpu cpu, DecodedInstruction* instruction)
     {
         int bits = instruction->StackBytes * 8;
         if (cpu.TryPop(bits, out ulong value))

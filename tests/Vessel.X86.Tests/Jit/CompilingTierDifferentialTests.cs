@@ -1,0 +1,134 @@
+using Iced.Intel;
+using Vessel.Core.Memory;
+using Vessel.X86.Tests.Guests;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Vessel.X86.Tests.Jit;
+
+/// <summary>
+/// The compiling tier against the interpreter: the same code in both, every block compiled on one side, the
+/// architectural state compared after every block (<see cref="TierPair"/>).
+/// </summary>
+public class CompilingTierDifferentialTests
+{
+    public static TheoryData<int> Seeds() => [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Random_integer_code_leaves_the_same_state_after_every_block(int seed)
+    {
+        using var pair = new TierPair((a, _) =>
+        {
+            RandomProgram.Emit(a, seed, length: 60, iterations: 20, LongModeGuest.DataAddress);
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        int blocks = pair.RunToExit();
+
+        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
+        Assert.True(blocks > 20, $"only {blocks} blocks ran");
+        Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+    }
+
+    [Fact]
+    public void A_sieve_with_calls_and_string_copies_leaves_the_same_state_after_every_block()
+    {
+        using var pair = new TierPair((a, _) =>
+        {
+            var outer = a.CreateLabel();
+            var inner = a.CreateLabel();
+            var next = a.CreateLabel();
+            var count = a.CreateLabel();
+            var counted = a.CreateLabel();
+            var square = a.CreateLabel();
+            const int limit = 2000;
+
+            // Sieve of Eratosthenes over bytes at the data page; composite bytes are set to 1.
+            a.mov(rdi, LongModeGuest.DataAddress);
+            a.mov(ecx, 2);
+            a.Label(ref outer);
+            a.mov(eax, ecx);
+            a.call(square);
+            a.cmp(eax, limit);
+            a.ja(next);
+            a.Label(ref inner);
+            a.mov(__byte_ptr[rdi + rax], 1);
+            a.add(eax, ecx);
+            a.cmp(eax, limit);
+            a.jbe(inner);
+            a.inc(ecx);
+            a.jmp(outer);
+
+            // Count the primes into RBX, then copy the table with REP MOVSB and check a word of it.
+            a.Label(ref next);
+            a.xor(ebx, ebx);
+            a.mov(ecx, 2);
+            a.Label(ref count);
+            a.movzx(edx, __byte_ptr[rdi + rcx]);
+            a.xor(edx, 1);
+            a.add(ebx, edx);
+            a.inc(ecx);
+            a.cmp(ecx, limit);
+            a.jbe(count);
+            a.Label(ref counted);
+            a.lea(rsi, __[rdi]);
+            a.lea(rdi, __[rdi + 4096]);
+            a.mov(ecx, 1024);
+            a.rep.movsb();
+            a.mov(rax, __qword_ptr[rdi - 1024]);
+            LongModeGuest.EmitExit(a, 7);
+
+            a.Label(ref square);
+            a.push(rdx);
+            a.imul(eax, eax);
+            a.pop(rdx);
+            a.ret();
+        });
+
+        pair.RunToExit();
+
+        Assert.Equal(303ul, pair.Compiled.Cpu.Register(3));
+    }
+
+    [Fact]
+    public void A_page_fault_in_the_middle_of_a_compiled_block_leaves_the_interpreters_state()
+    {
+        const ulong unmapped = 0x4000_0000;
+        var faulting = default(Label);
+        using var pair = new TierPair((a, _) =>
+        {
+            var resume = a.CreateLabel();
+            var loop = a.CreateLabel();
+            faulting = a.CreateLabel();
+            a.xor(r8d, r8d);
+            a.mov(r15d, 3);
+            a.Label(ref loop);
+
+            // The recording stub returns to the resume address, past the faulting load (RIP-relative LEA).
+            a.lea(r9, __[resume]);
+            a.mov(__qword_ptr[LongModeGuest.ResumeAddressSlot], r9);
+            a.mov(ecx, 5);
+            a.lea(rdx, __[rcx + rcx * 2]);
+            a.add(rdx, 1);
+            a.mov(rsi, unmapped);
+            a.sub(rcx, 9);
+            a.Label(ref faulting);
+            a.mov(rbx, __qword_ptr[rsi + 8]);
+            a.inc(r8);
+            a.Label(ref resume);
+            a.dec(r15d);
+            a.jnz(loop);
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        pair.RunToExit();
+
+        var memory = pair.Compiled.Memory;
+        ulong Log(int offset) => memory.Read<ulong>(new GuestAddress(LongModeGuest.ExceptionLogAddress + (ulong)offset));
+        Assert.Equal(14ul, Log(0));
+        Assert.Equal(unmapped + 8, Log(16));
+        Assert.Equal(pair.Compiled.AddressOf(faulting), Log(24));
+        Assert.Equal(3ul, Log(32));
+        Assert.Equal(0ul, pair.Compiled.Cpu.Register(8));
+    }
+}

@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using Vessel.X86.Cpu.Jit;
+using Vessel.X86.Tests.Guests;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Vessel.X86.Tests.Jit;
+
+public class CompilingTierTests
+{
+    [Fact]
+    public void Compiled_code_is_dropped_when_the_guest_rewrites_the_page_it_came_from()
+    {
+        // The function returns its MOV's immediate; the loop patches that immediate between calls, so every call must
+        // see the bytes as they are now, compiled or not.
+        using var guest = new LongModeGuest(a =>
+        {
+            var function = a.CreateLabel();
+            var loop = a.CreateLabel();
+            a.xor(ebx, ebx);
+            a.mov(ecx, 5);
+            a.Label(ref loop);
+            a.call(function);
+            a.add(ebx, eax);
+            a.lea(rdx, __[function]);
+            a.inc(__dword_ptr[rdx + 1]);
+            a.dec(ecx);
+            a.jnz(loop);
+            LongModeGuest.EmitExit(a, 7);
+            a.Label(ref function);
+            a.mov(eax, 100);
+            a.ret();
+        });
+        guest.Cpu.CompilingTier = CompilingTierMode.Always;
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal((ulong)(100 + 101 + 102 + 103 + 104), guest.Cpu.Register(3));
+        Assert.True(guest.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+    }
+
+    [Fact]
+    public void Hot_blocks_are_compiled_in_the_background_and_then_run_compiled()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.add(rax, rcx);
+            a.dec(ecx);
+            a.jmp(loop);
+        });
+        guest.Cpu.CompilingTier = CompilingTierMode.On;
+        guest.Cpu.CompileThreshold = 16;
+
+        // The compiler thread gets to the block when the host lets it; keep the guest running until then.
+        var waited = Stopwatch.StartNew();
+        while (guest.Cpu.CompiledBlockRuns == 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            guest.Cpu.Run(100_000);
+        }
+
+        Assert.True(guest.Cpu.CompiledBlockRuns > 0, $"the loop never ran compiled in {waited.Elapsed.TotalSeconds:F0} s");
+    }
+
+    [Fact]
+    public void With_the_tier_off_no_block_runs_compiled()
+    {
+        using var guest = new LongModeGuest(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 10_000);
+            a.Label(ref loop);
+            a.dec(ecx);
+            a.jnz(loop);
+            LongModeGuest.EmitExit(a, 7);
+        });
+        guest.Cpu.CompilingTier = CompilingTierMode.Off;
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal(0ul, guest.Cpu.CompiledBlockRuns);
+    }
+
+    [Fact]
+    public void Single_step_runs_the_same_instructions_with_every_block_compiled()
+    {
+        // TF set by POPF: the compiled tier must leave single-stepping to the interpreter's checked path, trap for trap.
+        using var pair = new TierPair((a, routes) =>
+        {
+            var handler = a.CreateLabel();
+            var done = a.CreateLabel();
+            a.mov(al, 0xFF);
+            a.@out(0x21, al);
+            a.@out(0xA1, al);
+            a.xor(ebx, ebx);
+            a.pushfq();
+            a.or(__qword_ptr[rsp], 0x100);
+            a.popfq();
+            a.mov(ecx, 3);
+            a.add(ecx, 4);
+            a.shl(ecx, 2);
+            a.pushfq();
+            a.and(__qword_ptr[rsp], ~0x100);
+            a.popfq();
+            a.jmp(done);
+            a.Label(ref handler);
+            routes.Route(1, handler);
+            a.inc(ebx);
+            a.iretq();
+            a.Label(ref done);
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        pair.RunToExit();
+
+        Assert.Equal(6ul, pair.Compiled.Cpu.Register(3));
+    }
+
+    [Theory]
+    [InlineData("off", CompilingTierMode.Off)]
+    [InlineData("ON", CompilingTierMode.On)]
+    [InlineData(" always ", CompilingTierMode.Always)]
+    public void A_mode_is_read_from_its_name(string value, CompilingTierMode expected)
+    {
+        Assert.Equal(expected, CompilingTierSettings.Parse(value, "test"));
+    }
+
+    [Fact]
+    public void An_unknown_mode_is_refused_with_a_message_naming_the_choices()
+    {
+        var error = Assert.Throws<ArgumentException>(() => CompilingTierSettings.Parse("fast", "VESSEL_JIT"));
+        Assert.Contains("VESSEL_JIT", error.Message, StringComparison.Ordinal);
+        Assert.Contains("off, on or always", error.Message, StringComparison.Ordinal);
+    }
+}
+
+public class BlockCompilerTests
+{
+    [Fact]
+    public unsafe void The_common_integer_forms_are_translated_inline_rather_than_called()
+    {
+        var a = new Iced.Intel.Assembler(64);
+        a.mov(rax, rbx);
+        a.add(rax, 5);
+        a.shl(rax, 3);
+        a.rol(ecx, 7);
+        a.imul(edx, ecx, 9);
+        a.lea(rsi, __[rax + rdx * 2 + 8]);
+        a.mov(__qword_ptr[rsi + 16], rax);
+        a.mov(rdi, __qword_ptr[rsi]);
+        a.push(rdi);
+        a.pop(r8);
+        a.dec(r8d);
+        a.ret();
+        var stream = new MemoryStream();
+        a.Assemble(new Iced.Intel.StreamCodeWriter(stream), 0x1000);
+        byte[] code = stream.ToArray();
+        var decoder = new Vessel.X86.Cpu.Decoding.BlockDecoder(Vessel.X86.Cpu.Decoding.HandlerTable.Instance);
+        fixed (byte* bytes = code)
+        {
+            var block = decoder.Decode(bytes, code.Length, 0x1000, 0x1000, 64, 0)!;
+
+            BlockCompiler.Compile(block, out int inline);
+
+            Assert.Equal(12, block.Count);
+            Assert.Equal(block.Count, inline);
+        }
+    }
+}
