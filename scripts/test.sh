@@ -26,6 +26,16 @@ if ! command -v curl >/dev/null; then
   fi
 fi
 
+# qemu-img makes and reads back the qcow2 images of the disk tests (tests/Vessel.Guests.Tests/Linux/DiskGuestTests).
+if ! command -v qemu-img >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing qemu-utils for the qcow2 disk tests" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-utils >/dev/null
+  else
+    echo "test.sh: qemu-img is missing; the qcow2 disk tests will be skipped (install qemu-utils)" >&2
+  fi
+fi
+
 if [ "${VESSEL_GUEST_IMAGES:-1}" != 0 ]; then
   if ! bash scripts/guest-images.sh >/dev/null; then
     echo "test.sh: WARNING: fetching the Debian guest images failed; the Linux guest tests will be skipped" >&2

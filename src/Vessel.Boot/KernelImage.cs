@@ -32,6 +32,22 @@ public sealed class KernelImage
 
     public KernelImageFormat Format { get; }
 
+    /// <summary>The kernel mapping stock x86-64 Linux links vmlinux at (__START_KERNEL_map, arch/x86/include/asm/page_64_types.h).</summary>
+    public const ulong LinuxKernelMapStart = 0xFFFF_FFFF_8000_0000;
+
+    /// <summary>
+    /// Whether this looks like a stock Linux kernel: any bzImage, or an ELF64 whose loadable segments are linked in the
+    /// kernel map Linux uses (bare-metal test programs and multiboot kernels are not). A PVM guest kernel is linked
+    /// elsewhere, so its vmlinux is not taken for a stock one; a bzImage's payload is compressed and cannot be told apart.
+    /// </summary>
+    public bool IsStockLinux => Format switch
+    {
+        KernelImageFormat.BzImage => true,
+        KernelImageFormat.Elf64 => Elf.ElfFile.Parse(Bytes.Span).ProgramHeaders
+            .Any(header => header.Type == Elf.ElfProgramHeaderType.Load && header.VirtualAddress >= LinuxKernelMapStart),
+        _ => false,
+    };
+
     /// <summary>
     /// Reads a kernel file of at most <paramref name="maxBytes"/> and recognizes it; a missing, unreadable, oversized or
     /// non-regular file (a FIFO, /dev/zero) becomes a <see cref="BootImageException"/> before more than that is read.

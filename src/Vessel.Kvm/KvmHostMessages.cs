@@ -37,6 +37,11 @@ internal static class KvmHostMessages
     public static string CreateVmFailed(int errno) =>
         $"KVM could not create a VM: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno}); another hypervisor may hold the virtualization extensions, or the host is out of memory{Fallback}.";
 
+    /// <summary>The one sentence `--accel kvm` with a stock Linux kernel ends with on a PVM host, before anything runs.</summary>
+    public const string PvmRefusesStockLinux =
+        "this host's KVM is PVM (the kvm_pvm module), which cannot boot a Linux kernel that is not built as a PVM guest; "
+        + "use --accel software, or a host with hardware virtualization (VT-x/AMD-V).";
+
     /// <summary>Why a stock Linux kernel cannot boot under PVM, found by booting Debian's 6.1 cloud kernel on such a host.</summary>
     public const string PvmCannotRunStockKernels =
         "this host's KVM is PVM (the kvm_pvm module), which runs a non-PVM guest kernel through KVM's instruction emulator: "

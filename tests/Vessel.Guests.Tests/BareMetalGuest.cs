@@ -19,7 +19,7 @@ public static class BareMetalGuest
             var config = new MachineConfig
             {
                 KernelPath = path,
-                MemoryBytes = MemorySize.Parse(memory, "--memory"),
+                MemoryBytes = MemorySize.Parse(memory),
                 VcpuCount = vcpus,
                 Accelerator = AcceleratorKind.Software,
             };

@@ -13,7 +13,7 @@ public sealed class KvmGuestTests
 {
     private const ushort DebugExitPort = 0xF4;
     private const ulong CodeAddress = 0x2000;
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [RequiresKvmFact]
     public void Real_mode_guest_writes_a_serial_byte_and_the_debug_exit_port()

@@ -6,8 +6,9 @@ using Vessel.Vmm.Images;
 namespace Vessel.Cli.Commands;
 
 /// <summary>
-/// <c>vessel demo</c>: boots Debian's cloud kernel with a busybox initramfs to a shell on this terminal, fetching and
-/// caching the images with <c>scripts/guest-images.sh</c> on first use.
+/// <c>vessel demo</c>: boots Debian's cloud kernel to a busybox shell on this terminal, its root file system on a virtio
+/// disk (the demo's own writable view of the cached rootfs.ext4, see <see cref="DemoDisk"/>), fetching and caching the
+/// images with <c>scripts/guest-images.sh</c> on first use.
 /// </summary>
 public static class DemoCommand
 {
@@ -40,11 +41,18 @@ public static class DemoCommand
         };
         kernel.AcceptOnlyFromAmong("bzimage", "vmlinux");
         var append = new Option<string?>("--append") { Description = $"Extra kernel arguments after \"{DefaultCommandLine}\"." };
+        var fresh = new Option<bool>("--fresh")
+        {
+            Description = $"Discard the demo's disk (in {DemoDisk.DefaultDirectory}) and start again from the pristine root file system.",
+        };
+        var noDisk = new Option<bool>("--no-disk") { Description = "Boot without the root disk, to a shell in the initramfs (nothing written survives)." };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print what the VMM is doing to stderr." };
 
-        var command = new Command("demo", "Boot a Debian kernel to a busybox shell on this terminal (fetches the images on first use; Ctrl-A X quits).")
+        var command = new Command(
+            "demo",
+            "Boot a Debian kernel to a busybox shell on this terminal, its root on a virtio disk that keeps what you write (fetches the images on first use; Ctrl-A X quits).")
         {
-            memory, cpus, accel, cpu, kernel, append, verbose,
+            memory, cpus, accel, cpu, kernel, append, fresh, noDisk, verbose,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(memory) ?? "256M",
@@ -53,21 +61,31 @@ public static class DemoCommand
             parse.GetValue(cpu),
             parse.GetValue(kernel) ?? "bzimage",
             parse.GetValue(append),
+            parse.GetValue(fresh),
+            parse.GetValue(noDisk),
             parse.GetValue(verbose)));
         return command;
     }
 
-    private static int Execute(string memory, int cpus, string accel, string? cpu, string kernelImage, string? append, bool verbose) =>
+    private static int Execute(
+        string memory, int cpus, string accel, string? cpu, string kernelImage, string? append, bool fresh, bool noDisk, bool verbose) =>
         MachineLauncher.Run(
             () =>
             {
                 var images = GuestImages.Ensure(AppContext.BaseDirectory);
-                Console.Error.WriteLine($"vessel: booting Debian's {images.KernelPackage} with busybox {images.BusyboxVersion} (poweroff or Ctrl-A X to leave)");
+                DiskConfig[] disks = noDisk
+                    ? []
+                    : [DemoDisk.Prepare(images, DemoDisk.DefaultDirectory, fresh, message => Console.Error.WriteLine($"vessel: {message}"))];
+                string commandLine = noDisk ? DefaultCommandLine : $"{DefaultCommandLine} {GuestImages.RootOnFirstDisk}";
+                Console.Error.WriteLine(
+                    $"vessel: booting Debian's {images.KernelPackage} with busybox {images.BusyboxVersion}"
+                    + (noDisk ? string.Empty : $", root on {disks[0].Path}") + " (poweroff or Ctrl-A X to leave)");
                 return new MachineConfig
                 {
                     KernelPath = kernelImage == "vmlinux" ? images.VmlinuxPath : images.BzImagePath,
                     InitrdPath = images.InitramfsPath,
-                    CommandLine = string.IsNullOrWhiteSpace(append) ? DefaultCommandLine : $"{DefaultCommandLine} {append}",
+                    CommandLine = string.IsNullOrWhiteSpace(append) ? commandLine : $"{commandLine} {append}",
+                    Disks = disks,
                     MemoryBytes = MemorySize.Parse(memory),
                     VcpuCount = cpus,
                     Accelerator = MachineLauncher.ParseAccelerator(accel),

@@ -4,6 +4,7 @@ using Vessel.Cli.Terminal;
 using Vessel.Core.Accel.CpuModels;
 using Vessel.Core.Logging;
 using Vessel.Devices.Serial;
+using Vessel.Devices.Storage;
 using Vessel.Kvm;
 using Vessel.Vmm.Building;
 using Vessel.Vmm.Configuration;
@@ -56,7 +57,7 @@ internal static class MachineLauncher
             Console.Error.WriteLine($"vessel: {exception.Render(CliFlags.For)}");
             return 1;
         }
-        catch (Exception exception) when (exception is BootImageException or KvmException)
+        catch (Exception exception) when (exception is BootImageException or KvmException or DiskImageException)
         {
             Console.Error.WriteLine($"vessel: {exception.Message}");
             return 1;

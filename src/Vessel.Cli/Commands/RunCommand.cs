@@ -54,10 +54,14 @@ public static class RunCommand
         accel.AcceptOnlyFromAmong("auto", "kvm", "software");
         var cpu = MachineLauncher.CreateCpuOption();
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Print what the VMM is doing to stderr." };
+        var disks = new Option<string[]>("--disk")
+        {
+            Description = "A virtio disk: path=FILE[,readonly=on][,format=raw|qcow2][,id=NAME]; repeat for more (vda, vdb, ... in this order).",
+        };
 
         var command = new Command("run", "Boot a virtual machine with its serial console on this terminal (Ctrl-A X quits).")
         {
-            kernel, initrd, commandLine, memory, cpus, accel, cpu, verbose, apiSocket, configFile, id,
+            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, verbose, apiSocket, configFile, id,
         };
         command.SetAction(parse =>
         {
@@ -65,7 +69,7 @@ public static class RunCommand
             string? configFilePath = parse.GetValue(configFile);
             if (apiSocketPath != null || configFilePath != null)
             {
-                foreach (var option in new Option[] { kernel, initrd, commandLine, memory, cpus })
+                foreach (var option in new Option[] { kernel, initrd, commandLine, memory, cpus, disks })
                 {
                     if (parse.GetResult(option) is { Implicit: false })
                     {
@@ -97,12 +101,13 @@ public static class RunCommand
                 parse.GetValue(cpus),
                 parse.GetValue(accel) ?? "auto",
                 parse.GetValue(cpu),
+                parse.GetValue(disks) ?? [],
                 parse.GetValue(verbose));
         });
         return command;
     }
 
-    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, bool verbose) =>
+    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, bool verbose) =>
         MachineLauncher.Run(
             () => new MachineConfig
             {
@@ -113,6 +118,7 @@ public static class RunCommand
                 VcpuCount = cpus,
                 Accelerator = MachineLauncher.ParseAccelerator(accel),
                 Cpu = cpu,
+                Disks = [.. disks.Select((text, index) => DiskConfig.Parse(text, index))],
             },
             new StandardErrorLog(verbose));
 }

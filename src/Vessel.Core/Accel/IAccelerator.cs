@@ -21,5 +21,15 @@ public interface IAccelerator
         return true;
     }
 
+    /// <summary>
+    /// Whether this accelerator can boot a stock Linux kernel (one not built for a paravirtualized host); when not,
+    /// <paramref name="refusal"/> is one sentence saying why and what to use instead. The builder asks before it builds.
+    /// </summary>
+    bool BootsStockLinux(out string refusal)
+    {
+        refusal = string.Empty;
+        return true;
+    }
+
     IAcceleratorVm CreateVm(GuestMemory memory, AcceleratorVmOptions options, IMachineLog log);
 }

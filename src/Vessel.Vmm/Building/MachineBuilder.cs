@@ -10,6 +10,8 @@ using Vessel.Devices.Firmware;
 using Vessel.Devices.Keyboard;
 using Vessel.Devices.Serial;
 using Vessel.Devices.Testing;
+using Vessel.Devices.Storage;
+using Vessel.Devices.Virtio.Block;
 using Vessel.Devices.Virtio.Console;
 using Vessel.Devices.Virtio.Entropy;
 using Vessel.Devices.Virtio.Transport;
@@ -39,6 +41,11 @@ public static class MachineBuilder
         config.Validate();
         RefuseDevicesNotYetBuilt(config);
         var kernel = KernelImage.FromBytes(ReadHostFile(config, config.KernelPath, ConfigField.KernelPath, MachineConfig.KernelDescription), config.KernelPath);
+        if (kernel.IsStockLinux && !accelerator.BootsStockLinux(out string refusal))
+        {
+            throw new ConfigurationException($"--accel {accelerator.Name}: {refusal}");
+        }
+
         ReadOnlyMemory<byte> initrd = config.InitrdPath != null
             ? ReadHostFile(config, config.InitrdPath, ConfigField.InitrdPath, MachineConfig.InitrdDescription)
             : ReadOnlyMemory<byte>.Empty;
@@ -171,6 +178,15 @@ public static class MachineBuilder
     /// </summary>
     private static VirtioConsoleDevice AttachVirtioDevices(Machine machine, DeviceManager devices, MachineConfig config, ISerialOutput consoleOutput, IMachineLog log)
     {
+        // Disks first and in the order given: Linux names virtio disks in PCI order, so the first is vda.
+        foreach (var disk in config.Disks)
+        {
+            var backend = DiskImage.Open(disk.Path, disk.Format, disk.ReadOnly);
+            devices.Own(backend);
+            var block = new VirtioBlockDevice(backend, disk.Id, log);
+            devices.AttachPci(new VirtioPciFunction(block, machine.Memory, machine.Interrupts, devices.IoThread, log), $"virtio-blk '{disk.Id}' ({disk.Path})");
+        }
+
         var entropy = new VirtioEntropyDevice();
         devices.AttachPci(new VirtioPciFunction(entropy, machine.Memory, machine.Interrupts, devices.IoThread, log), "virtio-rng");
         var console = new VirtioConsoleDevice(consoleOutput);

@@ -83,6 +83,7 @@ public sealed record MachineConfig
         }
 
         ParseCpu();
+        ValidateDisks();
 
         // Files last: their size limit is the memory size just checked. Opened without blocking, so a FIFO cannot hang us.
         long memoryLimit = (long)Math.Min(MemoryBytes, long.MaxValue);
@@ -118,6 +119,30 @@ public sealed record MachineConfig
         if (Vsock is { GuestCid: < VsockConfig.MinGuestCid } vsock)
         {
             throw ConfigurationException.InvalidValue(ConfigField.VsockGuestCid, $"{vsock.GuestCid} is reserved. Give a context ID of {VsockConfig.MinGuestCid} or more.");
+        }
+    }
+
+    /// <summary>Disk ids are unique and non-empty; the files themselves are checked when the images are opened.</summary>
+    private void ValidateDisks()
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (int index = 0; index < Disks.Count; index++)
+        {
+            var disk = Disks[index];
+            if (string.IsNullOrWhiteSpace(disk.Id))
+            {
+                throw ConfigurationException.InvalidValue($"disk {index + 1}: its id is empty. Give each disk a name.");
+            }
+
+            if (string.IsNullOrWhiteSpace(disk.Path))
+            {
+                throw ConfigurationException.InvalidValue($"disk '{disk.Id}': no path. Give the image file's path.");
+            }
+
+            if (!ids.Add(disk.Id))
+            {
+                throw ConfigurationException.InvalidValue($"disk '{disk.Id}': two disks have this id. Give each disk its own.");
+            }
         }
     }
 

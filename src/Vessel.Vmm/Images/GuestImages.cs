@@ -5,15 +5,22 @@ namespace Vessel.Vmm.Images;
 
 /// <summary>
 /// The Debian guest images <c>scripts/guest-images.sh</c> builds and caches: the cloud kernel as a bzImage and as an
-/// uncompressed vmlinux, and the busybox initramfs. Found under <c>$XDG_CACHE_HOME/vessel/debian-cloud</c> (by default
+/// uncompressed vmlinux, the busybox initramfs, and the ext4 root file system it hands over to when the command line says
+/// <c>root=/dev/vda</c>. Found under <c>$XDG_CACHE_HOME/vessel/debian-cloud</c> (by default
 /// <c>~/.cache/vessel/debian-cloud</c>), described by the <c>images.env</c> the script writes last.
 /// </summary>
 public sealed record GuestImages(string Directory, string KernelVersion, string KernelPackage, string BusyboxVersion)
 {
     public const string ScriptRelativePath = "scripts/guest-images.sh";
 
-    /// <summary>The line the initramfs's /init prints once userspace runs, before the shell starts.</summary>
+    /// <summary>
+    /// The line the guest prints once userspace runs, before the shell starts: the initramfs's /init without a root disk,
+    /// the root file system's rcS (which adds <c>root /dev/vda</c>) with one.
+    /// </summary>
     public const string UserspaceMarker = "vessel-guest: userspace up";
+
+    /// <summary>The kernel argument that makes the initramfs mount the first virtio disk and switch to it.</summary>
+    public const string RootOnFirstDisk = "root=/dev/vda";
 
     /// <summary>The stock kernel, as Debian ships it (a bzImage that decompresses itself).</summary>
     public string BzImagePath => Path.Combine(Directory, "vmlinuz");
@@ -23,18 +30,26 @@ public sealed record GuestImages(string Directory, string KernelVersion, string 
 
     public string InitramfsPath => Path.Combine(Directory, "initramfs.cpio.gz");
 
-    /// <summary>The cache directory the script uses, following the XDG base directory rules.</summary>
-    public static string CacheDirectory
+    /// <summary>
+    /// The pristine root file system: a sparse raw ext4 image with busybox, /etc and the virtio modules. Boot it through a
+    /// copy-on-write overlay (<see cref="DemoDisk"/>) so it stays pristine for every later overlay.
+    /// </summary>
+    public string RootfsPath => Path.Combine(Directory, "rootfs.ext4");
+
+    /// <summary><c>$XDG_CACHE_HOME</c>, or <c>~/.cache</c> when it is unset (the XDG base directory rules).</summary>
+    public static string CacheHome
     {
         get
         {
             string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-            string cacheHome = string.IsNullOrEmpty(xdg)
+            return string.IsNullOrEmpty(xdg)
                 ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache")
                 : xdg;
-            return Path.Combine(cacheHome, "vessel", "debian-cloud");
         }
     }
+
+    /// <summary>The cache directory the script uses.</summary>
+    public static string CacheDirectory => Path.Combine(CacheHome, "vessel", "debian-cloud");
 
     /// <summary>The cached images, or null with the reason when the cache is missing or incomplete.</summary>
     public static GuestImages? TryLoad(out string reason)
@@ -62,11 +77,12 @@ public sealed record GuestImages(string Directory, string KernelVersion, string 
             values.GetValueOrDefault("KERNEL_VERSION", "unknown"),
             values.GetValueOrDefault("KERNEL_PACKAGE", "unknown"),
             values.GetValueOrDefault("BUSYBOX_VERSION", "unknown"));
-        foreach (string file in new[] { images.BzImagePath, images.VmlinuxPath, images.InitramfsPath })
+        foreach (string file in new[] { images.BzImagePath, images.VmlinuxPath, images.InitramfsPath, images.RootfsPath })
         {
             if (!File.Exists(file))
             {
-                reason = $"the guest image cache in {directory} lacks {Path.GetFileName(file)}: run {ScriptRelativePath} --refresh";
+                // An older script's cache has no rootfs.ext4; the script upgrades it in place without downloading.
+                reason = $"the guest image cache in {directory} lacks {Path.GetFileName(file)}: run {ScriptRelativePath} to complete it";
                 return null;
             }
         }

@@ -345,6 +345,13 @@ public sealed class Machine : ISystemControl, IDisposable
             device.Dispose();
         }
 
+        // A vCPU thread left behind by Run (stuck in a host call) may still touch guest memory, its vCPU and the stop
+        // events: freeing them under it would crash the process, so they are left to the process's exit instead.
+        if (threads.Exists(thread => thread.IsAlive))
+        {
+            return;
+        }
+
         vm.Dispose();
         Memory.Dispose();
         stopped.Dispose();

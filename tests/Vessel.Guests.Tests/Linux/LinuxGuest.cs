@@ -11,6 +11,7 @@ namespace Vessel.Guests.Tests.Linux;
 /// <summary>
 /// The cached Debian kernel and busybox initramfs, booted through the same builder as <c>vessel demo</c>, with a shell
 /// driven through the console UART: commands go in with <c>EnqueueInput</c>, their output is read back between markers.
+/// With disks, the first can hold the root file system (<see cref="GuestImages.RootOnFirstDisk"/> on the command line).
 /// </summary>
 public sealed class LinuxGuest : IDisposable
 {
@@ -28,16 +29,17 @@ public sealed class LinuxGuest : IDisposable
     private int commandNumber;
     private int consumed;
 
-    private LinuxGuest(string accelerator, int vcpus, ulong memoryBytes)
+    private LinuxGuest(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine)
     {
         var images = GuestImages.TryLoad(out string reason) ?? throw new InvalidOperationException(reason);
         var config = new MachineConfig
         {
             KernelPath = images.BzImagePath,
             InitrdPath = images.InitramfsPath,
-            CommandLine = CommandLine,
+            CommandLine = extraCommandLine == null ? CommandLine : $"{CommandLine} {extraCommandLine}",
             MemoryBytes = memoryBytes,
             VcpuCount = vcpus,
+            Disks = disks,
         };
         built = MachineBuilder.Build(config, GuestAccelerators.Create(accelerator), console, NullMachineLog.Instance);
         commandTimeout = GuestAccelerators.BootTimeout(accelerator) / 4;
@@ -49,16 +51,24 @@ public sealed class LinuxGuest : IDisposable
 
     public string Console => console.Text;
 
+    /// <summary>The whole line that announced userspace (it ends with <c>root /dev/vda</c> when the root is on a disk).</summary>
+    public string UserspaceLine { get; private set; } = string.Empty;
+
     /// <summary>Boots to the shell prompt, or throws with the console's tail.</summary>
-    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes)
+    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes) => Boot(accelerator, vcpus, memoryBytes, [], null);
+
+    /// <summary>Boots with <paramref name="disks"/> (vda, vdb, ... in order) and kernel arguments after <see cref="CommandLine"/>.</summary>
+    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine)
     {
-        var guest = new LinuxGuest(accelerator, vcpus, memoryBytes);
+        var guest = new LinuxGuest(accelerator, vcpus, memoryBytes, disks, extraCommandLine);
         try
         {
             var clock = Stopwatch.StartNew();
             guest.runner.Start();
-            guest.consumed = guest.console.WaitFor(GuestImages.UserspaceMarker, GuestAccelerators.BootTimeout(accelerator), giveUp: guest.StoppedReason);
+            int markerEnd = guest.console.WaitFor(GuestImages.UserspaceMarker, GuestAccelerators.BootTimeout(accelerator), giveUp: guest.StoppedReason);
             guest.TimeToUserspace = clock.Elapsed;
+            guest.consumed = guest.console.WaitFor("\n", guest.commandTimeout, markerEnd, guest.StoppedReason);
+            guest.UserspaceLine = GuestImages.UserspaceMarker + guest.Console[markerEnd..guest.consumed].TrimEnd('\r', '\n');
             guest.consumed = guest.console.WaitFor(PromptEnd, guest.commandTimeout, guest.consumed, guest.StoppedReason);
 
             // Late kernel messages (module and security notices) would otherwise land in the middle of a command's

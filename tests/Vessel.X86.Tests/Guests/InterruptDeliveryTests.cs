@@ -5,7 +5,7 @@ namespace Vessel.X86.Tests.Guests;
 /// <summary>Interrupts from the software VM's chips delivered through the 64-bit IDT of a bare-metal guest.</summary>
 public class InterruptDeliveryTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
     public void A_one_shot_apic_timer_interrupt_reaches_its_handler_in_service_until_eoi()

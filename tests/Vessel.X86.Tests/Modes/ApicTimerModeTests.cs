@@ -10,7 +10,7 @@ namespace Vessel.X86.Tests.Modes;
 /// </summary>
 public class ApicTimerModeTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     private const int Vector = 0x40;
     private const uint ApicBase = 0xFEE0_0000;

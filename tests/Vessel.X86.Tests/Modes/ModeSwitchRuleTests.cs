@@ -9,7 +9,7 @@ namespace Vessel.X86.Tests.Modes;
 /// </summary>
 public class ModeSwitchRuleTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     private const ulong CodeAddress = 0x3000;
     private const ulong Code64Address = 0x4000;

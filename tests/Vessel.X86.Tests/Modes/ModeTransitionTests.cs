@@ -11,7 +11,7 @@ namespace Vessel.X86.Tests.Modes;
 /// </summary>
 public class ModeTransitionTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     private const ulong RealEntry = 0x1000;
     private const ulong RealReturn = 0x1800;

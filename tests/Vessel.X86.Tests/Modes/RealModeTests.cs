@@ -8,7 +8,7 @@ namespace Vessel.X86.Tests.Modes;
 /// <summary>Real-address mode (CR0.PE=0): operand- and address-size prefixes, segment arithmetic and the IVT (Intel SDM 3A §21.1).</summary>
 public class RealModeTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     /// <summary>The test code runs at 0100:0000, linear 0x1000, so every label offset differs from its linear address.</summary>
     private const ushort CodeSegment = 0x0100;

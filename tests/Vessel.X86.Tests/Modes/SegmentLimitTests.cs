@@ -11,7 +11,7 @@ namespace Vessel.X86.Tests.Modes;
 /// </summary>
 public class SegmentLimitTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     private const ushort RealCodeSegment = 0x0300;
     private const ulong CodeAddress = 0x3000;

@@ -10,7 +10,7 @@ namespace Vessel.X86.Tests.Modes;
 /// </summary>
 public class SegmentLoadFaultTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     private const ulong CodeAddress = 0x3000;
     private const ulong StubsAddress = 0x6000;
