@@ -1,40 +1,33 @@
 #!/usr/bin/env bash
-# Runs every Vessel test. Installs what the tests need on a fresh Debian machine first (when run as root):
-# linux-libc-dev, whose <linux/kvm.h> the KVM layout tests compile a probe against with gcc; and the Debian guest images
-# for tests/Vessel.Guests.Tests (about 28 MB from the Debian archive, once; cached under ~/.cache/vessel), which boot on
-# the software CPU anywhere and on KVM where it can run stock Linux; and curl, with which the API's end-to-end tests
-# (tests/Vessel.Api.Tests/EndToEnd) follow Firecracker's getting-started guide on the socket. VESSEL_GUEST_IMAGES=0 skips the fetch.
+# Runs every Vessel test. Installs what the tests need on a fresh Debian machine first (when run as root): linux-libc-dev
+# (<linux/kvm.h> for the KVM layout probe), qemu-utils (qemu-img, the qcow2 oracle), curl (the API's end-to-end tests
+# follow Firecracker's getting-started guide with it), acpica-tools (iasl checks the generated DSDT), and the Debian guest
+# images for tests/Vessel.Guests.Tests (about 28 MB from the Debian archive, once; cached under ~/.cache/vessel), which
+# boot on the software CPU anywhere and on KVM where it can run stock Linux. VESSEL_GUEST_IMAGES=0 skips the fetch.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if [ ! -f /usr/include/linux/kvm.h ]; then
+# Installs a Debian package when the file or command a group of tests needs is missing (as root with apt-get);
+# otherwise says which tests will be skipped. One apt-get update at most per run.
+updated=0
+require() {
+  local present=$1 package=$2 purpose=$3
+  if eval "$present"; then return; fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "test.sh: installing linux-libc-dev for the KVM layout probe" >&2
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-libc-dev >/dev/null
+    echo "test.sh: installing $package for $purpose" >&2
+    if [ "$updated" = 0 ]; then apt-get update -qq >/dev/null || true; updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null \
+      || echo "test.sh: WARNING: installing $package failed; $purpose will be skipped" >&2
   else
-    echo "test.sh: /usr/include/linux/kvm.h is missing; the KVM layout tests will be skipped (install linux-libc-dev)" >&2
+    echo "test.sh: $package is missing; $purpose will be skipped (install $package)" >&2
   fi
-fi
+}
 
-if ! command -v curl >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "test.sh: installing curl for the API end-to-end tests" >&2
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null
-  else
-    echo "test.sh: curl is missing; the API end-to-end tests will be skipped (install curl)" >&2
-  fi
-fi
-
-# qemu-img makes and reads back the qcow2 images of the disk tests (tests/Vessel.Guests.Tests/Linux/DiskGuestTests).
-if ! command -v qemu-img >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "test.sh: installing qemu-utils for the qcow2 disk tests" >&2
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-utils >/dev/null
-  else
-    echo "test.sh: qemu-img is missing; the qcow2 disk tests will be skipped (install qemu-utils)" >&2
-  fi
-fi
+require '[ -f /usr/include/linux/kvm.h ]' linux-libc-dev "the KVM layout probe"
+require 'command -v qemu-img >/dev/null && command -v qemu-io >/dev/null' qemu-utils "the qcow2 interop and disk tests"
+require 'command -v curl >/dev/null' curl "the API end-to-end tests"
+require 'command -v iasl >/dev/null' acpica-tools "the DSDT disassembly test"
 
 if [ "${VESSEL_GUEST_IMAGES:-1}" != 0 ]; then
   if ! bash scripts/guest-images.sh >/dev/null; then

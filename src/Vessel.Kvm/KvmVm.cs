@@ -11,7 +11,7 @@ namespace Vessel.Kvm;
 /// A KVM virtual machine: its memory slots over the machine's <see cref="GuestMemory"/>, the in-kernel irqchip and PIT,
 /// and its vCPUs. Device interrupts arrive here as GSI levels and MSIs.
 /// </summary>
-public sealed unsafe class KvmVm : IAcceleratorVm
+public sealed unsafe class KvmVm : IAcceleratorVm, IKernelIoEvents
 {
     /// <summary>
     /// Three pages for the TSS Intel hosts need to run real mode (KVM_SET_TSS_ADDR), and the identity-map page table
@@ -28,8 +28,14 @@ public sealed unsafe class KvmVm : IAcceleratorVm
     private readonly int vcpuMmapSize;
     private readonly int vcpuCount;
     private readonly IMachineLog log;
+    private readonly object routingLock = new();
 
-    private KvmVm(SafeKvmVmHandle handle, CpuidEntry[] supportedCpuid, CpuTemplate cpuTemplate, int vcpuMmapSize, int vcpuCount, IMachineLog log)
+    /// <summary>The GSI routing table, or null when the host lacks what <see cref="IKernelIoEvents"/> needs.</summary>
+    private readonly KvmGsiRoutingTable? routing;
+    private readonly string kernelIoEventsMissing;
+    private bool reportedRoutingRefusal;
+
+    private KvmVm(SafeKvmVmHandle handle, CpuidEntry[] supportedCpuid, CpuTemplate cpuTemplate, int vcpuMmapSize, int vcpuCount, IMachineLog log, int routeLimit, string kernelIoEventsMissing)
     {
         this.handle = handle;
         this.supportedCpuid = supportedCpuid;
@@ -37,7 +43,17 @@ public sealed unsafe class KvmVm : IAcceleratorVm
         this.vcpuMmapSize = vcpuMmapSize;
         this.vcpuCount = vcpuCount;
         this.log = log;
+        this.kernelIoEventsMissing = kernelIoEventsMissing;
+        routing = kernelIoEventsMissing.Length == 0 ? new KvmGsiRoutingTable(routeLimit) : null;
     }
+
+    /// <summary>The capabilities <see cref="IKernelIoEvents"/> rests on, with what each is for.</summary>
+    internal static readonly IReadOnlyList<(KvmCapability Capability, string Name, string NeededFor)> KernelIoEventCapabilities =
+    [
+        (KvmCapability.Ioeventfd, "KVM_CAP_IOEVENTFD", "virtio doorbells without an exit to userspace"),
+        (KvmCapability.Irqfd, "KVM_CAP_IRQFD", "interrupts raised through an eventfd"),
+        (KvmCapability.IrqRouting, "KVM_CAP_IRQ_ROUTING", "routing GSIs to MSI messages"),
+    ];
 
     /// <summary>Creates and configures a VM in the order of api.rst: VM, TSS and identity map, irqchip, PIT, memory slots.</summary>
     internal static KvmVm Create(KvmHost host, GuestMemory memory, AcceleratorVmOptions options, CpuTemplate cpuTemplate, IMachineLog log)
@@ -99,7 +115,14 @@ public sealed unsafe class KvmVm : IAcceleratorVm
             }
 
             log.Info($"KVM: VM created with {memory.Regions.Count} memory slot(s), {memory.TotalSize >> 20} MiB, in-kernel irqchip and PIT");
-            return new KvmVm(vm, supportedCpuid, cpuTemplate, host.VcpuMmapSize, options.VcpuCount, log);
+            string missing = string.Join(", ", KernelIoEventCapabilities.Where(c => host.CheckExtension(c.Capability) <= 0).Select(c => $"{c.Name} ({c.NeededFor})"));
+            int routeLimit = host.CheckExtension(KvmCapability.IrqRouting);
+            if (missing.Length == 0 && routeLimit < KvmGsiRoutingTable.DefaultEntryCount + 1)
+            {
+                missing = $"KVM_CAP_IRQ_ROUTING allows only {routeLimit} routes";
+            }
+
+            return new KvmVm(vm, supportedCpuid, cpuTemplate, host.VcpuMmapSize, options.VcpuCount, log, routeLimit, missing);
         }
         catch
         {
@@ -167,7 +190,133 @@ public sealed unsafe class KvmVm : IAcceleratorVm
         }
     }
 
+    public bool IsAvailable(out string reason)
+    {
+        reason = kernelIoEventsMissing.Length == 0 ? string.Empty : $"this KVM host lacks {kernelIoEventsMissing}.";
+        return routing != null;
+    }
+
+    public IKernelIoEvent RegisterMmioWrite(GuestAddress address, int length)
+    {
+        ThrowIfNoKernelIoEvents();
+        return KvmIoEvent.Register(handle, address.Value, length);
+    }
+
+    public IKernelMsiRoute? CreateMsiRoute()
+    {
+        KvmGsiRoutingTable table = ThrowIfNoKernelIoEvents();
+        int? gsi;
+        lock (routingLock)
+        {
+            gsi = table.AllocateMsiGsi();
+        }
+
+        if (gsi is not { } allocated)
+        {
+            return null;
+        }
+
+        var eventFd = new SafeEventFdHandle(Libc.EventFd(0, Libc.EventFdCloseOnExec | Libc.EventFdNonBlock));
+        var irqfd = new KvmIrqfd { Fd = (uint)eventFd.DangerousGetHandle(), Gsi = (uint)allocated };
+
+        // Safety: irqfd is a local kvm_irqfd, the size KVM_IRQFD encodes. A GSI with no routing entry yet is accepted: a signal
+        // before the first SetMessage reaches no interrupt controller.
+        if (eventFd.IsInvalid || Libc.Ioctl(handle, KvmIoctls.Irqfd, &irqfd) < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            eventFd.Dispose();
+            lock (routingLock)
+            {
+                table.Free(allocated);
+            }
+
+            KvmIoctlException.Throw($"KVM_IRQFD (GSI {allocated})", errno);
+        }
+
+        return new KvmMsiRoute(this, allocated, eventFd);
+    }
+
     public void Dispose() => handle.Dispose();
+
+    /// <summary>Points <paramref name="gsi"/>'s route at a message and installs the table; false when the kernel refused it.</summary>
+    internal bool SetMsiMessage(int gsi, ulong address, uint data)
+    {
+        KvmGsiRoutingTable table = ThrowIfNoKernelIoEvents();
+        lock (routingLock)
+        {
+            if (handle.IsClosed)
+            {
+                return false;
+            }
+
+            if (!table.SetMessage(gsi, address, data))
+            {
+                return true;
+            }
+
+            int errno = CommitRoutingLocked(table);
+            if (errno == 0)
+            {
+                return true;
+            }
+
+            // The message came from the guest's MSI-X table; a message the kernel rejects is the guest's problem, so the route
+            // is dropped (the caller sends that message through KVM_SIGNAL_MSI, which answers the same way hardware would).
+            table.ClearMessage(gsi);
+            CommitRoutingLocked(table);
+            if (!reportedRoutingRefusal)
+            {
+                reportedRoutingRefusal = true;
+                log.Warn($"KVM: KVM_SET_GSI_ROUTING refused the MSI message (address 0x{address:x}, data 0x{data:x}) for GSI {gsi}: errno {errno}; that vector's interrupts take the KVM_SIGNAL_MSI path (logged once).");
+            }
+
+            return false;
+        }
+    }
+
+    /// <summary>Detaches the route's irqfd, drops its routing entry and gives its GSI back.</summary>
+    internal void RemoveMsiRoute(KvmMsiRoute route)
+    {
+        var irqfd = new KvmIrqfd { Fd = (uint)route.EventFd.DangerousGetHandle(), Gsi = (uint)route.Gsi, Flags = KvmIrqfd.FlagDeassign };
+        try
+        {
+            // Safety: irqfd is a local kvm_irqfd naming the eventfd and GSI of the assignment. A closed VM has dropped it already.
+            _ = Libc.Ioctl(handle, KvmIoctls.Irqfd, &irqfd);
+            lock (routingLock)
+            {
+                routing!.Free(route.Gsi);
+                CommitRoutingLocked(routing);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        route.EventFd.Dispose();
+    }
+
+    private KvmGsiRoutingTable ThrowIfNoKernelIoEvents() =>
+        routing ?? throw new InvalidOperationException($"KVM ioeventfd and irqfd are unavailable: this KVM host lacks {kernelIoEventsMissing}.");
+
+    /// <summary>KVM_SET_GSI_ROUTING with the whole table; 0 or the errno.</summary>
+    private int CommitRoutingLocked(KvmGsiRoutingTable table)
+    {
+        KvmIrqRoutingEntry[] entries = table.Build();
+        int bytes = sizeof(KvmIrqRouting) + (entries.Length * sizeof(KvmIrqRoutingEntry));
+        byte* buffer = (byte*)NativeMemory.AllocZeroed((nuint)bytes);
+        try
+        {
+            ((KvmIrqRouting*)buffer)->Nr = (uint)entries.Length;
+            entries.CopyTo(new Span<KvmIrqRoutingEntry>(buffer + sizeof(KvmIrqRouting), entries.Length));
+
+            // Safety: buffer holds the kvm_irq_routing header and exactly nr entries.
+            return Libc.Ioctl(handle, KvmIoctls.SetGsiRouting, buffer) < 0 ? Marshal.GetLastPInvokeError() : 0;
+        }
+        finally
+        {
+            NativeMemory.Free(buffer);
+        }
+    }
 
     private void SetCpuid(SafeKvmVcpuHandle vcpu, int index)
     {

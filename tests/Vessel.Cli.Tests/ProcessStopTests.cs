@@ -167,7 +167,8 @@ public class ProcessStopTests
 
     private static void Signal(Process process, string signal)
     {
-        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        // bash's builtin kill: /bin/kill (procps) is not on every minimal host.
+        using var kill = Process.Start("bash", ["-c", $"kill -{signal} {process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)}"]);
         Assert.True(kill.WaitForExit(30_000));
     }
 }

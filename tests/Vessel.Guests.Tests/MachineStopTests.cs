@@ -40,7 +40,11 @@ public class MachineStopTests
         {
             var elapsed = StopWhenHalted(a =>
             {
+                // Both 8259s masked first: the firmware-state PIT would otherwise interrupt through an empty IDT.
                 var loop = a.CreateLabel();
+                a.mov(al, 0xFF);
+                a.@out(0x21, al);
+                a.@out(0xA1, al);
                 a.sti();
                 a.Label(ref loop);
                 a.hlt();

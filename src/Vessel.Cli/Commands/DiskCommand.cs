@@ -61,7 +61,7 @@ public static class DiskCommand
     }
 
     /// <summary>qemu-img's size syntax: a bare number is bytes; K, M, G, T (optionally with B or iB) are powers of 1024.</summary>
-    internal static bool TryParseSize(string text, out ulong bytes)
+    public static bool TryParseSize(string text, out ulong bytes)
     {
         bytes = 0;
         string trimmed = text.Trim();

@@ -10,7 +10,7 @@ namespace Vessel.Devices.Io;
 /// another device's interrupts, and no thread is made per request. It sleeps in epoll_wait on an eventfd (its doorbell) and on
 /// the descriptors devices register (a KVM ioeventfd, a TAP device, a socket), and runs scheduled <see cref="IoWork"/> in order.
 /// </summary>
-public sealed class IoEventLoop : IIoScheduler, IDisposable
+public sealed class IoEventLoop : IIoScheduler, IIoDescriptorWatcher, IDisposable
 {
     private const int MaxEventsPerWait = 32;
 
@@ -105,7 +105,8 @@ public sealed class IoEventLoop : IIoScheduler, IDisposable
 
     public void Unwatch(int fd)
     {
-        if (descriptors.TryRemove(fd, out _))
+        // After Dispose the epoll descriptor is closed (its number may be reused): there is nothing left to remove from.
+        if (descriptors.TryRemove(fd, out _) && !disposed)
         {
             var ignored = default(Epoll.EpollEvent);
             Epoll.epoll_ctl(epoll, Epoll.EPOLL_CTL_DEL, fd, ref ignored);

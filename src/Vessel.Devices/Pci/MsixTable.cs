@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Vessel.Core.Accel;
 using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
 
@@ -8,8 +9,11 @@ namespace Vessel.Devices.Pci;
 /// An MSI-X capability's vector table and Pending Bit Array (PCI Local Bus 3.0 §6.8.2): per vector a message address, data
 /// and mask bit the guest programs through a BAR; <see cref="Notify"/> sends the message, or records it pending while the
 /// vector or the whole function is masked and sends it when unmasked. Safe from any thread.
+/// With kernel MSI routes (KVM irqfds), each vector owns a route whose message follows the table entry, and a notify signals
+/// the route's eventfd instead of making a KVM_SIGNAL_MSI ioctl. The mask and pending logic stays here either way, so a
+/// masked vector or a disabled function never reaches the kernel, and the PBA reads the same.
 /// </summary>
-public sealed class MsixTable
+public sealed class MsixTable : IDisposable
 {
     /// <summary>The capability ID of MSI-X (§6.8.2.1).</summary>
     public const byte CapabilityId = 0x11;
@@ -32,10 +36,15 @@ public sealed class MsixTable
     private readonly byte[] table;
     private readonly ulong[] pending;
     private readonly IMsiSink sink;
+    private readonly IKernelMsiRoute?[] routes;
+    private readonly (ulong Address, uint Data)?[] routedMessages;
+    private readonly bool[] routeRefused;
     private bool enabled;
     private bool functionMasked;
+    private bool disposed;
 
-    public MsixTable(int vectorCount, IMsiSink sink)
+    /// <param name="kernelRoutes">When given, one kernel MSI route per vector (a vector the kernel has no GSI for uses <paramref name="sink"/>).</param>
+    public MsixTable(int vectorCount, IMsiSink sink, IKernelIoEvents? kernelRoutes = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(vectorCount, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(vectorCount, 2048);
@@ -51,7 +60,28 @@ public sealed class MsixTable
 
         Table = new TableRegion(this);
         PendingBits = new PendingBitRegion(this);
+        routes = new IKernelMsiRoute?[vectorCount];
+        routedMessages = new (ulong, uint)?[vectorCount];
+        routeRefused = new bool[vectorCount];
+        if (kernelRoutes != null)
+        {
+            try
+            {
+                for (int vector = 0; vector < vectorCount; vector++)
+                {
+                    routes[vector] = kernelRoutes.CreateMsiRoute();
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
     }
+
+    /// <summary>How many vectors have a kernel MSI route (0 without kernel routes).</summary>
+    public int KernelRouteCount => routes.Count(route => route != null);
 
     public int VectorCount { get; }
 
@@ -97,6 +127,7 @@ public sealed class MsixTable
         {
             enabled = (messageControl & EnableBit) != 0;
             functionMasked = (messageControl & FunctionMaskBit) != 0;
+            PrepareRoutesLocked();
             DeliverReleasedLocked();
         }
     }
@@ -109,6 +140,7 @@ public sealed class MsixTable
     {
         ulong address;
         uint data;
+        IKernelMsiRoute? route;
         lock (gate)
         {
             if (!enabled || (uint)vector >= (uint)VectorCount)
@@ -123,9 +155,10 @@ public sealed class MsixTable
             }
 
             (address, data) = MessageLocked(vector);
+            route = RouteLocked(vector, address, data);
         }
 
-        sink.SendMsi(address, data);
+        Send(route, address, data);
         return true;
     }
 
@@ -143,6 +176,79 @@ public sealed class MsixTable
 
             enabled = false;
             functionMasked = false;
+        }
+    }
+
+    /// <summary>Releases the kernel routes (their GSIs and irqfds). Later notifies take the <see cref="IMsiSink"/> path.</summary>
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            if (disposed)
+            {
+                return;
+            }
+
+            disposed = true;
+            for (int vector = 0; vector < routes.Length; vector++)
+            {
+                routes[vector]?.Dispose();
+                routes[vector] = null;
+            }
+        }
+    }
+
+    private void Send(IKernelMsiRoute? route, ulong address, uint data)
+    {
+        if (route != null)
+        {
+            route.Signal();
+        }
+        else
+        {
+            sink.SendMsi(address, data);
+        }
+    }
+
+    /// <summary>
+    /// The vector's kernel route, its message brought up to date with the table entry, or null when the message must be sent
+    /// through the sink (no route, or the kernel refused this message).
+    /// </summary>
+    private IKernelMsiRoute? RouteLocked(int vector, ulong address, uint data)
+    {
+        var route = routes[vector];
+        if (route == null)
+        {
+            return null;
+        }
+
+        if (routedMessages[vector] != (address, data))
+        {
+            routedMessages[vector] = (address, data);
+            routeRefused[vector] = !route.SetMessage(address, data);
+        }
+
+        return routeRefused[vector] ? null : route;
+    }
+
+    /// <summary>
+    /// Brings the routes of every vector that may fire up to date now, on the thread that unmasked them (a vCPU), so the
+    /// routing-table update is not left to the first interrupt on the I/O thread.
+    /// </summary>
+    private void PrepareRoutesLocked()
+    {
+        if (!enabled || functionMasked)
+        {
+            return;
+        }
+
+        for (int vector = 0; vector < VectorCount; vector++)
+        {
+            if (routes[vector] != null && !IsMaskedLocked(vector))
+            {
+                var (address, data) = MessageLocked(vector);
+                RouteLocked(vector, address, data);
+            }
         }
     }
 
@@ -169,7 +275,7 @@ public sealed class MsixTable
             {
                 pending[vector / 64] &= ~bit;
                 var (address, data) = MessageLocked(vector);
-                sink.SendMsi(address, data);
+                Send(RouteLocked(vector, address, data), address, data);
             }
         }
     }
@@ -195,6 +301,7 @@ public sealed class MsixTable
 
                 int count = (int)Math.Min((ulong)data.Length, (ulong)owner.table.Length - offset);
                 data[..count].CopyTo(owner.table.AsSpan((int)offset));
+                owner.PrepareRoutesLocked();
                 owner.DeliverReleasedLocked();
             }
         }

@@ -264,8 +264,9 @@ public abstract class PciFunction
             ulong limit = bar.Kind == PciBarKind.Io ? 0x1_0000UL : bar.Kind == PciBarKind.Memory32 ? 1UL << 32 : 1UL << 52;
 
             // Address 0 is where a BAR sits before anyone placed it; a window that would run past the decodable space is
-            // the sizing pattern (all ones) or a guest mistake. Neither decodes.
-            ulong? wanted = decodes && address != 0 && address + bar.Size <= limit ? address : null;
+            // the sizing pattern (all ones) or a guest mistake. Neither decodes. (Compared without adding: all ones in a
+            // 64-bit BAR plus its size wraps past 2^64 to a small number.)
+            ulong? wanted = decodes && address != 0 && address <= limit - bar.Size ? address : null;
             if (wanted != bar.MappedAddress)
             {
                 bar.MappedAddress = BarHost.PlaceBar(this, bar, wanted);

@@ -23,8 +23,10 @@ internal static class KvmIoctls
     public static readonly ulong SetIdentityMapAddr = IoctlNumber.Iow<ulong>(Type, 0x48);
     public static readonly ulong CreateIrqchip = IoctlNumber.Io(Type, 0x60);
     public static readonly ulong IrqLine = IoctlNumber.Iow<KvmIrqLevel>(Type, 0x61);
+    public static readonly ulong SetGsiRouting = IoctlNumber.Iow<KvmIrqRouting>(Type, 0x6a);
     public static readonly ulong Irqfd = IoctlNumber.Iow<KvmIrqfd>(Type, 0x76);
     public static readonly ulong CreatePit2 = IoctlNumber.Iow<KvmPitConfig>(Type, 0x77);
+    public static readonly ulong Ioeventfd = IoctlNumber.Iow<KvmIoeventfd>(Type, 0x79);
     public static readonly ulong SetClock = IoctlNumber.Iow<KvmClockData>(Type, 0x7b);
     public static readonly ulong GetClock = IoctlNumber.Ior<KvmClockData>(Type, 0x7c);
     public static readonly ulong SignalMsi = IoctlNumber.Iow<KvmMsi>(Type, 0xa5);

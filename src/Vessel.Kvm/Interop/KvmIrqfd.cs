@@ -6,6 +6,9 @@ namespace Vessel.Kvm.Interop;
 [StructLayout(LayoutKind.Sequential, Size = 32)]
 internal unsafe struct KvmIrqfd
 {
+    /// <summary>KVM_IRQFD_FLAG_DEASSIGN: detach the eventfd from the GSI.</summary>
+    public const uint FlagDeassign = 1 << 0;
+
     public uint Fd;
     public uint Gsi;
     public uint Flags;

@@ -23,6 +23,9 @@ internal static unsafe partial class Libc
 
     public const int SigUnblock = 1;
 
+    public const int EventFdCloseOnExec = 0x80000;
+    public const int EventFdNonBlock = 0x800;
+
     public const int ErrorNoEntry = 2;
     public const int ErrorInterrupted = 4;
     public const int ErrorNoDevice = 19;
@@ -45,7 +48,14 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, EntryPoint = "ioctl", SetLastError = true)]
     public static partial int Ioctl(SafeDescriptorHandle fd, ulong request, void* argument);
 
+    [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int EventFd(uint initialValue, int flags);
 
+    [LibraryImport(Library, EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(SafeDescriptorHandle fd, void* buffer, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(SafeDescriptorHandle fd, void* buffer, nuint count);
 
     [LibraryImport(Library, EntryPoint = "mmap", SetLastError = true)]
     public static partial nint Mmap(nint address, nuint length, int protection, int flags, SafeDescriptorHandle fd, long offset);

@@ -1,5 +1,6 @@
 using Vessel.Boot.Acpi;
 using Vessel.Boot.Layout;
+using Vessel.Core.Accel;
 using Vessel.Core.Bus;
 using Vessel.Core.Logging;
 using Vessel.Devices.Io;
@@ -31,6 +32,18 @@ public sealed class DeviceManager : IDisposable
         mmio64Start = PlatformLayout.PciMmio64Start(machine.Memory);
         resources = new ResourceAllocator(mmio64Start, PlatformLayout.PciMmio64Size);
         IoThread = new IoEventLoop(log, "vessel-io");
+        if (machine.AcceleratorVm is IKernelIoEvents kernelIoEvents)
+        {
+            if (kernelIoEvents.IsAvailable(out string reason))
+            {
+                KernelIoEvents = kernelIoEvents;
+                log.Info($"{machine.AcceleratorName}: virtio doorbells through ioeventfds and MSI-X through irqfds");
+            }
+            else
+            {
+                log.Info($"{machine.AcceleratorName}: virtio doorbells and MSI-X take the userspace exit path: {reason}");
+            }
+        }
         Pci = new PciRootComplex(machine.Mmio, machine.Ports, log);
         machine.Ports.Register(PciRootComplex.ConfigurationAddressPort, 4, Pci.AddressPort, "PCI configuration address");
         machine.Ports.Register(PciRootComplex.ConfigurationDataPort, 4, Pci.DataWindow, "PCI configuration data");
@@ -44,6 +57,12 @@ public sealed class DeviceManager : IDisposable
 
     /// <summary>The machine's I/O thread: virtio queues and host sockets are served there.</summary>
     public IoEventLoop IoThread { get; }
+
+    /// <summary>
+    /// The accelerator's in-kernel doorbells and MSI routes for PCI functions (KVM with ioeventfd, irqfd and GSI routing);
+    /// null on the software CPU, or where the host kernel lacks them.
+    /// </summary>
+    public IKernelIoEvents? KernelIoEvents { get; }
 
     /// <summary>Ranges the OS must leave alone: the ECAM window (Linux checks MCFG against the e820 map).</summary>
     public IReadOnlyList<E820Entry> ReservedRanges => [new E820Entry(PlatformLayout.PciEcamStart, PciRootComplex.EcamBusSize, E820Type.Reserved)];
@@ -118,6 +137,13 @@ public sealed class DeviceManager : IDisposable
 
         disposed = true;
         IoThread.Dispose();
+
+        // After the I/O thread: a function drops its ioeventfds and irqfds, which that thread may still have been serving.
+        foreach (var function in pciFunctions)
+        {
+            (function as IDisposable)?.Dispose();
+        }
+
         foreach (var resource in owned)
         {
             resource.Dispose();

@@ -185,13 +185,13 @@ public static class MachineBuilder
             var backend = DiskImage.Open(disk.Path, disk.Format, disk.ReadOnly);
             devices.Own(backend);
             var block = new VirtioBlockDevice(backend, disk.Id, log);
-            devices.AttachPci(new VirtioPciFunction(block, machine.Memory, machine.Interrupts, devices.IoThread, log), $"virtio-blk '{disk.Id}' ({disk.Path})");
+            devices.AttachPci(new VirtioPciFunction(block, machine.Memory, machine.Interrupts, devices.IoThread, log, devices.KernelIoEvents), $"virtio-blk '{disk.Id}' ({disk.Path})");
         }
 
         var entropy = new VirtioEntropyDevice();
-        devices.AttachPci(new VirtioPciFunction(entropy, machine.Memory, machine.Interrupts, devices.IoThread, log), "virtio-rng");
+        devices.AttachPci(new VirtioPciFunction(entropy, machine.Memory, machine.Interrupts, devices.IoThread, log, devices.KernelIoEvents), "virtio-rng");
         var console = new VirtioConsoleDevice(consoleOutput);
-        devices.AttachPci(new VirtioPciFunction(console, machine.Memory, machine.Interrupts, devices.IoThread, log), "virtio-console (hvc0)");
+        devices.AttachPci(new VirtioPciFunction(console, machine.Memory, machine.Interrupts, devices.IoThread, log, devices.KernelIoEvents), "virtio-console (hvc0)");
         return console;
     }
 

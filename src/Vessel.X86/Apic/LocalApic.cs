@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Vessel.Core.Bus;
 using Vessel.X86.Cpu;
+using Vessel.X86.Timers;
 
 namespace Vessel.X86.Apic;
 
@@ -63,7 +64,7 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
     private readonly ApicBus bus;
     private readonly uint initialApicId;
     private readonly bool bootstrap;
-    private readonly Timer hostTimer;
+    private readonly HostTimerThread hostTimer;
     private readonly uint[] irr = new uint[8];
     private readonly uint[] isr = new uint[8];
     private readonly uint[] tmr = new uint[8];
@@ -107,7 +108,7 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
             : 1u << LocalVectorTableBits.TimerModeShift;
         initialApicId = apicId;
         bootstrap = bootstrapProcessor;
-        hostTimer = new Timer(static state => ((LocalApic)state!).OnHostTimer(), this, Timeout.Infinite, Timeout.Infinite);
+        hostTimer = new HostTimerThread("lapic timer", OnHostTimer);
         lock (sync)
         {
             apicBase = DefaultBase | (ulong)ApicBaseBits.GlobalEnable | (bootstrap ? (ulong)ApicBaseBits.BootstrapProcessor : 0);
@@ -980,13 +981,13 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
         hostTimerDeadline = deadline;
         if (deadline == long.MaxValue)
         {
-            hostTimer.Change(Timeout.Infinite, Timeout.Infinite);
+            hostTimer.Change(Timeout.Infinite);
             return;
         }
 
         long remaining = deadline - cpu.Clock.GetTimestamp();
         long milliseconds = remaining <= 0 ? 0 : Math.Min((remaining * 1000 / Stopwatch.Frequency) + 1, int.MaxValue - 1);
-        hostTimer.Change(milliseconds, Timeout.Infinite);
+        hostTimer.Change(milliseconds);
     }
 
     private void OnHostTimer()

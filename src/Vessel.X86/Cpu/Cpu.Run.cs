@@ -192,9 +192,17 @@ public sealed unsafe partial class Cpu
         long remainingTicks = deadline - Clock.GetTimestamp();
         if (remainingTicks > 0)
         {
-            // Rounded up, so the wait never ends just short of the deadline and spins through a zero-length wait.
-            long milliseconds = Math.Min((remainingTicks * 1000 / Stopwatch.Frequency) + 1, int.MaxValue);
-            wakeUp.Wait((int)milliseconds);
+            // Under a millisecond the wait's granularity would overshoot the deadline (Linux boots with sub-millisecond
+            // timers), so yield and look again; longer waits end at the deadline or at the first wake-up.
+            long milliseconds = remainingTicks * 1000 / Stopwatch.Frequency;
+            if (milliseconds > 0)
+            {
+                wakeUp.Wait((int)Math.Min(milliseconds, int.MaxValue));
+            }
+            else
+            {
+                Thread.Yield();
+            }
         }
     }
 

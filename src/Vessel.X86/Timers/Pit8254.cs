@@ -22,7 +22,7 @@ public sealed class Pit8254 : IDisposable
     private readonly PitChannel[] channels = [new(gate: true), new(gate: true), new(gate: false)];
     private readonly Action<bool> irq0;
     private readonly Func<long> clock;
-    private readonly Timer hostTimer;
+    private readonly HostTimerThread hostTimer;
     private bool speakerDataOn;
     private long nextInterrupt = long.MaxValue;
     private long periodTicks;
@@ -33,7 +33,7 @@ public sealed class Pit8254 : IDisposable
     {
         this.irq0 = irq0;
         this.clock = clock ?? Stopwatch.GetTimestamp;
-        hostTimer = new Timer(static state => ((Pit8254)state!).OnHostTimer(), this, Timeout.Infinite, Timeout.Infinite);
+        hostTimer = new HostTimerThread("pit timer", OnHostTimer);
     }
 
     /// <summary>The next time (Stopwatch ticks) channel 0 raises IRQ 0, or long.MaxValue.</summary>
@@ -209,13 +209,13 @@ public sealed class Pit8254 : IDisposable
     {
         if (nextInterrupt == long.MaxValue)
         {
-            hostTimer.Change(Timeout.Infinite, Timeout.Infinite);
+            hostTimer.Change(Timeout.Infinite);
             return;
         }
 
         long remaining = nextInterrupt - now;
         long milliseconds = remaining <= 0 ? 0 : Math.Min((remaining * 1000 / Stopwatch.Frequency) + 1, int.MaxValue - 1);
-        hostTimer.Change(milliseconds, Timeout.Infinite);
+        hostTimer.Change(milliseconds);
     }
 
     private void OnHostTimer() => Poll();

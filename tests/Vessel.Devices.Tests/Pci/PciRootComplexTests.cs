@@ -212,6 +212,33 @@ public sealed class PciRootComplexTests
     }
 
     [Fact]
+    public void Sizing_a_64_bit_bar_with_decode_on_leaves_it_unmapped_and_throws_nothing()
+    {
+        // Linux turns decode off while it sizes; another guest need not. All ones in both halves is the top of the 64-bit
+        // space, where the window would wrap past 2^64.
+        int low = PciConfigurationRegister.BaseAddress0 + 8;
+        WriteEcam32(Slot, low, 0xC020_0000);
+        EnableDecode(PciCommand.MemorySpace);
+
+        WriteEcam32(Slot, low, 0xFFFF_FFFF);
+        WriteEcam32(Slot, low + 4, 0xFFFF_FFFF);
+
+        Assert.Null(function.Memory64.MappedAddress);
+        Assert.Equal(0xFFFF_FFFFu, ReadEcam32(Slot, low + 4));
+
+        // The upper half first, from an unmapped BAR: the window would be registered new at the wrapping address.
+        WriteEcam32(Slot, low, 0);
+        WriteEcam32(Slot, low + 4, 0xFFFF_FFFF);
+        WriteEcam32(Slot, low, 0xFFFF_FFFF);
+        Assert.Null(function.Memory64.MappedAddress);
+
+        WriteEcam32(Slot, low, 0xC020_0000);
+        WriteEcam32(Slot, low + 4, 0);
+        Assert.Equal(0xC020_0000UL, function.Memory64.MappedAddress);
+        Assert.Equal(0xB2, ReadMmio8(0xC020_0000));
+    }
+
+    [Fact]
     public void An_io_bar_maps_on_the_port_bus_with_io_space_on()
     {
         const ushort placed = 0xC000;

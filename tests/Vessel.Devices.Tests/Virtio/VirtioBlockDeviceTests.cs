@@ -98,6 +98,37 @@ public sealed class VirtioBlockDeviceTests : IDisposable
     }
 
     [Fact]
+    public void A_read_of_seg_max_segments_in_one_indirect_table_as_large_as_the_queue_is_served()
+    {
+        // Linux builds exactly this for a request with seg_max (queue size - 2) segments: header, segments, status.
+        Driver.Start(Vessel.Devices.Virtio.VirtioFeature.RingIndirectDescriptors, size: 256);
+        uint segMax = BinaryPrimitives.ReadUInt32LittleEndian(Driver.ReadDeviceConfiguration(0x0C, 4));
+        Assert.Equal(254u, segMax);
+        var queue = Driver.Queues[0];
+        var table = Driver.Allocate(256 * TestVirtqueue.DescriptorSize);
+        var header = Driver.Allocate(Header(BlockRequestType.In, 0));
+        var statusByte = Driver.Allocate(1, fill: 0xFF);
+        var segments = new GuestAddress[segMax];
+        queue.SetIndirectDescriptor(table, 0, header.Value, 16, Vessel.Devices.Virtio.Queues.DescriptorFlags.Next, 1);
+        for (int index = 0; index < segMax; index++)
+        {
+            segments[index] = Driver.Allocate(256 + 16, fill: 0xEE);
+            queue.SetIndirectDescriptor(table, index + 1, segments[index].Value, 256, Vessel.Devices.Virtio.Queues.DescriptorFlags.Write | Vessel.Devices.Virtio.Queues.DescriptorFlags.Next, (ushort)(index + 2));
+        }
+
+        queue.SetIndirectDescriptor(table, 255, statusByte.Value, 1, Vessel.Devices.Virtio.Queues.DescriptorFlags.Write);
+        queue.SetDescriptor(0, table.Value, 256 * TestVirtqueue.DescriptorSize, Vessel.Devices.Virtio.Queues.DescriptorFlags.Indirect);
+        queue.Publish(0);
+
+        Driver.Notify(0);
+
+        Assert.Equal(0, (int)(Driver.Status & Vessel.Devices.Virtio.VirtioDeviceStatus.DeviceNeedsReset));
+        Assert.Equal((byte)BlockRequestStatus.Ok, bench.Memory.Read<byte>(statusByte));
+        Assert.Equal((0u, (254u * 256) + 1), Assert.Single(queue.TakeUsed()));
+        Assert.Equal(disk.Data.AsSpan(253 * 256, 256).ToArray(), bench.Memory.GetSpan(segments[253], 256).ToArray());
+    }
+
+    [Fact]
     public void A_flush_flushes_the_backend()
     {
         Driver.Start();

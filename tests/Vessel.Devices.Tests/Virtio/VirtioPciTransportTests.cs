@@ -214,9 +214,11 @@ public sealed class VirtioPciTransportTests : IDisposable
     }
 
     [Fact]
-    public void Rings_that_are_not_usable_at_driver_ok_set_device_needs_reset()
+    public void Rings_that_are_not_usable_at_driver_ok_set_device_needs_reset_and_send_the_configuration_msi()
     {
         Assert.True(Driver.Negotiate(VirtioFeature.Version1));
+        Driver.EnableMsix();
+        Driver.WriteCommon16(CommonConfigurationRegister.ConfigurationMsixVector, 0);
         Driver.WriteCommon16(CommonConfigurationRegister.QueueSelect, 0);
         Driver.WriteCommon16(CommonConfigurationRegister.QueueSize, 16);
         Driver.WriteCommon64(CommonConfigurationRegister.QueueDescriptor, 0x10_0008);
@@ -228,6 +230,7 @@ public sealed class VirtioPciTransportTests : IDisposable
 
         Assert.NotEqual((VirtioDeviceStatus)0, Driver.Status & VirtioDeviceStatus.DeviceNeedsReset);
         Assert.Contains(bench.Log.Warnings, warning => warning.Contains("aligned"));
+        Assert.Equal([(0xFEE0_0000UL, 0x30u)], bench.Msi.Messages);
     }
 
     [Fact]

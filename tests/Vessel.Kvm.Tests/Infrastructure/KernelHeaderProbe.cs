@@ -69,6 +69,7 @@ internal static class KernelHeaderProbe
         source.AppendLine("#include <errno.h>");
         source.AppendLine("#include <fcntl.h>");
         source.AppendLine("#include <sys/mman.h>");
+        source.AppendLine("#include <sys/eventfd.h>");
         source.AppendLine("#include <linux/kvm.h>");
         source.AppendLine("int main(void) {");
         foreach (string expression in expressions)

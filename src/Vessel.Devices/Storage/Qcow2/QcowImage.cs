@@ -220,6 +220,7 @@ public sealed partial class QcowImage : IBlockBackend
             if (Classify(entry) == ClusterKind.Data && (entry & QcowEntry.Copied) != 0)
             {
                 ulong hostStart = DataOffset(entry) + inCluster;
+                CheckNotHeader(hostStart);
                 length = ExtendRun(offset, hostStart, length, source.Length, requireCopied: true);
                 file.Write(hostStart, source[..length]);
             }
@@ -251,6 +252,7 @@ public sealed partial class QcowImage : IBlockBackend
         bool reuse = kind == ClusterKind.Zero && (entry & QcowEntry.OffsetMask) != 0 && (entry & QcowEntry.Copied) != 0;
         ulong l2Table = EnsureL2Table(guestCluster);
         ulong host = reuse ? DataOffset(entry) : refcounts!.Allocate();
+        CheckNotHeader(host);
         file.Write(host, content);
         SetL2Entry(l2Table, guestCluster, host | QcowEntry.Copied);
         if (!reuse)
@@ -522,6 +524,15 @@ public sealed partial class QcowImage : IBlockBackend
 
         inflatedEntry = entry;
         return inflated;
+    }
+
+    /// <summary>A corrupt L2 entry pointing at cluster 0 would let guest data overwrite the header; QEMU marks such images corrupt too.</summary>
+    private void CheckNotHeader(ulong host)
+    {
+        if (host < clusterSize)
+        {
+            ThrowCorrupt("a data cluster maps onto the header (cluster 0)");
+        }
     }
 
     private void CheckRange(ulong offset, ulong length)

@@ -71,9 +71,18 @@ internal sealed class RefcountTable
     /// <summary>The cluster at <paramref name="hostOffset"/> lost one reference; its refcount drops at <see cref="ReleasePending"/>.</summary>
     public void Free(ulong hostOffset) => pendingFree.Add(hostOffset >> clusterBits);
 
-    /// <summary>Drops the refcounts of freed clusters. The caller has made the writes that removed their references durable.</summary>
+    /// <summary>
+    /// Drops the refcounts of freed clusters. The caller has made the writes that removed their references durable. The
+    /// unused reservation goes back too, so the next allocation starts at the lowest free cluster and the file stops growing.
+    /// </summary>
     public void ReleasePending()
     {
+        if (pendingFree.Count == 0)
+        {
+            return;
+        }
+
+        ReleaseReservation();
         foreach (ulong cluster in pendingFree)
         {
             ulong count = RefcountOf(cluster);

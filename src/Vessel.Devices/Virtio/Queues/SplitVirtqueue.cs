@@ -247,12 +247,15 @@ public sealed unsafe class SplitVirtqueue
         bool indirect = false;
         bool sawWritable = false;
 
-        // §2.7.5.3.1: a chain, indirect descriptors included, is never longer than the queue size; that also ends loops.
+        // §2.7.5.3.1: a chain is never longer than the queue size, and an indirect table's chain never longer than the table
+        // (itself at most the queue size); counting the buffers walked against that bound also ends loops. The descriptor
+        // that points at an indirect table is not a buffer and does not count.
+        int limit = Size;
         for (int walked = 0; ; walked++)
         {
-            if (walked >= Size)
+            if (walked >= limit)
             {
-                return Fail($"descriptor chain from {head} is longer than the queue size {Size} (a loop?)");
+                return Fail($"descriptor chain from {head} is longer than {(indirect ? "its indirect table" : "the queue size")} ({limit}; a loop?)");
             }
 
             byte* descriptor = table + (DescriptorSize * index);
@@ -283,6 +286,8 @@ public sealed unsafe class SplitVirtqueue
                 tableSize = (int)(length / DescriptorSize);
                 indirect = true;
                 index = 0;
+                limit = tableSize;
+                walked = -1;
                 continue;
             }
 

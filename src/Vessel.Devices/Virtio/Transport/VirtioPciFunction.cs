@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Vessel.Core.Accel;
 using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
@@ -14,8 +15,10 @@ namespace Vessel.Devices.Virtio.Transport;
 /// configuration, ISR status, device configuration and notification windows plus the MSI-X table and PBA, each announced
 /// by a vendor-specific capability. Queue notifications are handed to the I/O thread without taking any lock, so a vCPU's
 /// notify costs a queue insert; the device then runs there under the transport's lock, which register writes share.
+/// Under KVM (<see cref="IKernelIoEvents"/>), each queue's doorbell is an ioeventfd the I/O thread waits on while the driver
+/// is running, so a notify does not leave the kernel at all, and MSI-X vectors are irqfds (see <see cref="MsixTable"/>).
 /// </summary>
-public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
+public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisposable
 {
     public const ushort VirtioVendorId = 0x1AF4;
 
@@ -33,6 +36,9 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
 
     /// <summary>notify_off_multiplier: queue n's doorbell is at NotifyOffset + 4n.</summary>
     public const uint NotifyOffsetMultiplier = 4;
+
+    /// <summary>§4.1.5.2: the driver notifies with a 16-bit write of the queue's index to its doorbell.</summary>
+    public const int NotifyWriteLength = 2;
 
     /// <summary>The capability ID of vendor-specific capabilities, which virtio's structures use (§4.1.4).</summary>
     public const byte VendorSpecificCapabilityId = 0x09;
@@ -62,7 +68,22 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
     private int interruptStatus;
     private bool reportedFailure;
 
-    public VirtioPciFunction(VirtioDevice device, GuestMemory memory, IMsiSink msiSink, IIoScheduler scheduler, IMachineLog log)
+    /// <summary>Kernel doorbells (ioeventfds), when the accelerator has them and the scheduler can watch descriptors.</summary>
+    private readonly IKernelIoEvents? doorbellEvents;
+    private readonly IIoDescriptorWatcher? watcher;
+
+    /// <summary>The ioeventfd registrations now in place (under ConfigurationLock), and the BAR address they were made for.</summary>
+    private Doorbell[] doorbells = [];
+    private ulong? doorbellBase;
+    private bool doorbellsRefused;
+    private volatile bool driverReady;
+    private volatile bool disposed;
+
+    /// <param name="kernelIoEvents">
+    /// The accelerator's in-kernel doorbells and MSI routes (KVM), or null to notify and interrupt through the buses and
+    /// <paramref name="msiSink"/> (the software CPU). Doorbells also need a <paramref name="scheduler"/> that watches descriptors.
+    /// </param>
+    public VirtioPciFunction(VirtioDevice device, GuestMemory memory, IMsiSink msiSink, IIoScheduler scheduler, IMachineLog log, IKernelIoEvents? kernelIoEvents = null)
         : base(IdentityOf(device.Type))
     {
         this.device = device;
@@ -78,7 +99,9 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
             queueWork[index] = new QueueWork(this, index);
         }
 
-        msix = new MsixTable(device.QueueCount + 1, msiSink);
+        msix = new MsixTable(device.QueueCount + 1, msiSink, kernelIoEvents);
+        watcher = scheduler as IIoDescriptorWatcher;
+        doorbellEvents = watcher != null ? kernelIoEvents : null;
         Bar = AddBar(0, BarSize, PciBarKind.Memory64, new Registers(this));
 
         AddVirtioCapability(VirtioPciCapabilityType.CommonConfiguration, CommonConfigurationOffset, CommonConfigurationRegister.Size);
@@ -112,6 +135,18 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
     }
 
     public MsixTable Msix => msix;
+
+    /// <summary>The guest-physical addresses whose writes the kernel turns into doorbells now (empty when none are registered).</summary>
+    public IReadOnlyList<GuestAddress> KernelDoorbells
+    {
+        get
+        {
+            lock (ConfigurationLock)
+            {
+                return [.. doorbells.Select(doorbell => doorbell.Address)];
+            }
+        }
+    }
 
     /// <summary>A doorbell for <paramref name="queueIndex"/> rang (the notify window, or a KVM ioeventfd): serve it on the I/O thread.</summary>
     public void NotifyQueue(int queueIndex)
@@ -189,6 +224,24 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
         {
             ResetLocked();
         }
+
+        UpdateDoorbells();
+    }
+
+    /// <summary>Drops the kernel doorbells and MSI routes; the machine calls it after its I/O thread stopped.</summary>
+    public void Dispose()
+    {
+        disposed = true;
+        UpdateDoorbells();
+        msix.Dispose();
+    }
+
+    protected override void OnBarPlaced(PciBar bar)
+    {
+        if (bar == Bar)
+        {
+            UpdateDoorbells();
+        }
     }
 
     protected override void OnConfigurationWritten(int offset, int length)
@@ -247,6 +300,7 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
         }
 
         status = VirtioDeviceStatus.Reset;
+        driverReady = false;
         foreach (var queue in queues)
         {
             queue.Reset();
@@ -287,13 +341,14 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
             {
                 if (!queues[index].Activate(eventIndex))
                 {
-                    status |= VirtioDeviceStatus.DeviceNeedsReset;
-                    log.Warn($"virtio-{device.Type}: queue {index}: {queues[index].Violation}; the device needs a reset.");
+                    // §2.1.2: setting DEVICE_NEEDS_RESET comes with a configuration change notification, which Fail sends.
+                    Fail($"queue {index}: {queues[index].Violation}");
                     return;
                 }
             }
 
             device.Activate(this);
+            driverReady = true;
             for (int index = 0; index < queues.Length; index++)
             {
                 NotifyQueue(index);
@@ -362,6 +417,7 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
         int start = (int)offset;
         int end = start + data.Length;
         bool Touches(int field, int size) => field < end && start < field + size;
+        bool statusWritten = false;
 
         lock (stateLock)
         {
@@ -391,6 +447,7 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
             if (Touches(CommonConfigurationRegister.DeviceStatus, 1))
             {
                 WriteStatusLocked((VirtioDeviceStatus)image[CommonConfigurationRegister.DeviceStatus]);
+                statusWritten = true;
             }
 
             if (Touches(CommonConfigurationRegister.QueueSelect, 2))
@@ -400,6 +457,89 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
 
             WriteQueueFields(image, Touches);
         }
+
+        if (statusWritten)
+        {
+            UpdateDoorbells();
+        }
+    }
+
+    /// <summary>
+    /// Keeps one ioeventfd per queue at the BAR's notify window while the driver runs (DRIVER_OK since the last reset) and the
+    /// BAR decodes; drops them on reset, on a move (then registers at the new place) and at teardown.
+    /// </summary>
+    private void UpdateDoorbells()
+    {
+        if (doorbellEvents == null || watcher == null)
+        {
+            return;
+        }
+
+        lock (ConfigurationLock)
+        {
+            ulong? wanted = driverReady && !disposed && !doorbellsRefused ? Bar.MappedAddress : null;
+            if (wanted == doorbellBase)
+            {
+                return;
+            }
+
+            DropDoorbellsLocked();
+            if (wanted is { } barAddress)
+            {
+                RegisterDoorbellsLocked(barAddress);
+
+                // A doorbell rung during the swap was counted on a dropped eventfd or went through the bus: serve each queue once.
+                for (int index = 0; index < queues.Length; index++)
+                {
+                    NotifyQueue(index);
+                }
+            }
+        }
+    }
+
+    private void RegisterDoorbellsLocked(ulong barAddress)
+    {
+        var registered = new List<Doorbell>(queues.Length);
+        try
+        {
+            for (int index = 0; index < queues.Length; index++)
+            {
+                var address = new GuestAddress(barAddress + NotifyOffset + (NotifyOffsetMultiplier * (ulong)index));
+                var kernelEvent = doorbellEvents!.RegisterMmioWrite(address, NotifyWriteLength);
+                var doorbell = new Doorbell(address, kernelEvent, new DoorbellWork(this, index, kernelEvent));
+                registered.Add(doorbell);
+                watcher!.Watch(kernelEvent.Descriptor, doorbell.Work);
+            }
+        }
+        catch (Exception exception)
+        {
+            // The host refused a registration (out of I/O bus slots, a conflicting ioeventfd): the notify window on the MMIO
+            // bus serves every doorbell, as it does on the software CPU.
+            foreach (var doorbell in registered)
+            {
+                watcher!.Unwatch(doorbell.Event.Descriptor);
+                doorbell.Event.Dispose();
+            }
+
+            doorbellsRefused = true;
+            log.Warn($"virtio-{device.Type}: queue doorbells stay on the MMIO exit path: {exception.Message}");
+            return;
+        }
+
+        doorbells = [.. registered];
+        doorbellBase = barAddress;
+    }
+
+    private void DropDoorbellsLocked()
+    {
+        foreach (var doorbell in doorbells)
+        {
+            watcher!.Unwatch(doorbell.Event.Descriptor);
+            doorbell.Event.Dispose();
+        }
+
+        doorbells = [];
+        doorbellBase = null;
     }
 
     private void WriteQueueFields(ReadOnlySpan<byte> image, Func<int, int, bool> touches)
@@ -472,6 +612,18 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext
     {
         public override void Run() => owner.ServeQueue(queueIndex);
     }
+
+    /// <summary>A queue's ioeventfd became readable: consume the count (the loop is level-triggered) and serve the queue.</summary>
+    private sealed class DoorbellWork(VirtioPciFunction owner, int queueIndex, IKernelIoEvent kernelEvent) : IoWork
+    {
+        public override void Run()
+        {
+            kernelEvent.Drain();
+            owner.ServeQueue(queueIndex);
+        }
+    }
+
+    private sealed record Doorbell(GuestAddress Address, IKernelIoEvent Event, DoorbellWork Work);
 
     /// <summary>BAR 0 as the bus sees it: each window dispatched to its structure.</summary>
     private sealed class Registers(VirtioPciFunction owner) : IBusDevice
