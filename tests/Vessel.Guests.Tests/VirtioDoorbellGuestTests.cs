@@ -43,7 +43,7 @@ public sealed class VirtioDoorbellGuestTests
             var config = new MachineConfig
             {
                 KernelPath = path,
-                MemoryBytes = Vessel.Vmm.Configuration.MemorySize.Parse("64M", "--memory"),
+                MemoryBytes = Vessel.Vmm.Configuration.MemorySize.Parse("64M"),
                 VcpuCount = 1,
                 Accelerator = accelerator == GuestAccelerators.Kvm ? AcceleratorKind.Kvm : AcceleratorKind.Software,
             };
