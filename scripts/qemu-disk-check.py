@@ -30,8 +30,8 @@ import time
 MARKER = "vessel-guest: userspace up"
 
 # The benchmark's guest commands (busybox dd; direct I/O so the guest's page cache is not what is measured).
-WRITE_64M = "dd if=/dev/zero of=/dev/vdd bs=256k count=256 oflag=direct conv=fsync 2>/dev/null"
-READ_64M = "dd if=/dev/vdd of=/dev/null bs=256k count=256 iflag=direct 2>/dev/null"
+WRITE_64M = "dd if=/dev/zero of=/dev/vdd bs=1M count=64 oflag=direct conv=fsync 2>/dev/null"
+READ_64M = "dd if=/dev/vdd of=/dev/null bs=1M count=64 iflag=direct 2>/dev/null"
 SECTOR = 512
 
 

@@ -266,7 +266,7 @@ public abstract class PciFunction
             // Address 0 is where a BAR sits before anyone placed it; a window that would run past the decodable space is
             // the sizing pattern (all ones) or a guest mistake. Neither decodes. (Compared without adding: all ones in a
             // 64-bit BAR plus its size wraps past 2^64 to a small number.)
-            ulong? wanted = decodes && address != 0 && address <= limit - bar.Size ? address : null;
+            ulong? wanted = decodes && address != 0 && bar.Size <= limit && address <= limit - bar.Size ? address : null;
             if (wanted != bar.MappedAddress)
             {
                 bar.MappedAddress = BarHost.PlaceBar(this, bar, wanted);

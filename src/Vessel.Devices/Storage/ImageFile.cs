@@ -23,6 +23,9 @@ internal sealed class ImageFile : IDisposable
 
     public string Path { get; }
 
+    private const int LockRetries = 10;
+    private static readonly TimeSpan LockRetryDelay = TimeSpan.FromMilliseconds(20);
+
     public bool ReadOnly { get; }
 
     public SafeFileHandle Handle { get; }
@@ -42,7 +45,16 @@ internal sealed class ImageFile : IDisposable
         try
         {
             CheckRegularFile(fd, path, role);
+            // A process forked anywhere in this VMM (passt, a test runner's qemu-img) holds a copy of every open
+            // description until it execs, so an image closed a moment ago can look locked for a few milliseconds: look
+            // again briefly before calling it a conflict. A real holder keeps its lock through the retries.
             string? conflict = ImageLock.TryAcquire(fd, readOnly);
+            for (int retry = 0; conflict != null && retry < LockRetries; retry++)
+            {
+                Thread.Sleep(LockRetryDelay);
+                conflict = ImageLock.TryAcquire(fd, readOnly);
+            }
+
             if (conflict != null)
             {
                 throw new DiskImageException(

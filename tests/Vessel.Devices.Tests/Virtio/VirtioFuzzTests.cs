@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace Vessel.Devices.Tests.Virtio;
 
 /// <summary>
-/// Bounded fuzzing of each virtio device through its PCI transport (see docs/reliability-virtio.md). A fixed seed set and
+/// Bounded fuzzing of each virtio device through its PCI transport (see docs/reliability.md). A fixed seed set and
 /// episode count keep CI fast and reproducible; VESSEL_FUZZ_ITERATIONS sets the episodes per seed for a longer run, and
 /// VESSEL_FUZZ_SEED runs one chosen seed (to reproduce a failure).
 /// </summary>

@@ -255,7 +255,7 @@ public sealed unsafe class SplitVirtqueue
         {
             if (walked >= limit)
             {
-                return Fail($"descriptor chain from {head} is longer than {(indirect ? "its indirect table" : "the queue size")} ({limit}; a loop?)");
+                return Fail($"descriptor chain from {head} is longer than {(indirect ? "its indirect table" : "the queue size")} of {limit} (a loop?)");
             }
 
             byte* descriptor = table + (DescriptorSize * index);
