@@ -4,7 +4,7 @@
 For each run: the time from starting `vessel run --api-sock` to the socket answering GET / (wall clock, and the
 process's CPU time from /proc at that moment), then the time from PUT /actions InstanceStart to the guest's first
 serial line (Debian's vmlinux from ~/.cache/vessel/debian-cloud on the software CPU). Prints each run and the medians.
-Usage: scripts/api-startup.py [RUNS] [path/to/vessel]
+Usage: [BOOT_ARGS=...] scripts/api-startup.py [RUNS] [path/to/vessel]
 """
 import http.client, json, os, socket, statistics, subprocess, sys, tempfile, time
 
@@ -13,6 +13,7 @@ root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 vessel = sys.argv[2] if len(sys.argv) > 2 else os.path.join(root, "src/Vessel.Cli/bin/Release/net10.0/vessel")
 images = os.path.expanduser("~/.cache/vessel/debian-cloud")
 ticks = os.sysconf("SC_CLK_TCK")
+boot_args = os.environ.get("BOOT_ARGS", "console=ttyS0 reboot=k panic=1")
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -59,7 +60,7 @@ for run in range(runs):
         cpu = cpu_ms(process.pid)
         request(sock, "PUT", "/boot-source", {"kernel_image_path": f"{images}/vmlinux",
                                               "initrd_path": f"{images}/initramfs.cpio.gz",
-                                              "boot_args": "console=ttyS0 reboot=k panic=1"})
+                                              "boot_args": boot_args})
         request(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 256})
         started = time.perf_counter()
         status, body = request(sock, "PUT", "/actions", {"action_type": "InstanceStart"})

@@ -52,7 +52,11 @@ public sealed partial class VmController : IDisposable
     private BootSource? bootSource;
     private MachineConfiguration machineConfiguration = new()
     {
-        VcpuCount = 1, MemSizeMib = 128, Smt = false, TrackDirtyPages = false, HugePages = "None",
+        VcpuCount = 1,
+        MemSizeMib = 128,
+        Smt = false,
+        TrackDirtyPages = false,
+        HugePages = "None",
     };
 
     private Vsock? vsock;

@@ -20,7 +20,10 @@ public sealed class IoEventLoop : IIoScheduler, IIoDescriptorWatcher, IDisposabl
     private readonly int epoll;
     private readonly int doorbell;
     private readonly Thread thread;
+    private readonly ManualResetEventSlim resumed = new(true);
+    private readonly ManualResetEventSlim parked = new(false);
     private volatile bool stopping;
+    private volatile bool quiesceRequested;
     private int sleeping;
     private bool disposed;
 
@@ -64,6 +67,31 @@ public sealed class IoEventLoop : IIoScheduler, IIoDescriptorWatcher, IDisposabl
         }
     }
 
+    /// <summary>
+    /// Parks the I/O thread between two pieces of work (a request boundary: no device is in the middle of a request) and
+    /// returns once it is parked, or false when it did not park within <paramref name="timeout"/>. Work scheduled and
+    /// descriptors that become readable meanwhile wait for <see cref="Resume"/>. The machine's pause calls this.
+    /// </summary>
+    public bool Quiesce(TimeSpan timeout)
+    {
+        if (thread.ManagedThreadId == Environment.CurrentManagedThreadId || stopping)
+        {
+            return true;
+        }
+
+        resumed.Reset();
+        quiesceRequested = true;
+        Ring();
+        return parked.Wait(timeout);
+    }
+
+    /// <summary>Lets a quiesced I/O thread go on with what was scheduled while it was parked.</summary>
+    public void Resume()
+    {
+        quiesceRequested = false;
+        resumed.Set();
+    }
+
     /// <summary>Runs <paramref name="onReadable"/> on the I/O thread whenever <paramref name="fd"/> becomes readable (level-triggered).</summary>
     public void Watch(int fd, IoWork onReadable)
     {
@@ -94,6 +122,7 @@ public sealed class IoEventLoop : IIoScheduler, IIoDescriptorWatcher, IDisposabl
 
         disposed = true;
         stopping = true;
+        resumed.Set();
         Ring();
         if (thread.ManagedThreadId != Environment.CurrentManagedThreadId)
         {
@@ -102,6 +131,8 @@ public sealed class IoEventLoop : IIoScheduler, IIoDescriptorWatcher, IDisposabl
 
         Epoll.close(doorbell);
         Epoll.close(epoll);
+        resumed.Dispose();
+        parked.Dispose();
     }
 
     private void AddToEpoll(int fd)
@@ -125,6 +156,14 @@ public sealed class IoEventLoop : IIoScheduler, IIoDescriptorWatcher, IDisposabl
         Span<byte> drain = stackalloc byte[8];
         while (!stopping)
         {
+            if (quiesceRequested)
+            {
+                parked.Set();
+                resumed.Wait();
+                parked.Reset();
+                continue;
+            }
+
             RunReady();
             Volatile.Write(ref sleeping, 1);
             Interlocked.MemoryBarrier();
@@ -148,7 +187,7 @@ public sealed class IoEventLoop : IIoScheduler, IIoDescriptorWatcher, IDisposabl
 
     private void RunReady()
     {
-        while (!stopping && ready.TryDequeue(out var work))
+        while (!stopping && !quiesceRequested && ready.TryDequeue(out var work))
         {
             work.ClearScheduled();
             RunOne(work);

@@ -68,6 +68,7 @@ public static class MachineBuilder
             var machine = new Machine(memory, vm, accelerator.Name, clock, log);
             var devices = new DeviceManager(machine, log);
             machine.Own(devices);
+            machine.AttachIoThread(devices.IoThread);
             var (console, keyboard) = AttachLegacyDevices(machine, devices, consoleOutput, log);
             AttachPlatformDevices(machine, devices, config);
             AttachTestDevice(machine, devices);

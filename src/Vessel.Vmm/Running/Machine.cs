@@ -5,6 +5,7 @@ using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
 using Vessel.Core.Time;
+using Vessel.Devices.Io;
 
 namespace Vessel.Vmm.Running;
 
@@ -16,8 +17,8 @@ namespace Vessel.Vmm.Running;
 /// The lifecycle (Created -> Running &lt;-> Paused -> Stopped) has one owner, this class: <see cref="Start"/>,
 /// <see cref="Pause"/>, <see cref="Resume"/> and <see cref="RequestStop"/> are its only transitions. A pause asks each
 /// vCPU to leave Run() and parks it in its loop until resumed or stopped (never re-entering Run while paused), then stops
-/// the guest's <see cref="VmClock"/>. Start, Pause and Resume are serialized by a lock no vCPU holds while it runs; a stop
-/// takes no lock at all, so it stays safe from a signal handler.
+/// the device I/O thread at a request boundary and the guest's <see cref="VmClock"/>. Start, Pause and Resume are
+/// serialized by a lock no vCPU holds while it runs; a stop takes no lock at all, so it stays safe from a signal handler.
 /// </remarks>
 public sealed class Machine : ISystemControl, IDisposable
 {
@@ -38,6 +39,7 @@ public sealed class Machine : ISystemControl, IDisposable
     private int parkedVcpus;
     private int liveVcpus;
     private volatile MachineState state = MachineState.Created;
+    private IoEventLoop? ioThread;
     private readonly IMachineLog log;
     private StrongBox<MachineStop>? stop;
 
@@ -84,6 +86,9 @@ public sealed class Machine : ISystemControl, IDisposable
     internal void AddVcpu(IVcpu vcpu) => vcpus.Add(vcpu);
 
     internal void Own(IDisposable device) => ownedDevices.Add(device);
+
+    /// <summary>The device I/O thread, which a pause quiesces at a request boundary after the vCPUs park.</summary>
+    internal void AttachIoThread(IoEventLoop thread) => ioThread = thread;
 
     /// <summary>How long <see cref="Run"/> waits, in all, for the vCPU threads to leave once the machine has stopped.</summary>
     public static readonly TimeSpan VcpuExitGrace = TimeSpan.FromSeconds(1);
@@ -187,6 +192,12 @@ public sealed class Machine : ISystemControl, IDisposable
                     : "The machine cannot pause: it stopped while pausing.");
             }
 
+            // The vCPUs are parked, so no new request arrives; the I/O thread finishes the one in hand and waits.
+            if (ioThread != null && !ioThread.Quiesce(PauseTimeout))
+            {
+                log.Warn($"the I/O thread did not reach a request boundary within {PauseTimeout.TotalSeconds:0} s of the pause; device I/O may go on while paused.");
+            }
+
             Clock.Pause();
             state = MachineState.Paused;
         }
@@ -208,6 +219,7 @@ public sealed class Machine : ISystemControl, IDisposable
             }
 
             Clock.Resume();
+            ioThread?.Resume();
             state = MachineState.Running;
             pauseRequested = false;
             resumed.Set();

@@ -51,15 +51,20 @@ public sealed partial class FirecrackerGettingStartedTests : IDisposable
         Curl.Expect204(socket, "PUT", "/boot-source", $"{{\"kernel_image_path\": {Quote(Images.VmlinuxPath)}, \"initrd_path\": {Quote(Images.InitramfsPath)}, \"boot_args\": \"{BootArgs}\"}}");
         Curl.Expect204(socket, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 256}");
         Assert.Equal(400, Curl.Send(socket, "PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 256, \"bogus\": 1}").Status);
+
+        // Read-only: the cached root file system is shared by every test, so this guest must not write to it.
+        Curl.Expect204(socket, "PUT", "/drives/rootfs", $"{{\"drive_id\": \"rootfs\", \"path_on_host\": {Quote(Images.RootfsPath)}, \"is_root_device\": true, \"is_read_only\": true}}");
         Curl.Expect204(socket, "PUT", "/actions", "{\"action_type\": \"InstanceStart\"}");
 
         var config = JsonDocument.Parse(Curl.Send(socket, "GET", "/vm/config").Body).RootElement;
         Assert.Equal(Images.VmlinuxPath, config.GetProperty("boot-source").GetProperty("kernel_image_path").GetString());
         Assert.Equal(256, config.GetProperty("machine-config").GetProperty("mem_size_mib").GetInt32());
+        Assert.Equal("rootfs", config.GetProperty("drives")[0].GetProperty("drive_id").GetString());
         Assert.Contains("\"state\":\"Running\"", Curl.Send(socket, "GET", "/").Body, StringComparison.Ordinal);
         Assert.Equal(400, Curl.Send(socket, "PUT", "/boot-source", $"{{\"kernel_image_path\": {Quote(Images.VmlinuxPath)}}}").Status);
 
-        int from = vessel.WaitFor(GuestImages.UserspaceMarker, BootTimeout);
+        int from = vessel.WaitFor("switching to the root file system on /dev/vda", BootTimeout);
+        from = vessel.WaitFor(GuestImages.UserspaceMarker, CommandTimeout, from);
         from = vessel.WaitFor(Prompt, CommandTimeout, from);
         double uptimeBefore = ReadUptime(vessel, "before", ref from);
         var host = Stopwatch.StartNew();
