@@ -43,9 +43,14 @@ public static class RunCommand
             Description = "A virtio disk: path=FILE[,readonly=on][,format=raw|qcow2][,id=NAME]; repeat for more (vda, vdb, ... in this order).",
         };
 
+        var networks = new Option<string[]>("--net")
+        {
+            Description = "A virtio network interface: user[,hostfwd=tcp:HOSTADDR:HOSTPORT-:GUESTPORT]...[,mac=MAC][,id=NAME] (passt; no root) or tap=NAME[,mac=MAC]; repeat for more (eth0, eth1, ...).",
+        };
+
         var command = new Command("run", "Boot a virtual machine with its serial console on this terminal (Ctrl-A X quits).")
         {
-            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, verbose,
+            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, networks, verbose,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(kernel)!,
@@ -56,11 +61,12 @@ public static class RunCommand
             parse.GetValue(accel) ?? "auto",
             parse.GetValue(cpu),
             parse.GetValue(disks) ?? [],
+            parse.GetValue(networks) ?? [],
             parse.GetValue(verbose)));
         return command;
     }
 
-    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, bool verbose) =>
+    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, string[] networks, bool verbose) =>
         MachineLauncher.Run(
             () => new MachineConfig
             {
@@ -72,6 +78,7 @@ public static class RunCommand
                 Accelerator = MachineLauncher.ParseAccelerator(accel),
                 Cpu = cpu,
                 Disks = [.. disks.Select((text, index) => DiskConfig.Parse(text, index))],
+                Networks = [.. networks.Select((text, index) => NetworkInterfaceConfig.Parse(text, index))],
             },
             new StandardErrorLog(verbose));
 }

@@ -30,6 +30,9 @@ public sealed record MachineConfig
     /// <summary>virtio-blk disks, in the order the guest numbers them (vda, vdb, ...).</summary>
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
 
+    /// <summary>virtio-net interfaces, in the order the guest numbers them (eth0, eth1, ...).</summary>
+    public IReadOnlyList<NetworkInterfaceConfig> Networks { get; init; } = [];
+
     /// <summary>The parsed <see cref="Cpu"/>, or null when none was given; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
     public CpuModelSpec? ParseCpu()
     {
@@ -74,6 +77,7 @@ public sealed record MachineConfig
 
         ParseCpu();
         ValidateDisks();
+        ValidateNetworks();
 
         // Files last: their size limit is the memory size just checked. Opened without blocking, so a FIFO cannot hang us.
         RequireReadableFile(KernelPath, "--kernel", KernelDescription);
@@ -103,6 +107,21 @@ public sealed record MachineConfig
             if (!ids.Add(disk.Id))
             {
                 throw ConfigurationException.InvalidValue($"disk '{disk.Id}': two disks have this id. Give each disk its own.");
+            }
+        }
+    }
+
+    /// <summary>Each interface is well-formed and its id is its own.</summary>
+    private void ValidateNetworks()
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (int index = 0; index < Networks.Count; index++)
+        {
+            var network = Networks[index];
+            network.Validate(index);
+            if (!ids.Add(network.Id))
+            {
+                throw ConfigurationException.InvalidValue($"network interface '{network.Id}': two interfaces have this id. Give each its own.");
             }
         }
     }
