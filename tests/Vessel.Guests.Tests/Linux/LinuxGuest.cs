@@ -28,7 +28,7 @@ public sealed class LinuxGuest : IDisposable
     private int commandNumber;
     private int consumed;
 
-    private LinuxGuest(string accelerator, int vcpus, ulong memoryBytes)
+    private LinuxGuest(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<NetworkInterfaceConfig>? networks)
     {
         var images = GuestImages.TryLoad(out string reason) ?? throw new InvalidOperationException(reason);
         var config = new MachineConfig
@@ -38,6 +38,7 @@ public sealed class LinuxGuest : IDisposable
             CommandLine = CommandLine,
             MemoryBytes = memoryBytes,
             VcpuCount = vcpus,
+            Networks = networks ?? [],
         };
         built = MachineBuilder.Build(config, GuestAccelerators.Create(accelerator), console, NullMachineLog.Instance);
         commandTimeout = GuestAccelerators.BootTimeout(accelerator) / 4;
@@ -50,9 +51,9 @@ public sealed class LinuxGuest : IDisposable
     public string Console => console.Text;
 
     /// <summary>Boots to the shell prompt, or throws with the console's tail.</summary>
-    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes)
+    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<NetworkInterfaceConfig>? networks = null)
     {
-        var guest = new LinuxGuest(accelerator, vcpus, memoryBytes);
+        var guest = new LinuxGuest(accelerator, vcpus, memoryBytes, networks);
         try
         {
             var clock = Stopwatch.StartNew();
