@@ -72,6 +72,7 @@ public static class DemoCommand
                     VcpuCount = cpus,
                     Accelerator = MachineLauncher.ParseAccelerator(accel),
                     Cpu = cpu,
+                    Networks = DemoNetwork.Interfaces(),
                 };
             },
             new StandardErrorLog(verbose));
