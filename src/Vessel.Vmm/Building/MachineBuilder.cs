@@ -187,7 +187,7 @@ public static class MachineBuilder
             return network.Backend switch
             {
                 NetworkBackendKind.User => Passt.Start(network.HostForwards, devices.IoThread, log, name),
-                _ => throw new ConfigurationException($"{name}: TAP networking is not available in this build yet; use --net user."),
+                _ => new TapNetworkBackend(network.HostDeviceName!, devices.IoThread, log, name),
             };
         }
         catch (NetworkBackendException exception)

@@ -45,6 +45,9 @@ public static class NetFeature
     /// <summary>VIRTIO_NET_F_STATUS (16): the configuration's status field (link up) is valid.</summary>
     public const ulong Status = 1UL << 16;
 
-    /// <summary>The offloads a TAP device with IFF_VNET_HDR accepts in both directions (what QEMU offers over TAP).</summary>
-    public const ulong TapOffloads = Checksum | GuestChecksum | GuestTso4 | GuestTso6 | GuestEcn | GuestUfo | HostTso4 | HostTso6 | HostEcn | HostUfo;
+    /// <summary>
+    /// The offloads a TAP device with IFF_VNET_HDR accepts in both directions: checksum and TCP segmentation. UFO is left out:
+    /// Linux 4.14 removed UDP fragmentation offload, and TUNSETOFFLOAD refuses TUN_F_UFO on kernels without it.
+    /// </summary>
+    public const ulong TapOffloads = Checksum | GuestChecksum | GuestTso4 | GuestTso6 | GuestEcn | HostTso4 | HostTso6 | HostEcn;
 }
