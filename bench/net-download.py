@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Guest download benchmark: the Debian guest fetches SIZE MiB over user networking from an HTTP server on the host's
+loopback (through the gateway 10.0.2.2), timed in the guest, under Vessel's software CPU and QEMU TCG with the same kernel
+and initramfs, in one run.
+
+usage: bench/net-download.py [--size-mib 64] [--only vessel,qemu-slirp,qemu-passt]
+needs: the cached guest images (scripts/guest-images.sh), passt, qemu-system-x86 (apt-get install passt qemu-system-x86).
+"""
+import argparse, http.server, os, re, select, shutil, subprocess, sys, tempfile, threading, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.path.expanduser("~/.cache/vessel/debian-cloud")
+GUEST_SETUP = [
+    "cd /lib/modules/$(uname -r) && for m in $(cat modules.load); do insmod ./$m 2>/dev/null; done; cd /",
+    "ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2",
+]
+
+
+def serve(folder):
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=folder, **k)
+    http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+class Console:
+    def __init__(self, argv):
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.buf = b""
+
+    def wait_for(self, token, timeout):
+        end = time.time() + timeout
+        while time.time() < end:
+            if token in self.buf:
+                i = self.buf.index(token) + len(token)
+                out, self.buf = self.buf[:i], self.buf[i:]
+                return out.decode("utf-8", "replace")
+            r, _, _ = select.select([self.p.stdout], [], [], 1)
+            if r:
+                data = os.read(self.p.stdout.fileno(), 65536)
+                if not data:
+                    break
+                self.buf += data
+        raise TimeoutError(f"no {token!r} within {timeout} s; last output: {self.buf[-2000:].decode('utf-8', 'replace')}")
+
+    def run(self, command, timeout=900):
+        marker = f"@@done{time.monotonic_ns()}"
+        split = marker[:3] + "''" + marker[3:]
+        self.p.stdin.write(f"{command}; echo {split}\n".encode())
+        self.p.stdin.flush()
+        # The echo of the typed line shows the marker split by quotes; only the command's own output joins it.
+        return self.wait_for(marker.encode(), timeout)
+
+    def close(self):
+        try:
+            self.p.stdin.write(b"poweroff\n")
+            self.p.stdin.flush()
+            self.p.wait(120)
+        except Exception:
+            self.p.kill()
+            self.p.wait()
+
+
+def measure(name, argv, url, size_mib, cleanup=None):
+    console = Console(argv)
+    try:
+        console.wait_for(b"# ", 1800)
+        for step in GUEST_SETUP:
+            console.run(step)
+        # busybox date has no %N; /proc/uptime counts in hundredths of a second.
+        out = console.run(f"s=$(cut -d' ' -f1 /proc/uptime); wget -q -O /dev/null {url} && echo elapsed $s $(cut -d' ' -f1 /proc/uptime)")
+        match = re.search(r"elapsed ([0-9.]+) ([0-9.]+)", out)
+        if not match:
+            raise RuntimeError(f"{name}: the download failed: {out[-1000:]}")
+        seconds = float(match.group(2)) - float(match.group(1))
+        print(f"{name:12s} {size_mib} MiB in {seconds:7.2f} s  ({size_mib / seconds:6.2f} MiB/s)", flush=True)
+        return seconds
+    finally:
+        console.close()
+        if cleanup:
+            cleanup()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mib", type=int, default=64)
+    parser.add_argument("--only", default="vessel,qemu-slirp,qemu-passt")
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="vessel-net-bench-")
+    with open(os.path.join(folder, "blob"), "wb") as f:
+        f.write(os.urandom(args.size_mib << 20))
+    server = serve(folder)
+    url = f"http://10.0.2.2:{server.server_address[1]}/blob"
+    kernel_elf, kernel_bz, initrd = (os.path.join(CACHE, n) for n in ("vmlinux", "vmlinuz", "initramfs.cpio.gz"))
+    results = {}
+    for which in args.only.split(","):
+        if which == "vessel":
+            argv = [os.path.join(ROOT, "vessel"), "run", "--accel", "software", "--kernel", kernel_elf, "--initrd", initrd,
+                    "--memory", "256M", "--cmdline", "console=ttyS0", "--net", "user"]
+            results[which] = measure("vessel", argv, url, args.size_mib)
+        elif which.startswith("qemu"):
+            qemu = ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-kernel", kernel_bz,
+                    "-initrd", initrd, "-append", "console=ttyS0", "-device", "virtio-net-pci,netdev=n0"]
+            cleanup = None
+            if which == "qemu-slirp":
+                qemu += ["-netdev", "user,id=n0"]
+            else:
+                sock_dir = tempfile.mkdtemp(prefix="vessel-qemu-passt-")
+                sock = os.path.join(sock_dir, "s")
+                runas = ["--runas", "0"] if os.geteuid() == 0 else []
+                passt = subprocess.Popen(["passt", "-f", "-1", "-q", "-s", sock, "-a", "10.0.2.15", "-n", "24", "-g", "10.0.2.2",
+                                          "--dns-forward", "10.0.2.3", "-t", "none", "-u", "none"] + runas,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                while not os.path.exists(sock):
+                    time.sleep(0.05)
+                qemu += ["-netdev", f"stream,id=n0,server=off,addr.type=unix,addr.path={sock}"]
+                cleanup = lambda: (passt.kill(), passt.wait(), shutil.rmtree(sock_dir, ignore_errors=True))
+            results[which] = measure(which, qemu, url, args.size_mib, cleanup)
+    if "vessel" in results:
+        for other in ("qemu-slirp", "qemu-passt"):
+            if other in results:
+                print(f"vessel / {other}: {results['vessel'] / results[other]:.2f}x the time")
+    server.shutdown()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
