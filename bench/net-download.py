@@ -1,19 +1,18 @@
 #!/usr/bin/env python3
 """Guest download benchmark: the Debian guest fetches SIZE MiB over user networking from an HTTP server on the host's
-loopback (through the gateway 10.0.2.2), timed in the guest, under Vessel's software CPU and QEMU TCG with the same kernel
-and initramfs, in one run.
+loopback (through the gateway 10.0.2.2), and over TAP from a server in a network namespace the script creates (root only),
+timed in the guest, under Vessel's software CPU and QEMU TCG with the same kernel and initramfs, in one run.
 
-usage: bench/net-download.py [--size-mib 64] [--only vessel,qemu-slirp,qemu-passt]
+usage: bench/net-download.py [--size-mib 64] [--only vessel,qemu-slirp,qemu-passt,vessel-tap,qemu-tap]
 needs: the cached guest images (scripts/guest-images.sh), passt, qemu-system-x86 (apt-get install passt qemu-system-x86).
 """
 import argparse, http.server, os, re, select, shutil, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.expanduser("~/.cache/vessel/debian-cloud")
-GUEST_SETUP = [
-    "cd /lib/modules/$(uname -r) && for m in $(cat modules.load); do insmod ./$m 2>/dev/null; done; cd /",
-    "ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2",
-]
+MODULES = "cd /lib/modules/$(uname -r) && for m in $(cat modules.load); do insmod ./$m 2>/dev/null; done; cd /"
+USER_SETUP = [MODULES, "ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2"]
+TAP_SETUP = [MODULES, "ip link set eth0 up && ip addr add 10.0.3.2/24 dev eth0"]
 
 
 def serve(folder):
@@ -62,11 +61,13 @@ class Console:
             self.p.wait()
 
 
-def measure(name, argv, url, size_mib, cleanup=None):
+def measure(name, argv, url, size_mib, cleanup=None, setup=USER_SETUP, after_boot=None):
     console = Console(argv)
     try:
         console.wait_for(b"# ", 1800)
-        for step in GUEST_SETUP:
+        if after_boot:
+            after_boot()
+        for step in setup:
             console.run(step)
         # busybox date has no %N; /proc/uptime counts in hundredths of a second.
         out = console.run(f"s=$(cut -d' ' -f1 /proc/uptime); wget -q -O /dev/null {url} && echo elapsed $s $(cut -d' ' -f1 /proc/uptime)")
@@ -117,6 +118,38 @@ def main():
                 qemu += ["-netdev", f"stream,id=n0,server=off,addr.type=unix,addr.path={sock}"]
                 cleanup = lambda: (passt.kill(), passt.wait(), shutil.rmtree(sock_dir, ignore_errors=True))
             results[which] = measure(which, qemu, url, args.size_mib, cleanup)
+        elif which.endswith("-tap"):
+            # The VMM creates the TAP device in the host's namespace; once the guest is up (and before it touches eth0) the
+            # device moves into a namespace of its own with the server, so nothing reaches the host's network.
+            space, device = f"vessel-bench-{os.getpid()}", f"vbtap{os.getpid() % 100000}"
+            subprocess.run(["ip", "netns", "add", space], check=True)
+            server_box = []
+
+            def attach():
+                for command in (f"link set {device} netns {space}", f"-n {space} link set lo up",
+                                f"-n {space} addr add 10.0.3.1/24 dev {device}", f"-n {space} link set {device} up"):
+                    subprocess.run(["ip"] + command.split(), check=True)
+                server_box.append(subprocess.Popen(["ip", "netns", "exec", space, sys.executable, "-m", "http.server", "8000",
+                                                    "--bind", "10.0.3.1", "--directory", folder],
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+                time.sleep(2)
+
+            def detach():
+                for server_process in server_box:
+                    server_process.kill()
+                    server_process.wait()
+                subprocess.run(["ip", "netns", "del", space])
+
+            if which == "vessel-tap":
+                argv = [os.path.join(ROOT, "vessel"), "run", "--accel", "software", "--kernel", kernel_elf, "--initrd", initrd,
+                        "--memory", "256M", "--cmdline", "console=ttyS0", "--net", f"tap={device}"]
+            else:
+                argv = ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-kernel", kernel_bz,
+                        "-initrd", initrd, "-append", "console=ttyS0", "-device", "virtio-net-pci,netdev=n0",
+                        "-netdev", f"tap,id=n0,ifname={device},script=no,downscript=no,vhost=off"]
+            results[which] = measure(which, argv, "http://10.0.3.1:8000/blob", args.size_mib, detach, TAP_SETUP, attach)
+    if "vessel-tap" in results and "qemu-tap" in results:
+        print(f"vessel-tap / qemu-tap: {results['vessel-tap'] / results['qemu-tap']:.2f}x the time")
     if "vessel" in results:
         for other in ("qemu-slirp", "qemu-passt"):
             if other in results:
