@@ -3,7 +3,8 @@
 loopback (through the gateway 10.0.2.2), and over TAP from a server in a network namespace the script creates (root only),
 timed in the guest, under Vessel's software CPU and QEMU TCG with the same kernel and initramfs, in one run.
 
-usage: bench/net-download.py [--size-mib 64] [--only vessel,qemu-slirp,qemu-passt,vessel-tap,qemu-tap]
+usage: bench/net-download.py [--size-mib 64] [--guest-mtu 65520] [--only vessel,qemu-slirp,qemu-passt,vessel-tap,qemu-tap]
+The guest MTU applies to the passt runs (what passt announces by DHCP under Vessel); slirp keeps 1500, its own limit.
 needs: the cached guest images (scripts/guest-images.sh), passt, qemu-system-x86 (apt-get install passt qemu-system-x86).
 """
 import argparse, http.server, os, re, select, shutil, subprocess, sys, tempfile, threading, time
@@ -61,6 +62,10 @@ class Console:
             self.p.wait()
 
 
+def with_mtu(setup, mtu):
+    return [setup[0], f"ip link set eth0 mtu {mtu} && " + setup[1]]
+
+
 def measure(name, argv, url, size_mib, cleanup=None, setup=USER_SETUP, after_boot=None):
     console = Console(argv)
     try:
@@ -86,6 +91,7 @@ def measure(name, argv, url, size_mib, cleanup=None, setup=USER_SETUP, after_boo
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=64)
+    parser.add_argument("--guest-mtu", type=int, default=65520)
     parser.add_argument("--only", default="vessel,qemu-slirp,qemu-passt")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="vessel-net-bench-")
@@ -99,7 +105,7 @@ def main():
         if which == "vessel":
             argv = [os.path.join(ROOT, "vessel"), "run", "--accel", "software", "--kernel", kernel_elf, "--initrd", initrd,
                     "--memory", "256M", "--cmdline", "console=ttyS0", "--net", "user"]
-            results[which] = measure("vessel", argv, url, args.size_mib)
+            results[which] = measure("vessel", argv, url, args.size_mib, setup=with_mtu(USER_SETUP, args.guest_mtu))
         elif which.startswith("qemu"):
             qemu = ["qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-nographic", "-no-reboot", "-kernel", kernel_bz,
                     "-initrd", initrd, "-append", "console=ttyS0", "-device", "virtio-net-pci,netdev=n0"]
@@ -110,14 +116,15 @@ def main():
                 sock_dir = tempfile.mkdtemp(prefix="vessel-qemu-passt-")
                 sock = os.path.join(sock_dir, "s")
                 runas = ["--runas", "0"] if os.geteuid() == 0 else []
-                passt = subprocess.Popen(["passt", "-f", "-1", "-q", "-s", sock, "-a", "10.0.2.15", "-n", "24", "-g", "10.0.2.2",
+                passt = subprocess.Popen(["passt", "-f", "-1", "-q", "-s", sock, "-a", "10.0.2.15", "-n", "24", "-g", "10.0.2.2", "-m", "65520",
                                           "--dns-forward", "10.0.2.3", "-t", "none", "-u", "none"] + runas,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 while not os.path.exists(sock):
                     time.sleep(0.05)
                 qemu += ["-netdev", f"stream,id=n0,server=off,addr.type=unix,addr.path={sock}"]
                 cleanup = lambda: (passt.kill(), passt.wait(), shutil.rmtree(sock_dir, ignore_errors=True))
-            results[which] = measure(which, qemu, url, args.size_mib, cleanup)
+            setup = USER_SETUP if which == "qemu-slirp" else with_mtu(USER_SETUP, args.guest_mtu)
+            results[which] = measure(which, qemu, url, args.size_mib, cleanup, setup)
         elif which.endswith("-tap"):
             # The VMM creates the TAP device in the host's namespace; once the guest is up (and before it touches eth0) the
             # device moves into a namespace of its own with the server, so nothing reaches the host's network.

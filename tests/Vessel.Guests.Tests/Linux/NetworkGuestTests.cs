@@ -20,10 +20,10 @@ public sealed class NetworkGuestTests(ITestOutputHelper output)
     private const ulong MemoryBytes = 256UL << 20;
     private const int DownloadBytes = 1 << 20;
 
-    /// <summary>What the initramfs lacks: a udhcpc script that applies the lease (address, default route, DNS server).</summary>
+    /// <summary>What the initramfs lacks: a udhcpc script that applies the lease (MTU, address, default route, DNS server).</summary>
     private const string DhcpScript =
-        "#!/bin/sh\\ncase $1 in bound|renew) ip addr flush dev $interface; ip addr add $ip/$mask dev $interface; "
-        + "ip route add default via $router; echo nameserver $dns > /etc/resolv.conf;; esac\\n";
+        "#!/bin/sh\\ncase $1 in bound|renew) [ -n \"$mtu\" ] && ip link set $interface mtu $mtu; ip addr flush dev $interface; "
+        + "ip addr add $ip/$mask dev $interface; ip route add default via $router; echo nameserver $dns > /etc/resolv.conf;; esac\\n";
 
     [Theory]
     [UserNetworkGuest(GuestAccelerators.Kvm)]
@@ -38,9 +38,11 @@ public sealed class NetworkGuestTests(ITestOutputHelper output)
 
         guest.Run("cd /lib/modules/$(uname -r) && for m in $(cat modules.load); do insmod ./$m 2>/dev/null; done; cd /");
         guest.Run($"printf '{DhcpScript}' > /tmp/dhcp.sh && chmod +x /tmp/dhcp.sh && ip link set eth0 up");
-        output.WriteLine(guest.Run("udhcpc -i eth0 -s /tmp/dhcp.sh -q -n -t 10 -T 3 2>&1"));
+        output.WriteLine(guest.Run("udhcpc -i eth0 -s /tmp/dhcp.sh -O mtu -q -n -t 10 -T 3 2>&1"));
 
-        Assert.Contains("inet 10.0.2.15/24", guest.Run("ip -4 addr show eth0"));
+        string address = guest.Run("ip -4 addr show eth0");
+        Assert.Contains("inet 10.0.2.15/24", address);
+        Assert.Contains($"mtu {Passt.Mtu}", address);
         Assert.Contains("default via 10.0.2.2", guest.Run("ip route"));
         Assert.Equal("nameserver 10.0.2.3", guest.Run("cat /etc/resolv.conf"));
 
