@@ -72,7 +72,7 @@ public static class DemoCommand
                     VcpuCount = cpus,
                     Accelerator = MachineLauncher.ParseAccelerator(accel),
                     Cpu = cpu,
-                    Networks = DemoNetwork.Interfaces(),
+                    NetworkInterfaces = DemoNetwork.Interfaces(),
                 };
             },
             new StandardErrorLog(verbose));

@@ -78,7 +78,7 @@ public static class RunCommand
                 Accelerator = MachineLauncher.ParseAccelerator(accel),
                 Cpu = cpu,
                 Disks = [.. disks.Select((text, index) => DiskConfig.Parse(text, index))],
-                Networks = [.. networks.Select((text, index) => NetworkInterfaceConfig.Parse(text, index))],
+                NetworkInterfaces = [.. networks.Select((text, index) => NetworkInterfaceConfig.Parse(text, index))],
             },
             new StandardErrorLog(verbose));
 }

@@ -162,7 +162,7 @@ public static class MachineBuilder
         }
 
         // Network interfaces next, in the order given: the guest names them eth0, eth1, ... in PCI order.
-        foreach (var network in config.Networks)
+        foreach (var network in config.NetworkInterfaces)
         {
             var backend = OpenNetworkBackend(network, devices, log);
             devices.Own(backend);

@@ -31,7 +31,7 @@ public sealed record MachineConfig
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
 
     /// <summary>virtio-net interfaces, in the order the guest numbers them (eth0, eth1, ...).</summary>
-    public IReadOnlyList<NetworkInterfaceConfig> Networks { get; init; } = [];
+    public IReadOnlyList<NetworkInterfaceConfig> NetworkInterfaces { get; init; } = [];
 
     /// <summary>The parsed <see cref="Cpu"/>, or null when none was given; throws <see cref="ConfigurationException"/> naming what is wrong.</summary>
     public CpuModelSpec? ParseCpu()
@@ -115,9 +115,9 @@ public sealed record MachineConfig
     private void ValidateNetworks()
     {
         var ids = new HashSet<string>(StringComparer.Ordinal);
-        for (int index = 0; index < Networks.Count; index++)
+        for (int index = 0; index < NetworkInterfaces.Count; index++)
         {
-            var network = Networks[index];
+            var network = NetworkInterfaces[index];
             network.Validate(index);
             if (!ids.Add(network.Id))
             {

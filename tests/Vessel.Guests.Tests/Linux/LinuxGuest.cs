@@ -38,7 +38,7 @@ public sealed class LinuxGuest : IDisposable
             CommandLine = CommandLine,
             MemoryBytes = memoryBytes,
             VcpuCount = vcpus,
-            Networks = networks ?? [],
+            NetworkInterfaces = networks ?? [],
         };
         built = MachineBuilder.Build(config, GuestAccelerators.Create(accelerator), console, NullMachineLog.Instance);
         commandTimeout = GuestAccelerators.BootTimeout(accelerator) / 4;
