@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Vessel test. Installs what the tests need on a fresh Debian machine first (when run as root): linux-libc-dev
 # (<linux/kvm.h> for the KVM layout probe), qemu-utils (qemu-img, the qcow2 oracle), curl (the API's end-to-end tests
-# follow Firecracker's getting-started guide with it), acpica-tools (iasl checks the generated DSDT), and the Debian guest
+# follow Firecracker's getting-started guide with it), acpica-tools (iasl checks the generated DSDT), passt (user-mode
+# networking for the virtio-net guest tests), and the Debian guest
 # images for tests/Vessel.Guests.Tests (about 28 MB from the Debian archive, once; cached under ~/.cache/vessel), which
 # boot on the software CPU anywhere and on KVM where it can run stock Linux. VESSEL_GUEST_IMAGES=0 skips the fetch.
 set -euo pipefail
@@ -28,6 +29,8 @@ require '[ -f /usr/include/linux/kvm.h ]' linux-libc-dev "the KVM layout probe"
 require 'command -v qemu-img >/dev/null && command -v qemu-io >/dev/null' qemu-utils "the qcow2 interop and disk tests"
 require 'command -v curl >/dev/null' curl "the API end-to-end tests"
 require 'command -v iasl >/dev/null' acpica-tools "the DSDT disassembly test"
+
+require 'command -v passt >/dev/null' passt "the user-networking guest tests"
 
 if [ "${VESSEL_GUEST_IMAGES:-1}" != 0 ]; then
   if ! bash scripts/guest-images.sh >/dev/null; then

@@ -90,6 +90,7 @@ public static class DemoCommand
                     VcpuCount = cpus,
                     Accelerator = MachineLauncher.ParseAccelerator(accel),
                     Cpu = cpu,
+                    NetworkInterfaces = DemoNetwork.Interfaces(),
                 };
             },
             new StandardErrorLog(verbose));

@@ -60,9 +60,14 @@ public static class RunCommand
             Description = "A virtio disk: path=FILE[,readonly=on][,format=raw|qcow2][,id=NAME]; repeat for more (vda, vdb, ... in this order).",
         };
 
+        var networks = new Option<string[]>("--net")
+        {
+            Description = "A virtio network interface: user[,hostfwd=tcp:HOSTADDR:HOSTPORT-:GUESTPORT]...[,mac=MAC][,id=NAME] (passt; no root) or tap=NAME[,mac=MAC]; repeat for more (eth0, eth1, ...).",
+        };
+
         var command = new Command("run", "Boot a virtual machine with its serial console on this terminal (Ctrl-A X quits).")
         {
-            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, jit, verbose, apiSocket, configFile, id,
+            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, networks, jit, verbose, apiSocket, configFile, id,
         };
         command.SetAction(parse =>
         {
@@ -70,7 +75,7 @@ public static class RunCommand
             string? configFilePath = parse.GetValue(configFile);
             if (apiSocketPath != null || configFilePath != null)
             {
-                foreach (var option in new Option[] { kernel, initrd, commandLine, memory, cpus, disks })
+                foreach (var option in new Option[] { kernel, initrd, commandLine, memory, cpus, disks, networks })
                 {
                     if (parse.GetResult(option) is { Implicit: false })
                     {
@@ -103,13 +108,14 @@ public static class RunCommand
                 parse.GetValue(accel) ?? "auto",
                 parse.GetValue(cpu),
                 parse.GetValue(disks) ?? [],
+                parse.GetValue(networks) ?? [],
                 MachineLauncher.ParseJit(parse.GetValue(jit)),
                 parse.GetValue(verbose));
         });
         return command;
     }
 
-    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, bool? jit, bool verbose) =>
+    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, string[] networks, bool? jit, bool verbose) =>
         MachineLauncher.Run(
             () => new MachineConfig
             {
@@ -122,6 +128,7 @@ public static class RunCommand
                 Cpu = cpu,
                 Disks = [.. disks.Select((text, index) => DiskConfig.Parse(text, index))],
                 Jit = jit,
+                NetworkInterfaces = [.. networks.Select((text, index) => NetworkInterfaceConfig.Parse(text, index))],
             },
             new StandardErrorLog(verbose));
 }

@@ -8,12 +8,14 @@ using Vessel.Devices.Clock;
 using Vessel.Devices.Debug;
 using Vessel.Devices.Firmware;
 using Vessel.Devices.Keyboard;
+using Vessel.Devices.Networking;
 using Vessel.Devices.Serial;
 using Vessel.Devices.Testing;
 using Vessel.Devices.Storage;
 using Vessel.Devices.Virtio.Block;
 using Vessel.Devices.Virtio.Console;
 using Vessel.Devices.Virtio.Entropy;
+using Vessel.Devices.Virtio.Net;
 using Vessel.Devices.Virtio.Transport;
 using Vessel.Vmm.Configuration;
 using Vessel.Vmm.Running;
@@ -109,11 +111,6 @@ public static class MachineBuilder
     /// </summary>
     private static void RefuseDevicesNotYetBuilt(MachineConfig config)
     {
-        if (config.NetworkInterfaces.Count > 0)
-        {
-            throw new ConfigurationException(ConfigField.NetworkInterfaceId, $"interface '{config.NetworkInterfaces[0].Id}': network interfaces (virtio-net) are not supported yet. Remove them to start.");
-        }
-
         if (config.Vsock != null)
         {
             throw new ConfigurationException(ConfigField.VsockGuestCid, "the vsock device (virtio-vsock) is not supported yet. Remove it to start.");
@@ -188,11 +185,39 @@ public static class MachineBuilder
             devices.AttachPci(new VirtioPciFunction(block, machine.Memory, machine.Interrupts, devices.IoThread, log, devices.KernelIoEvents), $"virtio-blk '{disk.Id}' ({disk.Path})");
         }
 
+        // Network interfaces next, in the order given: the guest names them eth0, eth1, ... in PCI order.
+        foreach (var network in config.NetworkInterfaces)
+        {
+            var backend = OpenNetworkBackend(network, devices, log);
+            devices.Own(backend);
+            byte[] mac = network.ResolveMac();
+            var net = new VirtioNetDevice(backend, mac, log, $"virtio-net '{network.Id}'");
+            string description = network.Backend == NetworkBackendKind.User ? "user networking (passt)" : $"TAP {network.HostDeviceName}";
+            devices.AttachPci(new VirtioPciFunction(net, machine.Memory, machine.Interrupts, devices.IoThread, log), $"virtio-net '{network.Id}' ({description}, {MacAddress.Format(mac)})");
+        }
+
         var entropy = new VirtioEntropyDevice();
         devices.AttachPci(new VirtioPciFunction(entropy, machine.Memory, machine.Interrupts, devices.IoThread, log, devices.KernelIoEvents), "virtio-rng");
         var console = new VirtioConsoleDevice(consoleOutput);
         devices.AttachPci(new VirtioPciFunction(console, machine.Memory, machine.Interrupts, devices.IoThread, log, devices.KernelIoEvents), "virtio-console (hvc0)");
         return console;
+    }
+
+    private static INetworkBackend OpenNetworkBackend(NetworkInterfaceConfig network, DeviceManager devices, IMachineLog log)
+    {
+        string name = $"--net '{network.Id}'";
+        try
+        {
+            return network.Backend switch
+            {
+                NetworkBackendKind.User => Passt.Start(network.HostForwards, devices.IoThread, log, name),
+                _ => new TapNetworkBackend(network.HostDeviceName!, devices.IoThread, log, name),
+            };
+        }
+        catch (NetworkBackendException exception)
+        {
+            throw new ConfigurationException(exception.Message, exception);
+        }
     }
 
     /// <summary>

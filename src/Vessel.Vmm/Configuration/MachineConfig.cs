@@ -33,7 +33,7 @@ public sealed record MachineConfig
     /// <summary>virtio-blk disks, in the order the guest numbers them (vda, vdb, ...).</summary>
     public IReadOnlyList<DiskConfig> Disks { get; init; } = [];
 
-    /// <summary>virtio-net interfaces (not built yet: a machine with one refuses to start).</summary>
+    /// <summary>virtio-net interfaces, in the order the guest numbers them (eth0, eth1, ...).</summary>
     public IReadOnlyList<NetworkInterfaceConfig> NetworkInterfaces { get; init; } = [];
 
     /// <summary>The virtio-vsock device, or null (not built yet: a machine with one refuses to start).</summary>
@@ -87,6 +87,7 @@ public sealed record MachineConfig
 
         ParseCpu();
         ValidateDisks();
+        ValidateNetworks();
 
         // Files last: their size limit is the memory size just checked. Opened without blocking, so a FIFO cannot hang us.
         long memoryLimit = (long)Math.Min(MemoryBytes, long.MaxValue);
@@ -146,6 +147,16 @@ public sealed record MachineConfig
             {
                 throw ConfigurationException.InvalidValue($"disk '{disk.Id}': two disks have this id. Give each disk its own.");
             }
+        }
+    }
+
+    /// <summary>Each interface is well-formed and its id is its own.</summary>
+    /// <summary>Each interface's own settings; duplicate ids are <see cref="ValidateDevices"/>'s to find.</summary>
+    private void ValidateNetworks()
+    {
+        for (int index = 0; index < NetworkInterfaces.Count; index++)
+        {
+            NetworkInterfaces[index].Validate(index);
         }
     }
 

@@ -29,7 +29,7 @@ public sealed class LinuxGuest : IDisposable
     private int commandNumber;
     private int consumed;
 
-    private LinuxGuest(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine)
+    private LinuxGuest(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine, IReadOnlyList<NetworkInterfaceConfig>? networks = null)
     {
         var images = GuestImages.TryLoad(out string reason) ?? throw new InvalidOperationException(reason);
         var config = new MachineConfig
@@ -40,6 +40,7 @@ public sealed class LinuxGuest : IDisposable
             MemoryBytes = memoryBytes,
             VcpuCount = vcpus,
             Disks = disks,
+            NetworkInterfaces = networks ?? [],
         };
         built = MachineBuilder.Build(config, GuestAccelerators.Create(accelerator), console, NullMachineLog.Instance);
         commandTimeout = GuestAccelerators.BootTimeout(accelerator) / 4;
@@ -57,10 +58,14 @@ public sealed class LinuxGuest : IDisposable
     /// <summary>Boots to the shell prompt, or throws with the console's tail.</summary>
     public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes) => Boot(accelerator, vcpus, memoryBytes, [], null);
 
+    /// <summary>Boots with virtio-net interfaces.</summary>
+    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<NetworkInterfaceConfig> networks) =>
+        Boot(accelerator, vcpus, memoryBytes, [], null, networks);
+
     /// <summary>Boots with <paramref name="disks"/> (vda, vdb, ... in order) and kernel arguments after <see cref="CommandLine"/>.</summary>
-    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine)
+    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine, IReadOnlyList<NetworkInterfaceConfig>? networks = null)
     {
-        var guest = new LinuxGuest(accelerator, vcpus, memoryBytes, disks, extraCommandLine);
+        var guest = new LinuxGuest(accelerator, vcpus, memoryBytes, disks, extraCommandLine, networks);
         try
         {
             var clock = Stopwatch.StartNew();

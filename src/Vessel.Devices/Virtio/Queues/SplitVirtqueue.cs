@@ -185,6 +185,26 @@ public sealed unsafe class SplitVirtqueue
         return WalkChain(head, chain) ? PopResult.Chain : PopResult.Violation;
     }
 
+    /// <summary>
+    /// Puts back the last <paramref name="count"/> chains popped and not yet returned, as if never taken: a receiving device
+    /// that finds too few buffers for a whole frame leaves them for the next one (the driver cannot tell).
+    /// </summary>
+    public void UndoPop(int count)
+    {
+        if (count <= 0 || used == null)
+        {
+            return;
+        }
+
+        nextAvailable -= (ushort)count;
+        if (eventIndex)
+        {
+            // The driver notifies only when its index passes avail_event (§2.7.10); asking to hear of the next buffer it adds
+            // (not the ones put back) is what wakes a device that is waiting for more room.
+            WriteAvailableEvent(ReadAvailableIndex());
+        }
+    }
+
     /// <summary>Returns a finished chain to the driver with the number of bytes the device wrote into it (§2.7.8).</summary>
     public void PushUsed(ushort head, uint writtenLength)
     {
