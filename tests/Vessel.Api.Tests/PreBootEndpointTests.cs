@@ -175,18 +175,6 @@ public sealed class PreBootEndpointTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Instance_start_with_a_network_interface_is_refused_until_virtio_net_exists()
-    {
-        await Client.PutBootSourceAsync(new BootSource { KernelImagePath = Kernel() });
-        await Client.PutNetworkInterfaceAsync(new NetworkInterface { IfaceId = "eth0", HostDevName = "tap0" });
-
-        string fault = await RefusedAsync(() => Client.StartInstanceAsync());
-
-        Assert.Contains("iface_id: interface 'eth0': network interfaces (virtio-net) are not supported yet", fault);
-        Assert.Equal("Not started", (await Client.GetInstanceInfoAsync()).State);
-    }
-
-    [Fact]
     public async Task Instance_start_with_vsock_is_refused_until_virtio_vsock_exists()
     {
         await Client.PutBootSourceAsync(new BootSource { KernelImagePath = Kernel() });
