@@ -35,7 +35,11 @@ public sealed class VirtioBlockDevice : VirtioDevice
     private readonly byte[] configuration = new byte[ConfigurationBytes];
     private readonly DescriptorChain chain;
     private readonly Func<DescriptorChain, uint> serve;
-    private readonly RateLimitedWarning ioErrors;
+    private readonly IMachineLog log;
+    private readonly string name;
+
+    /// <summary>Host I/O errors a guest can provoke in a loop: five at once, then one a minute, with a count of the rest.</summary>
+    private readonly LogRateLimiter ioErrorReports = new(refillInterval: TimeSpan.FromSeconds(60));
 
     public VirtioBlockDevice(IBlockBackend backend, string identifier, IMachineLog log, ushort queueSize = 256)
     {
@@ -44,7 +48,8 @@ public sealed class VirtioBlockDevice : VirtioDevice
         Encoding.ASCII.GetBytes(identifier.AsSpan(0, Math.Min(identifier.Length, IdentifierLength)), this.identifier);
         chain = new DescriptorChain(queueSize);
         serve = Serve;
-        ioErrors = new RateLimitedWarning(log, $"virtio-blk '{identifier}'");
+        this.log = log;
+        name = $"virtio-blk '{identifier}'";
         Capacity = backend.Size / SectorSize;
 
         var config = configuration.AsSpan();
@@ -115,7 +120,11 @@ public sealed class VirtioBlockDevice : VirtioDevice
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
-                ioErrors.Report($"{type} at sector {sector} failed on the host: {exception.Message}");
+                if (ioErrorReports.TryAcquire(out long heldBack))
+                {
+                    log.Warn(LogRateLimiter.Summarize($"{name}: {type} at sector {sector} failed on the host: {exception.Message}", heldBack));
+                }
+
                 status = BlockRequestStatus.IoError;
                 written = 0;
             }

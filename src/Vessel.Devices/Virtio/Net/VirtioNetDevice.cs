@@ -41,7 +41,11 @@ public sealed class VirtioNetDevice : VirtioDevice
     private readonly ushort[] mergedHeads = new ushort[MaximumMergedBuffers];
     private readonly uint[] mergedLengths = new uint[MaximumMergedBuffers];
     private readonly Func<DescriptorChain, uint> transmit;
-    private readonly RateLimitedWarning drops;
+    private readonly IMachineLog log;
+    private readonly string name;
+
+    /// <summary>Drop reports a guest can cause at will: five at once, then one a minute, with a count of the rest.</summary>
+    private readonly LogRateLimiter dropReports = new(refillInterval: TimeSpan.FromSeconds(60));
     private int pendingLength;
 
     public VirtioNetDevice(INetworkBackend backend, ReadOnlySpan<byte> mac, IMachineLog log, string name = "virtio-net", ushort queueSize = 256)
@@ -57,7 +61,8 @@ public sealed class VirtioNetDevice : VirtioDevice
         receiveChain = new DescriptorChain(queueSize);
         mergeChain = new DescriptorChain(queueSize);
         transmit = Transmit;
-        drops = new RateLimitedWarning(log, name);
+        this.log = log;
+        this.name = name;
         mac.CopyTo(configuration);
         BinaryPrimitives.WriteUInt16LittleEndian(configuration.AsSpan(6), LinkUp);
         BinaryPrimitives.WriteUInt16LittleEndian(configuration.AsSpan(8), 1);
@@ -258,7 +263,11 @@ public sealed class VirtioNetDevice : VirtioDevice
     private PopResult DropPending(string why)
     {
         DroppedFrames++;
-        drops.Report($"dropped a received frame: {why}");
+        if (dropReports.TryAcquire(out long heldBack))
+        {
+            log.Warn(LogRateLimiter.Summarize($"{name}: dropped a received frame: {why}", heldBack));
+        }
+
         pendingLength = 0;
         return PopResult.Chain;
     }
@@ -270,7 +279,12 @@ public sealed class VirtioNetDevice : VirtioDevice
         if (length < NetHeader.Size || length > (ulong)transmitBuffer.Length)
         {
             DroppedFrames++;
-            drops.Report($"dropped a transmit request of {length} bytes (a frame is {NetHeader.Size} to {transmitBuffer.Length} bytes with its header)");
+            if (dropReports.TryAcquire(out long heldBack))
+            {
+                log.Warn(LogRateLimiter.Summarize(
+                    $"{name}: dropped a transmit request of {length} bytes (a frame is {NetHeader.Size} to {transmitBuffer.Length} bytes with its header)", heldBack));
+            }
+
             return 0;
         }
 
