@@ -1,5 +1,6 @@
 using Vessel.Client;
 using Vessel.Core.Logging;
+using Vessel.Testing.Serial;
 using Vessel.Vmm.Building;
 using Vessel.X86;
 

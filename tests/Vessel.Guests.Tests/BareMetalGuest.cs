@@ -2,6 +2,7 @@ using Assembler = Iced.Intel.Assembler;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
 using Vessel.Testing.Images;
+using Vessel.Testing.Serial;
 using Vessel.Vmm.Building;
 using Vessel.Vmm.Configuration;
 using Vessel.X86;

@@ -1,3 +1,4 @@
+using Vessel.Testing.Serial;
 namespace Vessel.Guests.Tests;
 
 public sealed class CapturingSerialOutputTests

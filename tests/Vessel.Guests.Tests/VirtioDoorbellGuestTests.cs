@@ -5,6 +5,7 @@ using Vessel.Devices.Virtio.Entropy;
 using Vessel.Devices.Virtio.Transport;
 using Vessel.Guests.Tests.Linux;
 using Vessel.Testing.Images;
+using Vessel.Testing.Serial;
 using Vessel.Vmm.Building;
 using Vessel.Vmm.Configuration;
 using static Iced.Intel.AssemblerRegisters;

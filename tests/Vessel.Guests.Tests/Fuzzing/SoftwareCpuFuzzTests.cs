@@ -5,6 +5,7 @@ using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
 using Vessel.Testing.Images;
+using Vessel.Testing.Serial;
 using Vessel.Vmm.Building;
 using Vessel.Vmm.Configuration;
 using Vessel.Vmm.Running;

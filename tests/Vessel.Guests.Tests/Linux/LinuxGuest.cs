@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
+using Vessel.Testing.Serial;
 using Vessel.Vmm.Building;
 using Vessel.Vmm.Configuration;
 using Vessel.Vmm.Images;

@@ -1,7 +1,7 @@
 using System.Text;
 using Vessel.Devices.Serial;
 
-namespace Vessel.Guests.Tests;
+namespace Vessel.Testing.Serial;
 
 /// <summary>Collects what the guest transmits on its console UART, and lets a test wait for text to appear in it.</summary>
 public sealed class CapturingSerialOutput : ISerialOutput
