@@ -230,6 +230,26 @@ public sealed unsafe class GuestMemory : IDisposable
         }
     }
 
+    /// <summary>
+    /// Records a write to the page holding <paramref name="physicalAddress"/> in the dirty log without telling the write
+    /// observers: for CPU stores (the CPU's own code cache already sees them) and the KVM dirty bitmap.
+    /// </summary>
+    public void MarkDirty(ulong physicalAddress)
+    {
+        ulong page = physicalAddress / PageSize;
+        if (page / 64 >= (ulong)dirtyPages.Length)
+        {
+            return;
+        }
+
+        ulong bit = 1UL << (int)(page % 64);
+        ref ulong word = ref dirtyPages[page / 64];
+        if ((Volatile.Read(ref word) & bit) == 0)
+        {
+            Interlocked.Or(ref word, bit);
+        }
+    }
+
     /// <summary>True when the page holding <paramref name="address"/> was written by a device since the last <see cref="TakeDirtyPages"/>.</summary>
     public bool IsDirty(GuestAddress address)
     {
