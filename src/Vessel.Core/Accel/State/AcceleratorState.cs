@@ -409,8 +409,8 @@ public sealed class AcceleratorState
                 Status = reader.ReadByte(),
                 NullCount = reader.ReadBool(),
             };
-            if (channel.Count is < 1 or > 0x10000 || channel.NanosecondsSinceLoad < 0 || channel.Mode > 5 || channel.Access is < 1 or > 3
-                || channel.ReadState is < 1 or > 4 || channel.WriteState is < 1 or > 4 || channel.CountLatched > 3)
+            if (channel.Count is < 1 or > 0x10000 || channel.NanosecondsSinceLoad < 0 || channel.Mode > 5 || channel.Access > 3
+                || channel.ReadState > 4 || channel.WriteState > 4 || channel.CountLatched > 3)
             {
                 throw reader.Malformed($"PIT channel {i} has count {channel.Count}, {channel.NanosecondsSinceLoad} ns since load, mode {channel.Mode}, access {channel.Access}, read/write state {channel.ReadState}/{channel.WriteState}, latch {channel.CountLatched}; one is out of range");
             }
