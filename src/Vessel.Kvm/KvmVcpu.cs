@@ -17,7 +17,7 @@ namespace Vessel.Kvm;
 /// reads the flag again, with full fences on both sides, so a request is never lost and a stale immediate_exit costs
 /// one empty KVM_RUN.
 /// </remarks>
-public sealed unsafe class KvmVcpu : IVcpu
+public sealed unsafe partial class KvmVcpu : IVcpu
 {
     private readonly SafeKvmVcpuHandle handle;
     private readonly KvmRunMapping runMapping;
@@ -29,8 +29,9 @@ public sealed unsafe class KvmVcpu : IVcpu
     private int runningThreadId;
     private bool disposed;
 
-    internal KvmVcpu(int index, SafeKvmVcpuHandle handle, KvmRunMapping runMapping, KvmExitDispatcher dispatcher, IMachineLog log)
+    internal KvmVcpu(int index, SafeKvmVcpuHandle handle, KvmRunMapping runMapping, KvmExitDispatcher dispatcher, IMachineLog log, KvmStateSupport stateSupport)
     {
+        this.stateSupport = stateSupport;
         Index = index;
         this.handle = handle;
         this.runMapping = runMapping;
