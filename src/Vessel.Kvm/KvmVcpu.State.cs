@@ -161,8 +161,22 @@ public sealed unsafe partial class KvmVcpu
         var r = state.GeneralRegisters;
         var regs = new KvmRegs
         {
-            Rax = r[0], Rcx = r[1], Rdx = r[2], Rbx = r[3], Rsp = r[4], Rbp = r[5], Rsi = r[6], Rdi = r[7],
-            R8 = r[8], R9 = r[9], R10 = r[10], R11 = r[11], R12 = r[12], R13 = r[13], R14 = r[14], R15 = r[15],
+            Rax = r[0],
+            Rcx = r[1],
+            Rdx = r[2],
+            Rbx = r[3],
+            Rsp = r[4],
+            Rbp = r[5],
+            Rsi = r[6],
+            Rdi = r[7],
+            R8 = r[8],
+            R9 = r[9],
+            R10 = r[10],
+            R11 = r[11],
+            R12 = r[12],
+            R13 = r[13],
+            R14 = r[14],
+            R15 = r[15],
             Rip = state.Rip,
             Rflags = state.Rflags | 0x2,
         };
