@@ -132,8 +132,7 @@ public sealed class SoftwareVm : IAcceleratorVm
             states[i] = vcpus[i].GetState();
         }
 
-        long clock = (long)((UInt128)(ulong)Clock.GetTimestamp() * 1_000_000_000 / (ulong)System.Diagnostics.Stopwatch.Frequency);
-        return new AcceleratorState { Kind = "software", ClockNanoseconds = clock, Vcpus = states, IoApic = IoApic.GetState(), Pic = Pic.GetState(), Pit = Pit.GetState() };
+        return new AcceleratorState { Kind = "software", Vcpus = states, IoApic = IoApic.GetState(), Pic = Pic.GetState(), Pit = Pit.GetState() };
     }
 
     public void SaveState(StateWriter writer) => CaptureState().Write(writer);

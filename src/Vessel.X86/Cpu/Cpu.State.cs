@@ -113,7 +113,8 @@ public sealed unsafe partial class Cpu
 
         foreach (var msr in state.ModelSpecificRegisters)
         {
-            if (Array.IndexOf(IgnoredFsGsBaseMsrs, msr.Index) < 0 && !TryReadMsr(msr.Index, out _) && msr.Value != 0)
+            if (Array.IndexOf(IgnoredFsGsBaseMsrs, msr.Index) < 0 && !TryReadMsr(msr.Index, out _)
+                && msr.Value != SavedModelSpecificRegisters.KvmParavirtualResetValue(msr.Index))
             {
                 return $"MSR {msr.Index:X} holds {msr.Value:X} and the software CPU has no such MSR (a paravirtual clock or a feature it does not offer)";
             }

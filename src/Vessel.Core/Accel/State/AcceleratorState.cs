@@ -19,9 +19,9 @@ public sealed class AcceleratorState
     public required string Kind { get; init; }
 
     /// <summary>
-    /// The accelerator's own guest clock at the save, in nanoseconds: KVM's kvmclock (KVM_GET_CLOCK), restored with
-    /// KVM_SET_CLOCK so a paravirtual clock resumes monotonic; on the software CPU the VM clock, which the machine saves
-    /// and restores itself.
+    /// KVM's kvmclock at the save, in nanoseconds (KVM_GET_CLOCK), restored with KVM_SET_CLOCK so a paravirtual clock
+    /// resumes monotonic on KVM. Zero from the software CPU, whose guest time is the machine's VM clock, saved and
+    /// restored by the machine itself.
     /// </summary>
     public long ClockNanoseconds { get; init; }
 

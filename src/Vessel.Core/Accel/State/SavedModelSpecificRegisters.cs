@@ -35,6 +35,12 @@ public static class SavedModelSpecificRegisters
     /// <summary>KVM's paravirtual MSRs (Documentation/virt/kvm/x86/msr.rst): kvmclock old and new, async PF, steal time, PV EOI, poll control.</summary>
     public static readonly uint[] KvmParavirtual = [0x11, 0x12, 0x4B56_4D00, 0x4B56_4D01, 0x4B56_4D02, 0x4B56_4D03, 0x4B56_4D04, 0x4B56_4D05];
 
+    /// <summary>
+    /// The value a KVM paravirtual MSR has until the guest uses it: 0 (disabled), except MSR_KVM_POLL_CONTROL, which KVM
+    /// resets to 1 (host halt polling allowed). A CPU without the MSR can drop it at this value without the guest noticing.
+    /// </summary>
+    public static ulong KvmParavirtualResetValue(uint index) => index == 0x4B56_4D05 ? 1UL : 0UL;
+
     /// <summary>In the order a restore writes them (MTRRs before PAT, as firmware would).</summary>
     public static readonly uint[] Architectural = Build();
 
