@@ -13,7 +13,7 @@ namespace Vessel.X86.Tests.Snapshots;
 /// </summary>
 public static class SnapshotGuest
 {
-    public const int FinalTicks = 8;
+    public const int FinalTicks = 100;
     public const byte Finished = 0x55;
     public const byte CountMismatch = 0xEE;
 
@@ -29,6 +29,7 @@ public static class SnapshotGuest
         var handler = a.CreateLabel();
         var loop = a.CreateLabel();
         var fail = a.CreateLabel();
+        var done = a.CreateLabel();
         InterruptGuest.EmitGate(a, 0x41, handler);
         a.xor(r12d, r12d);
         a.xor(r13d, r13d);
@@ -49,8 +50,12 @@ public static class SnapshotGuest
         a.cmp(r12d, FinalTicks);
         a.jb(loop);
         LongModeGuest.EmitExit(a, Finished);
+        a.Label(ref done);
+        a.hlt();
+        a.jmp(done);
         a.Label(ref fail);
         LongModeGuest.EmitExit(a, CountMismatch);
+        a.jmp(done);
 
         a.Label(ref handler);
         a.inc(r12d);

