@@ -23,7 +23,9 @@ public interface IAcceleratorVm : IMsiSink, IDisposable
 
     /// <summary>
     /// Applies what <see cref="SaveState"/> wrote (by either accelerator) to this VM, whose vCPUs were created in the same
-    /// number beforehand and are parked. Validates everything before applying anything.
+    /// number beforehand and are parked. Validates everything before applying anything. Call it after the machine's
+    /// <see cref="Time.VmClock"/> is restored and while it is paused: the TSC, the LAPIC timers and the PIT are re-armed
+    /// relative to the clock's value at this call, so a clock changed afterwards would shift them.
     /// </summary>
     void RestoreState(StateReader reader) => throw new NotSupportedException($"{GetType().Name} cannot restore machine state.");
 
