@@ -70,7 +70,16 @@ public sealed unsafe partial class KvmVm
         }
 
         var state = AcceleratorState.Read(reader, count);
-        ApplyState(state);
+        try
+        {
+            ApplyState(state);
+        }
+        catch (KvmIoctlException refused)
+        {
+            // The kernel is the only judge of some values (a CR4 bit this host lacks, a segment VM entry refuses); by
+            // then earlier parts are loaded, so the VM must not be run.
+            throw reader.Malformed($"this host's KVM refused it ({refused.Message}); the VM is partly restored and must be discarded");
+        }
     }
 
     public void ApplyState(AcceleratorState state)

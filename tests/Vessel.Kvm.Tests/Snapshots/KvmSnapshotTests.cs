@@ -103,6 +103,20 @@ public sealed class KvmSnapshotTests
     }
 
     [RequiresKvmFact]
+    public void A_state_kvm_itself_refuses_is_reported_as_a_snapshot_error_naming_the_ioctl()
+    {
+        using var source = new SnapshotMachine(new KvmAccelerator());
+        var state = AcceleratorState.Read(new StateReader(source.Save(), "saved"), 1);
+        state.Vcpus[0].Cr4 |= 1UL << 63;
+
+        using var target = new SnapshotMachine(new KvmAccelerator());
+        var error = Assert.Throws<SnapshotFormatException>(() => target.Vm.RestoreState(new StateReader(Write(state), "saved")));
+
+        Assert.Contains("KVM_SET_SREGS", error.Message);
+        Assert.Contains("discarded", error.Message);
+    }
+
+    [RequiresKvmFact]
     public void Kvm_dirty_log_marks_exactly_the_page_a_guest_store_wrote()
     {
         using var machine = new SnapshotMachine(new KvmAccelerator(), program: a =>
