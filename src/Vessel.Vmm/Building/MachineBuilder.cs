@@ -17,6 +17,7 @@ using Vessel.Devices.Virtio.Console;
 using Vessel.Devices.Virtio.Entropy;
 using Vessel.Devices.Virtio.Net;
 using Vessel.Devices.Virtio.Transport;
+using Vessel.Devices.Virtio.Vsock;
 using Vessel.Vmm.Configuration;
 using Vessel.Vmm.Running;
 
@@ -41,7 +42,6 @@ public static class MachineBuilder
     public static BuiltMachine Build(MachineConfig config, IAccelerator accelerator, ISerialOutput consoleOutput, IMachineLog log)
     {
         config.Validate();
-        RefuseDevicesNotYetBuilt(config);
         var kernel = KernelImage.FromBytes(ReadHostFile(config, config.KernelPath, ConfigField.KernelPath, MachineConfig.KernelDescription), config.KernelPath);
         if (kernel.IsStockLinux && !accelerator.BootsStockLinux(out string refusal))
         {
@@ -102,18 +102,6 @@ public static class MachineBuilder
             vm?.Dispose();
             memory.Dispose();
             throw;
-        }
-    }
-
-    /// <summary>
-    /// Devices the configuration can name but the machine cannot build yet: starting without them would silently give the
-    /// guest less than was asked for, so the machine refuses to start and says so.
-    /// </summary>
-    private static void RefuseDevicesNotYetBuilt(MachineConfig config)
-    {
-        if (config.Vsock != null)
-        {
-            throw new ConfigurationException(ConfigField.VsockGuestCid, "the vsock device (virtio-vsock) is not supported yet. Remove it to start.");
         }
     }
 
@@ -196,6 +184,13 @@ public static class MachineBuilder
             devices.AttachPci(new VirtioPciFunction(net, machine.Memory, machine.Interrupts, devices.IoThread, log), $"virtio-net '{network.Id}' ({description}, {MacAddress.Format(mac)})");
         }
 
+        if (config.Vsock is { } vsock)
+        {
+            var device = OpenVsock(vsock, devices, log);
+            devices.Own(device);
+            devices.AttachPci(new VirtioPciFunction(device, machine.Memory, machine.Interrupts, devices.IoThread, log), $"virtio-vsock (cid {vsock.GuestCid}, {vsock.UdsPath})");
+        }
+
         var entropy = new VirtioEntropyDevice();
         devices.AttachPci(new VirtioPciFunction(entropy, machine.Memory, machine.Interrupts, devices.IoThread, log, devices.KernelIoEvents), "virtio-rng");
         var console = new VirtioConsoleDevice(consoleOutput);
@@ -217,6 +212,18 @@ public static class MachineBuilder
         catch (NetworkBackendException exception)
         {
             throw new ConfigurationException(exception.Message, exception);
+        }
+    }
+
+    private static VirtioVsockDevice OpenVsock(VsockConfig vsock, DeviceManager devices, IMachineLog log)
+    {
+        try
+        {
+            return new VirtioVsockDevice(vsock.GuestCid, vsock.UdsPath, devices.IoThread, log);
+        }
+        catch (IOException exception)
+        {
+            throw new ConfigurationException(ConfigField.VsockUdsPath, exception.Message, exception);
         }
     }
 

@@ -118,14 +118,23 @@ public sealed class MachineLifecycleTests : IDisposable
     }
 
     [Fact]
-    public void A_vsock_device_is_refused_at_build_until_it_exists()
+    public void A_vsock_device_is_attached_on_pci_and_listens_on_its_socket_until_the_machine_is_disposed()
     {
-        var withVsock = new MachineConfig { KernelPath = kernelPath, Vsock = new VsockConfig { GuestCid = 3, UdsPath = "/tmp/v.sock" } };
+        var folder = Directory.CreateTempSubdirectory("vsock-build-");
+        string socketPath = Path.Combine(folder.FullName, "v.sock");
+        var withVsock = new MachineConfig { KernelPath = kernelPath, Vsock = new VsockConfig { GuestCid = 3, UdsPath = socketPath } };
 
-        var vsockError = Assert.Throws<ConfigurationException>(() => MachineBuilder.Build(withVsock, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()));
+        using (var vsockMachine = MachineBuilder.Build(withVsock, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()))
+        {
+            Assert.Contains(vsockMachine.Devices!.Devices, device => device.Name.StartsWith("virtio-vsock (cid 3", StringComparison.Ordinal));
+            Assert.True(File.Exists(socketPath));
+            var again = Assert.Throws<ConfigurationException>(() => MachineBuilder.Build(withVsock, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()));
+            Assert.Equal(ConfigField.VsockUdsPath, again.Field);
+            Assert.Contains("already exists", again.Detail);
+        }
 
-        Assert.Contains("not supported yet", vsockError.Detail);
-        Assert.Equal(ConfigField.VsockGuestCid, vsockError.Field);
+        Assert.False(File.Exists(socketPath));
+        folder.Delete(recursive: true);
     }
 
     private sealed class DiscardingOutput : ISerialOutput
