@@ -817,35 +817,43 @@ public sealed class VirtioVsockDevice : VirtioDevice, IDisposable
                 return;
             }
 
-            if (connection.BacklogCount > 0)
+            // Scheduling happens outside the lock: a transport that serves the queue at once takes its own lock first.
+            if (!FlushReady(connection))
             {
-                if (!connection.Flush())
-                {
-                    Remove(connection, sendReset: true);
-                    context.ScheduleQueue(ReceiveQueue);
-                    return;
-                }
-
-                if (!AfterHostWrite(connection))
-                {
-                    context.ScheduleQueue(ReceiveQueue);
-                    return;
-                }
-            }
-
-            if ((connection.Watched & IoReadiness.Readable) != 0)
-            {
-                connection.HostReadable = true;
-            }
-
-            Update(connection);
-            if (!connection.Queued)
-            {
-                return;
+                connection = null!;
             }
         }
 
-        context.ScheduleQueue(ReceiveQueue);
+        if (connection == null || connection.Queued)
+        {
+            context.ScheduleQueue(ReceiveQueue);
+        }
+    }
+
+    /// <summary>Flushes the backlog and notes readability; false when that closed the connection (an RST is queued).</summary>
+    private bool FlushReady(VsockConnection connection)
+    {
+        if (connection.BacklogCount > 0)
+        {
+            if (!connection.Flush())
+            {
+                Remove(connection, sendReset: true);
+                return false;
+            }
+
+            if (!AfterHostWrite(connection))
+            {
+                return false;
+            }
+        }
+
+        if ((connection.Watched & IoReadiness.Readable) != 0)
+        {
+            connection.HostReadable = true;
+        }
+
+        Update(connection);
+        return true;
     }
 
     /// <summary>Host clients knocked on the listening socket: accept each, to read its CONNECT line.</summary>
