@@ -15,7 +15,8 @@
 #                            under /lib/modules/<version> (with modules.dep), and an
 #                            /init that mounts proc/sys/devtmpfs and loads the virtio modules; with root= on the kernel
 #                            command line it mounts that device (ext4, rw) and switch_roots into its /sbin/init, otherwise
-#                            (or when the device does not appear) it starts a shell on the console in the initramfs
+#                            (or when the device does not appear) it starts a shell on the console in the initramfs;
+#                            with ip=dhcp, eth0 gets its address by DHCP first (udhcpc, /etc/udhcpc/default.script)
 #   rootfs.ext4              a 256 MiB sparse raw ext4 image (label vessel-root) for root=/dev/vda: busybox with its applet
 #                            links, /etc (inittab, rcS, fstab, hostname, passwd), the same modules; built without root
 #                            privileges or loop mounts (mke2fs -d). Boot it through a qcow2 overlay to keep it pristine
@@ -46,8 +47,9 @@ done
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/vessel/debian-cloud"
 say() { echo "guest-images: $*" >&2; }
 
-# 1: rootfs.ext4; 2: the virtio-vsock modules (vsock, vmw_vsock_virtio_transport_common, vmw_vsock_virtio_transport).
-revision=2
+# 1: rootfs.ext4; 2: the virtio-vsock modules (vsock, vmw_vsock_virtio_transport_common, vmw_vsock_virtio_transport);
+# 3: ip=dhcp on the kernel command line brings eth0 up by DHCP (udhcpc with a default.script that applies the lease).
+revision=3
 
 # The downloaded part: kernel, busybox and modules. A cache holding only these predates rootfs.ext4 and is upgraded.
 fetched() {
@@ -301,6 +303,57 @@ populate_common() {
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PS1='vessel:\w# '
 PROFILE
+  # busybox udhcpc runs a script for each lease event (udhcpc(8)); Debian's busybox looks for it in /etc/udhcpc, upstream's
+  # in /usr/share/udhcpc, and without one a lease sets nothing. Address and MTU, default route, DNS server, from the lease.
+  mkdir -p "$target/etc/udhcpc" "$target/usr/share/udhcpc" "$target/etc/init.d"
+  cat >"$target/etc/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+case "$1" in
+  deconfig)
+    ip link set "$interface" up
+    ip -4 addr flush dev "$interface"
+    ;;
+  bound|renew)
+    [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    for gateway in $router; do
+      ip route replace default via "$gateway" dev "$interface"
+      break
+    done
+    : >/etc/resolv.conf
+    for server in $dns; do
+      echo "nameserver $server" >>/etc/resolv.conf
+    done
+    ;;
+esac
+exit 0
+DHCP
+  chmod 0755 "$target/etc/udhcpc/default.script"
+  ln -s /etc/udhcpc/default.script "$target/usr/share/udhcpc/default.script"
+  # ip=dhcp on the kernel command line (the kernel's own spelling; this kernel has no IP autoconfiguration, so it passes
+  # the word on): eth0 up by DHCP before the shell starts, so wget works at once. vessel demo adds it with a network.
+  cat >"$target/etc/init.d/network" <<'NETWORK'
+#!/bin/sh
+grep -qw 'ip=dhcp' /proc/cmdline || exit 0
+tries=30
+while [ ! -e /sys/class/net/eth0 ] && [ "$tries" -gt 0 ]; do
+  usleep 100000
+  tries=$((tries - 1))
+done
+if [ ! -e /sys/class/net/eth0 ]; then
+  echo "vessel-guest: ip=dhcp, but there is no eth0"
+  exit 0
+fi
+ip link set lo up
+ip link set eth0 up
+if udhcpc -i eth0 -s /etc/udhcpc/default.script -O mtu -q -n -t 5 -T 2 >/tmp/udhcpc.log 2>&1; then
+  echo "vessel-guest: eth0 $(ip -4 -o addr show eth0 | awk '{ print $4 }') by DHCP, gateway $(ip route | awk '/^default/ { print $3 }')"
+else
+  echo "vessel-guest: no DHCP lease on eth0 (udhcpc's messages are in /tmp/udhcpc.log)"
+fi
+NETWORK
+  chmod 0755 "$target/etc/init.d/network"
   echo "root:x:0:0:root:/root:/bin/sh" >"$target/etc/passwd"
   echo "root:x:0:" >"$target/etc/group"
   echo vessel >"$target/etc/hostname"
@@ -371,6 +424,7 @@ if [ -n "$root_device" ]; then
   fi
 fi
 
+/etc/init.d/network
 echo "vessel-guest: userspace up (kernel $(uname -r), $(nproc) CPU(s), $(sed -n 's/^MemTotal: *//p' /proc/meminfo))"
 exec /sbin/init
 INIT
@@ -390,7 +444,7 @@ ln -s /bin/busybox "$root/sbin/init"
 # leaves the file system clean (remounted read-only after a sync) so what the user wrote survives a power-off.
 rootfs="$work/rootfs"
 populate_common "$rootfs"
-mkdir -p "$rootfs/etc/init.d" "$rootfs/var" "$rootfs/mnt"
+mkdir -p "$rootfs/var" "$rootfs/mnt"
 while IFS= read -r applet; do
   [ -e "$rootfs/$applet" ] || [ -L "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet"
 done < <("$busybox" --list-full | grep -v '^linuxrc$')
@@ -415,6 +469,7 @@ hostname -F /etc/hostname
 for module in virtio_pci virtio_blk virtio_rng virtio_console virtio_net vmw_vsock_virtio_transport; do
   modprobe -q "$module" || true
 done
+/etc/init.d/network
 root_device="$(sed -n 's|^\([^ ]*\) / .*|\1|p' /proc/mounts | tail -n1)"
 echo "vessel-guest: userspace up (kernel $(uname -r), $(nproc) CPU(s), $(sed -n 's/^MemTotal: *//p' /proc/meminfo), root $root_device)"
 RCS

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Vessel.Devices.Networking;
 using Vessel.Vmm.Configuration;
+using Vessel.Vmm.Images;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
@@ -52,6 +53,35 @@ public sealed class NetworkGuestTests(ITestOutputHelper output)
         string page = $"served by the guest {Guid.NewGuid():N}";
         guest.Run($"mkdir -p /www && echo '{page}' > /www/index.html && httpd -p 8080 -h /www");
         Assert.Equal(page + "\n", FetchWithRetries($"http://127.0.0.1:{forwardedPort}/index.html"));
+    }
+
+    [Theory]
+    [UserNetworkGuest(GuestAccelerators.Kvm, imageRevision: 3)]
+    [UserNetworkGuest(GuestAccelerators.Software, imageRevision: 3)]
+    public void A_demo_style_guest_takes_its_address_by_dhcp_at_boot_and_wget_reaches_the_host_loopback(string accelerator)
+    {
+        var images = GuestImages.TryLoad(out string reason) ?? throw new InvalidOperationException(reason);
+        byte[] blob = RandomNumberGenerator.GetBytes(DownloadBytes);
+        using var server = new OneFileHttpServer(blob);
+        var folder = Directory.CreateTempSubdirectory("demo-net-");
+        try
+        {
+            // What vessel demo boots: its own overlay of the root file system, user networking, and ip=dhcp.
+            var disk = DemoDisk.Prepare(images, folder.FullName, fresh: true, output.WriteLine);
+            using var guest = LinuxGuest.Boot(
+                accelerator, 1, MemoryBytes, [disk], $"{GuestImages.RootOnFirstDisk} {GuestImages.DhcpOnFirstInterface}", [new NetworkInterfaceConfig { Id = "net0", Backend = NetworkBackendKind.User }]);
+
+            Assert.Contains($"{GuestImages.DhcpMarker}10.0.2.15/24 by DHCP, gateway 10.0.2.2", guest.Console);
+            Assert.EndsWith("root /dev/vda)", guest.UserspaceLine);
+            Assert.Contains($"mtu {Passt.Mtu}", guest.Run("ip link show eth0"));
+            Assert.Equal("nameserver 10.0.2.3", guest.Run("cat /etc/resolv.conf"));
+            string sum = guest.Run($"wget -q -O /tmp/blob http://10.0.2.2:{server.Port}/blob && sha256sum /tmp/blob");
+            Assert.Equal($"{Convert.ToHexStringLower(SHA256.HashData(blob))}  /tmp/blob", sum);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     private static string FetchWithRetries(string url)
@@ -153,11 +183,13 @@ public sealed class UserNetworkGuestAttribute : DataAttribute
 {
     private readonly string accelerator;
 
-    public UserNetworkGuestAttribute(string accelerator)
+    /// <param name="imageRevision">The guest-images.sh revision the test needs (3: DHCP at boot).</param>
+    public UserNetworkGuestAttribute(string accelerator, int imageRevision = 0)
     {
         this.accelerator = accelerator;
         Skip = GuestAccelerators.SkipReason(accelerator)
-            ?? (Passt.FindExecutable() == null ? "User networking needs passt, which is not installed (apt-get install passt; scripts/test.sh installs it)." : null)!;
+            ?? (Passt.FindExecutable() == null ? "User networking needs passt, which is not installed (apt-get install passt; scripts/test.sh installs it)." : null)
+            ?? GuestAccelerators.ImageRevisionMissing(imageRevision)!;
     }
 
     public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [[accelerator]];

@@ -211,13 +211,8 @@ public sealed class VsockGuestAttribute : DataAttribute
     public VsockGuestAttribute(string accelerator)
     {
         this.accelerator = accelerator;
-        Skip = GuestAccelerators.SkipReason(accelerator) ?? ModulesMissing() ?? StaticGuestProgram.SkipReason()!;
+        Skip = GuestAccelerators.SkipReason(accelerator) ?? GuestAccelerators.ImageRevisionMissing(2) ?? StaticGuestProgram.SkipReason()!;
     }
 
     public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [[accelerator]];
-
-    private static string? ModulesMissing() =>
-        GuestImages.TryLoad(out _) is { } images && !File.Exists(Path.Combine(images.Directory, "modules", "vmw_vsock_virtio_transport.ko"))
-            ? $"the guest image cache in {images.Directory} predates the vsock modules (revision 2): run scripts/guest-images.sh to upgrade it."
-            : null;
 }
