@@ -39,7 +39,7 @@ for argument in "$@"; do
   case "$argument" in
     --refresh) refresh=1 ;;
     --print-dir) print_dir=1 ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "guest-images.sh: unknown argument '$argument' (try --help)" >&2; exit 2 ;;
   esac
 done
