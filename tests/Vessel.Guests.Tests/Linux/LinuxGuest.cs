@@ -64,12 +64,10 @@ public sealed class LinuxGuest : IDisposable
     public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<NetworkInterfaceConfig> networks) =>
         Boot(accelerator, vcpus, memoryBytes, [], null, networks);
 
-    /// <summary>Boots an initramfs of the test's own (the cached one with more appended) and a virtio-vsock device.</summary>
-    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, string initrdPath, VsockConfig vsock)
-    {
-        var guest = new LinuxGuest(accelerator, vcpus, memoryBytes, [], null, null, initrdPath, vsock);
-        return Start(guest, accelerator);
-    }
+    /// <summary>Boots an initramfs of the test's own (the cached one with more appended), optionally with vsock and networks.</summary>
+    public static LinuxGuest Boot(
+        string accelerator, int vcpus, ulong memoryBytes, string initrdPath, VsockConfig? vsock, IReadOnlyList<NetworkInterfaceConfig>? networks = null, string? extraCommandLine = null) =>
+        Start(new LinuxGuest(accelerator, vcpus, memoryBytes, [], extraCommandLine, networks, initrdPath, vsock), accelerator);
 
     /// <summary>Boots with <paramref name="disks"/> (vda, vdb, ... in order) and kernel arguments after <see cref="CommandLine"/>.</summary>
     public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine, IReadOnlyList<NetworkInterfaceConfig>? networks = null) =>
