@@ -137,6 +137,16 @@ public sealed class MachineLifecycleTests : IDisposable
         folder.Delete(recursive: true);
     }
 
+    [Fact]
+    public void Vhost_on_is_refused_with_one_sentence_naming_the_accelerator_that_cannot_use_it()
+    {
+        var withVhost = new MachineConfig { KernelPath = kernelPath, NetworkInterfaces = [NetworkInterfaceConfig.Parse("tap=vtap0,vhost=on", 0)] };
+
+        var error = Assert.Throws<ConfigurationException>(() => MachineBuilder.Build(withVhost, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()));
+
+        Assert.Equal("--net 'net0': vhost=on needs the KVM accelerator (the kernel moves the frames between KVM's ioeventfd/irqfd and the TAP device), so --accel fake cannot use it; remove vhost=on or use --accel kvm.", error.Message);
+    }
+
     private sealed class DiscardingOutput : ISerialOutput
     {
         public void Write(ReadOnlySpan<byte> data)
