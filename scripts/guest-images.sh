@@ -11,19 +11,23 @@
 #   vmlinuz                  the kernel (bzImage) of the current linux-image-*-cloud-amd64 package
 #   vmlinux                  the same kernel uncompressed (an ELF64, cut out of the bzImage as the kernel's own
 #                            scripts/extract-vmlinux does), for hosts where the guest's own decompression is slow
-#   initramfs.cpio.gz        busybox, the kernel's virtio modules under /lib/modules/<version> (with modules.dep), and an
+#   initramfs.cpio.gz        busybox, the kernel's virtio modules (and the virtio-vsock transport with its vsock core)
+#                            under /lib/modules/<version> (with modules.dep), and an
 #                            /init that mounts proc/sys/devtmpfs and loads the virtio modules; with root= on the kernel
 #                            command line it mounts that device (ext4, rw) and switch_roots into its /sbin/init, otherwise
-#                            (or when the device does not appear) it starts a shell on the console in the initramfs
+#                            (or when the device does not appear) it starts a shell on the console in the initramfs;
+#                            with ip=dhcp, eth0 gets its address by DHCP first (udhcpc, /etc/udhcpc/default.script)
 #   rootfs.ext4              a 256 MiB sparse raw ext4 image (label vessel-root) for root=/dev/vda: busybox with its applet
 #                            links, /etc (inittab, rcS, fstab, hostname, passwd), the same modules; built without root
 #                            privileges or loop mounts (mke2fs -d). Boot it through a qcow2 overlay to keep it pristine
 #   busybox                  the static busybox binary
 #   modules/                 the same virtio modules, uncompressed, with modules.load (dependency order) and modules.deps
-#   images.env               KERNEL_VERSION, KERNEL_PACKAGE, BUSYBOX_VERSION, and the file names above
+#   debs/                    the kernel package the modules came from, so a later revision can take more modules from it
+#   images.env               KERNEL_VERSION, KERNEL_PACKAGE, BUSYBOX_VERSION, REVISION, and the file names above
 #
-# A cache from before rootfs.ext4 existed is upgraded in place: the initramfs and root file system are rebuilt from the
-# cached kernel, busybox and modules, with nothing downloaded.
+# REVISION counts changes to what the cache holds. An older cache is upgraded in place with the same kernel: the file
+# systems are rebuilt from the cached kernel and busybox, and the modules are taken again from the cached kernel package
+# (debs/; a cache from before debs/ existed downloads that one package, the same version, once).
 #
 # Needs Debian (apt-get, dpkg-deb); as root it installs cpio, xz-utils, zstd, lz4 and e2fsprogs when missing and runs
 # apt-get update when the package lists are empty.
@@ -35,13 +39,17 @@ for argument in "$@"; do
   case "$argument" in
     --refresh) refresh=1 ;;
     --print-dir) print_dir=1 ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "guest-images.sh: unknown argument '$argument' (try --help)" >&2; exit 2 ;;
   esac
 done
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/vessel/debian-cloud"
 say() { echo "guest-images: $*" >&2; }
+
+# 1: rootfs.ext4; 2: the virtio-vsock modules (vsock, vmw_vsock_virtio_transport_common, vmw_vsock_virtio_transport);
+# 3: ip=dhcp on the kernel command line brings eth0 up by DHCP (udhcpc with a default.script that applies the lease).
+revision=3
 
 # The downloaded part: kernel, busybox and modules. A cache holding only these predates rootfs.ext4 and is upgraded.
 fetched() {
@@ -50,7 +58,7 @@ fetched() {
 }
 
 complete() {
-  fetched && [ -s "$cache/initramfs.cpio.gz" ] && [ -s "$cache/rootfs.ext4" ] && grep -q '^ROOTFS=rootfs.ext4$' "$cache/images.env"
+  fetched && [ -s "$cache/initramfs.cpio.gz" ] && [ -s "$cache/rootfs.ext4" ] && grep -qx "REVISION=$revision" "$cache/images.env"
 }
 
 if [ "$print_dir" = 1 ]; then
@@ -67,13 +75,20 @@ if [ "$refresh" = 0 ] && complete; then
   exit 0
 fi
 
-# An old cache (kernel, busybox and modules, but no rootfs.ext4) only needs its file systems rebuilt: no download.
+# An old cache (kernel, busybox and modules of an earlier revision) is rebuilt around the same kernel. Its modules come
+# again from the cached kernel package; only a cache from before debs/ existed must download that package (with apt).
 upgrade=0
+upgrade_needs_apt=0
 if [ "$refresh" = 0 ] && fetched; then
   upgrade=1
+  # shellcheck disable=SC1091
+  cached_package="$(. "$cache/images.env"; echo "$KERNEL_PACKAGE")"
+  if ! ls "$cache/debs/${cached_package}"_*.deb >/dev/null 2>&1; then
+    upgrade_needs_apt=1
+  fi
 fi
 
-if [ "$upgrade" = 0 ]; then
+if [ "$upgrade" = 0 ] || [ "$upgrade_needs_apt" = 1 ]; then
   for tool in apt-get apt-cache dpkg-deb; do
     if ! command -v "$tool" >/dev/null; then
       say "$tool is missing: this script needs a Debian (or derived) host with apt and dpkg."
@@ -86,22 +101,23 @@ missing=()
 command -v cpio >/dev/null || missing+=(cpio)
 command -v gzip >/dev/null || missing+=(gzip)
 command -v mke2fs >/dev/null || missing+=(e2fsprogs)
-if [ "$upgrade" = 0 ]; then
-  command -v xz >/dev/null || missing+=(xz-utils)
-  command -v zstd >/dev/null || missing+=(zstd)
-  command -v lz4 >/dev/null || missing+=(lz4)
-fi
+command -v dpkg-deb >/dev/null || missing+=(dpkg)
+# Modules are taken from the kernel package on every build, and Debian compresses them (xz or zstd).
+command -v xz >/dev/null || missing+=(xz-utils)
+command -v zstd >/dev/null || missing+=(zstd)
+command -v lz4 >/dev/null || missing+=(lz4)
 
 is_root=0
 [ "$(id -u)" = 0 ] && is_root=1
 
 # The package lists are empty on a fresh container: apt-cache then knows no linux-image-cloud-amd64.
-if { [ "$upgrade" = 0 ] && ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; } || [ "${#missing[@]}" -gt 0 ]; then
+if { [ "$upgrade" = 0 ] && ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; } \
+  || { [ "$upgrade_needs_apt" = 1 ] && ! apt-cache show "$cached_package" >/dev/null 2>&1; } || [ "${#missing[@]}" -gt 0 ]; then
   if [ "$is_root" = 0 ]; then
     if [ "${#missing[@]}" -gt 0 ]; then
       say "missing tools: ${missing[*]}; run as root (or apt-get install ${missing[*]})."
     else
-      say "apt does not know linux-image-cloud-amd64; run 'apt-get update' as root first."
+      say "apt does not know ${cached_package:-linux-image-cloud-amd64}; run 'apt-get update' as root first."
     fi
     exit 1
   fi
@@ -125,6 +141,60 @@ trap 'rm -rf "$work"' EXIT
 # apt-get download drops root privileges to _apt where it can; a world-writable directory keeps that sandbox working.
 chmod 0777 "$work"
 mkdir -p "$work/out"
+
+# Takes the virtio drivers Vessel's devices need, with every module they depend on (read from each module's .modinfo),
+# from the kernel package unpacked in $work/kernel into $work/out/modules, with modules.load in dependency order.
+extract_modules() {
+  module_root="$work/kernel/lib/modules/$kernel_version"
+  modules_out="$work/out/modules"
+  mkdir -p "$modules_out"
+  declare -A module_path=()
+  while IFS= read -r -d '' file; do
+    name="$(basename "$file")"
+    name="${name%%.ko*}"
+    module_path["${name//-/_}"]="$file"
+  done < <(find "$module_root/kernel" -name '*.ko*' -print0)
+
+  decompress_module() {
+    case "$1" in
+      *.ko.xz) xz -dc "$1" ;;
+      *.ko.zst) zstd -dcq "$1" ;;
+      *.ko.gz) gzip -dc "$1" ;;
+      *) cat "$1" ;;
+    esac
+  }
+
+  declare -A visited=()
+  load_order=()
+  add_module() {
+    local name="${1//-/_}"
+    [ -n "${visited[$name]:-}" ] && return 0
+    visited[$name]=1
+    local file="${module_path[$name]:-}"
+    if [ -z "$file" ]; then
+      # Built into this kernel (modules.builtin) or absent: nothing to ship.
+      return 0
+    fi
+    local base
+    base="$(basename "$file")"
+    base="${base%%.ko*}.ko"
+    decompress_module "$file" >"$modules_out/$base"
+    local depends
+    depends="$(tr '\0' '\n' <"$modules_out/$base" | sed -n 's/^depends=//p' | head -n1)"
+    local dependency
+    for dependency in ${depends//,/ }; do
+      add_module "$dependency"
+    done
+    load_order+=("$base")
+    echo "${base%.ko}: ${depends//,/ }" >>"$modules_out/modules.deps"
+  }
+  : >"$modules_out/modules.deps"
+  for wanted in virtio_pci virtio_blk virtio_net virtio_console virtio_rng virtio_balloon virtio_scsi virtio_input virtio_mmio \
+    vmw_vsock_virtio_transport; do
+    add_module "$wanted"
+  done
+  printf '%s\n' "${load_order[@]}" >"$modules_out/modules.load"
+}
 
 # Downloads the kernel and busybox packages and leaves vmlinuz, vmlinux, busybox and modules/ in $work/out.
 fetch_kernel_and_busybox() {
@@ -179,55 +249,9 @@ fetch_kernel_and_busybox() {
     exit 1
   fi
 
-  # The virtio drivers Vessel's devices will need, with every module they depend on (read from each module's .modinfo).
-  module_root="$work/kernel/lib/modules/$kernel_version"
-  modules_out="$work/out/modules"
-  mkdir -p "$modules_out"
-  declare -A module_path=()
-  while IFS= read -r -d '' file; do
-    name="$(basename "$file")"
-    name="${name%%.ko*}"
-    module_path["${name//-/_}"]="$file"
-  done < <(find "$module_root/kernel" -name '*.ko*' -print0)
-
-  decompress_module() {
-    case "$1" in
-      *.ko.xz) xz -dc "$1" ;;
-      *.ko.zst) zstd -dcq "$1" ;;
-      *.ko.gz) gzip -dc "$1" ;;
-      *) cat "$1" ;;
-    esac
-  }
-
-  declare -A visited=()
-  load_order=()
-  add_module() {
-    local name="${1//-/_}"
-    [ -n "${visited[$name]:-}" ] && return 0
-    visited[$name]=1
-    local file="${module_path[$name]:-}"
-    if [ -z "$file" ]; then
-      # Built into this kernel (modules.builtin) or absent: nothing to ship.
-      return 0
-    fi
-    local base
-    base="$(basename "$file")"
-    base="${base%%.ko*}.ko"
-    decompress_module "$file" >"$modules_out/$base"
-    local depends
-    depends="$(tr '\0' '\n' <"$modules_out/$base" | sed -n 's/^depends=//p' | head -n1)"
-    local dependency
-    for dependency in ${depends//,/ }; do
-      add_module "$dependency"
-    done
-    load_order+=("$base")
-    echo "${base%.ko}: ${depends//,/ }" >>"$modules_out/modules.deps"
-  }
-  : >"$modules_out/modules.deps"
-  for wanted in virtio_pci virtio_blk virtio_net virtio_console virtio_rng virtio_balloon virtio_scsi virtio_input virtio_mmio; do
-    add_module "$wanted"
-  done
-  printf '%s\n' "${load_order[@]}" >"$modules_out/modules.load"
+  extract_modules
+  mkdir -p "$work/out/debs"
+  cp "$kernel_deb" "$work/out/debs/"
   cp "$vmlinuz" "$work/out/vmlinuz"
   cp "$work/busybox/bin/busybox" "$work/out/busybox"
 }
@@ -238,8 +262,28 @@ if [ "$upgrade" = 1 ]; then
   kernel_version="$KERNEL_VERSION"
   kernel_package="$KERNEL_PACKAGE"
   busybox_version="$BUSYBOX_VERSION"
-  say "upgrading the cache in $cache: rebuilding the initramfs and rootfs.ext4 from the cached kernel $kernel_version"
-  cp -a "$cache/vmlinuz" "$cache/vmlinux" "$cache/busybox" "$cache/modules" "$work/out/"
+  say "upgrading the cache in $cache to revision $revision: rebuilding the modules, initramfs and rootfs.ext4 around the cached kernel $kernel_version"
+  cp -a "$cache/vmlinuz" "$cache/vmlinux" "$cache/busybox" "$work/out/"
+  kernel_deb="$(ls "$cache/debs/${kernel_package}"_*.deb 2>/dev/null | head -n1 || true)"
+  if [ -z "$kernel_deb" ]; then
+    mkdir -p "$work/debs"
+    chmod 0777 "$work/debs"
+    say "downloading $kernel_package (the cached kernel's package, for its modules)"
+    (cd "$work/debs" && apt-get download -q "$kernel_package" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2 || true)
+    kernel_deb="$(ls "$work/debs/${kernel_package}"_*.deb 2>/dev/null | head -n1 || true)"
+    if [ -z "$kernel_deb" ]; then
+      say "apt-get download $kernel_package failed (no longer in the archive?); run $0 --refresh to fetch the current kernel."
+      exit 1
+    fi
+  fi
+  dpkg-deb -x "$kernel_deb" "$work/kernel"
+  if [ ! -d "$work/kernel/lib/modules/$kernel_version" ]; then
+    say "$kernel_deb has no modules for $kernel_version; run $0 --refresh."
+    exit 1
+  fi
+  extract_modules
+  mkdir -p "$work/out/debs"
+  cp "$kernel_deb" "$work/out/debs/"
 else
   fetch_kernel_and_busybox
 fi
@@ -259,6 +303,57 @@ populate_common() {
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PS1='vessel:\w# '
 PROFILE
+  # busybox udhcpc runs a script for each lease event (udhcpc(8)); Debian's busybox looks for it in /etc/udhcpc, upstream's
+  # in /usr/share/udhcpc, and without one a lease sets nothing. Address and MTU, default route, DNS server, from the lease.
+  mkdir -p "$target/etc/udhcpc" "$target/usr/share/udhcpc" "$target/etc/init.d"
+  cat >"$target/etc/udhcpc/default.script" <<'DHCP'
+#!/bin/sh
+case "$1" in
+  deconfig)
+    ip link set "$interface" up
+    ip -4 addr flush dev "$interface"
+    ;;
+  bound|renew)
+    [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
+    ip -4 addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    for gateway in $router; do
+      ip route replace default via "$gateway" dev "$interface"
+      break
+    done
+    : >/etc/resolv.conf
+    for server in $dns; do
+      echo "nameserver $server" >>/etc/resolv.conf
+    done
+    ;;
+esac
+exit 0
+DHCP
+  chmod 0755 "$target/etc/udhcpc/default.script"
+  ln -s /etc/udhcpc/default.script "$target/usr/share/udhcpc/default.script"
+  # ip=dhcp on the kernel command line (the kernel's own spelling; this kernel has no IP autoconfiguration, so it passes
+  # the word on): eth0 up by DHCP before the shell starts, so wget works at once. vessel demo adds it with a network.
+  cat >"$target/etc/init.d/network" <<'NETWORK'
+#!/bin/sh
+grep -qw 'ip=dhcp' /proc/cmdline || exit 0
+tries=30
+while [ ! -e /sys/class/net/eth0 ] && [ "$tries" -gt 0 ]; do
+  usleep 100000
+  tries=$((tries - 1))
+done
+if [ ! -e /sys/class/net/eth0 ]; then
+  echo "vessel-guest: ip=dhcp, but there is no eth0"
+  exit 0
+fi
+ip link set lo up
+ip link set eth0 up
+if udhcpc -i eth0 -s /etc/udhcpc/default.script -O mtu -q -n -t 5 -T 2 >/tmp/udhcpc.log 2>&1; then
+  echo "vessel-guest: eth0 $(ip -4 -o addr show eth0 | awk '{ print $4 }') by DHCP, gateway $(ip route | awk '/^default/ { print $3 }')"
+else
+  echo "vessel-guest: no DHCP lease on eth0 (udhcpc's messages are in /tmp/udhcpc.log)"
+fi
+NETWORK
+  chmod 0755 "$target/etc/init.d/network"
   echo "root:x:0:0:root:/root:/bin/sh" >"$target/etc/passwd"
   echo "root:x:0:" >"$target/etc/group"
   echo vessel >"$target/etc/hostname"
@@ -282,7 +377,7 @@ exec </dev/console >/dev/console 2>&1
 hostname vessel
 
 # A module this kernel lacks (or builds in) is no error: modprobe -q says nothing and the loop goes on.
-for module in virtio_pci virtio_blk virtio_rng virtio_console virtio_net; do
+for module in virtio_pci virtio_blk virtio_rng virtio_console virtio_net vmw_vsock_virtio_transport; do
   modprobe -q "$module" || true
 done
 
@@ -329,6 +424,7 @@ if [ -n "$root_device" ]; then
   fi
 fi
 
+/etc/init.d/network
 echo "vessel-guest: userspace up (kernel $(uname -r), $(nproc) CPU(s), $(sed -n 's/^MemTotal: *//p' /proc/meminfo))"
 exec /sbin/init
 INIT
@@ -348,7 +444,7 @@ ln -s /bin/busybox "$root/sbin/init"
 # leaves the file system clean (remounted read-only after a sync) so what the user wrote survives a power-off.
 rootfs="$work/rootfs"
 populate_common "$rootfs"
-mkdir -p "$rootfs/etc/init.d" "$rootfs/var" "$rootfs/mnt"
+mkdir -p "$rootfs/var" "$rootfs/mnt"
 while IFS= read -r applet; do
   [ -e "$rootfs/$applet" ] || [ -L "$rootfs/$applet" ] || ln -s /bin/busybox "$rootfs/$applet"
 done < <("$busybox" --list-full | grep -v '^linuxrc$')
@@ -370,9 +466,10 @@ mkdir -p /dev/pts
 mounted /dev/pts || mount -t devpts devpts /dev/pts
 mounted /tmp || mount -t tmpfs -o mode=1777 tmpfs /tmp
 hostname -F /etc/hostname
-for module in virtio_pci virtio_blk virtio_rng virtio_console virtio_net; do
+for module in virtio_pci virtio_blk virtio_rng virtio_console virtio_net vmw_vsock_virtio_transport; do
   modprobe -q "$module" || true
 done
+/etc/init.d/network
 root_device="$(sed -n 's|^\([^ ]*\) / .*|\1|p' /proc/mounts | tail -n1)"
 echo "vessel-guest: userspace up (kernel $(uname -r), $(nproc) CPU(s), $(sed -n 's/^MemTotal: *//p' /proc/meminfo), root $root_device)"
 RCS
@@ -398,6 +495,7 @@ cat >"$work/out/images.env" <<ENV
 KERNEL_VERSION=$kernel_version
 KERNEL_PACKAGE=$kernel_package
 BUSYBOX_VERSION=$busybox_version
+REVISION=$revision
 KERNEL=vmlinuz
 VMLINUX=vmlinux
 INITRD=initramfs.cpio.gz

@@ -64,4 +64,18 @@ public sealed class NetworkInterfaceConfigTests
         Assert.NotEqual(first, other);
         Assert.Equal(2, first[0] & 3);
     }
+
+    [Fact]
+    public void Vhost_on_parses_for_a_tap_device_and_is_refused_for_user_networking()
+    {
+        var tap = NetworkInterfaceConfig.Parse("tap=vtap0,vhost=on", 0);
+        tap.Validate(0);
+        Assert.True(tap.Vhost);
+        Assert.False(NetworkInterfaceConfig.Parse("tap=vtap0,vhost=off", 0).Vhost);
+
+        var user = NetworkInterfaceConfig.Parse("user,vhost=on", 0);
+        var error = Assert.Throws<ConfigurationException>(() => user.Validate(0));
+        Assert.Contains("vhost=on works with a TAP device only", error.Message);
+        Assert.Contains("unknown 'vhost=yes'", Assert.Throws<ConfigurationException>(() => NetworkInterfaceConfig.Parse("tap=vtap0,vhost=yes", 0)).Message);
+    }
 }

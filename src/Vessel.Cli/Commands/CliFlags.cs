@@ -13,8 +13,9 @@ internal static class CliFlags
         ConfigField.Memory => "--memory",
         ConfigField.VcpuCount => "--cpus",
         ConfigField.Cpu => "--cpu",
+        ConfigField.VsockGuestCid or ConfigField.VsockUdsPath => "--vsock",
 
-        // Devices come only from --config-file, so the error names the file's field.
+        // Other devices' errors name the config file's field (the --disk and --net parsers name their flag themselves).
         _ => Api.FirecrackerFields.For(field),
     };
 }

@@ -7,8 +7,9 @@ namespace Vessel.Cli.Commands;
 
 /// <summary>
 /// <c>vessel demo</c>: boots Debian's cloud kernel to a busybox shell on this terminal, its root file system on a virtio
-/// disk (the demo's own writable view of the cached rootfs.ext4, see <see cref="DemoDisk"/>), fetching and caching the
-/// images with <c>scripts/guest-images.sh</c> on first use.
+/// disk (the demo's own writable view of the cached rootfs.ext4, see <see cref="DemoDisk"/>) and eth0 on user networking
+/// with its address by DHCP (when passt is installed), fetching and caching the images with <c>scripts/guest-images.sh</c>
+/// on first use.
 /// </summary>
 public static class DemoCommand
 {
@@ -77,6 +78,13 @@ public static class DemoCommand
                     ? []
                     : [DemoDisk.Prepare(images, DemoDisk.DefaultDirectory, fresh, message => Console.Error.WriteLine($"vessel: {message}"))];
                 string commandLine = noDisk ? DefaultCommandLine : $"{DefaultCommandLine} {GuestImages.RootOnFirstDisk}";
+                var networks = DemoNetwork.Interfaces();
+                if (networks.Count > 0)
+                {
+                    // The guest's init takes a DHCP lease on eth0 before the shell, so wget works at the first prompt.
+                    commandLine += " " + GuestImages.DhcpOnFirstInterface;
+                }
+
                 Console.Error.WriteLine(
                     $"vessel: booting Debian's {images.KernelPackage} with busybox {images.BusyboxVersion}"
                     + (noDisk ? string.Empty : $", root on {disks[0].Path}") + " (poweroff or Ctrl-A X to leave)");
@@ -90,7 +98,7 @@ public static class DemoCommand
                     VcpuCount = cpus,
                     Accelerator = MachineLauncher.ParseAccelerator(accel),
                     Cpu = cpu,
-                    NetworkInterfaces = DemoNetwork.Interfaces(),
+                    NetworkInterfaces = networks,
                 };
             },
             new StandardErrorLog(verbose));

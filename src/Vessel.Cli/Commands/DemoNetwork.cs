@@ -4,8 +4,9 @@ using Vessel.Vmm.Configuration;
 namespace Vessel.Cli.Commands;
 
 /// <summary>
-/// The demo's network: one interface on user networking (passt), so <c>wget</c> works from the guest's shell with no set-up;
-/// none, with a one-line note, where passt is not installed, so the demo still boots.
+/// The demo's network: one interface on user networking (passt), which the guest's init configures by DHCP (the demo adds
+/// <c>ip=dhcp</c> to the kernel command line), so <c>wget</c> works from the guest's shell with no set-up; none, with a
+/// one-line note, where passt is not installed, so the demo still boots.
 /// </summary>
 public static class DemoNetwork
 {

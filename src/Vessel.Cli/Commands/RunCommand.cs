@@ -65,9 +65,14 @@ public static class RunCommand
             Description = "A virtio network interface: user[,hostfwd=tcp:HOSTADDR:HOSTPORT-:GUESTPORT]...[,mac=MAC][,id=NAME] (passt; no root) or tap=NAME[,mac=MAC]; repeat for more (eth0, eth1, ...).",
         };
 
+        var vsock = new Option<string?>("--vsock")
+        {
+            Description = "A virtio-vsock device: cid=N,socket=PATH. Guest connections to host port P reach the Unix socket PATH_P; host clients connect to PATH and send 'CONNECT P\\n' (Firecracker's convention).",
+        };
+
         var command = new Command("run", "Boot a virtual machine with its serial console on this terminal (Ctrl-A X quits).")
         {
-            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, networks, jit, verbose, apiSocket, configFile, id,
+            kernel, initrd, commandLine, memory, cpus, accel, cpu, disks, networks, vsock, jit, verbose, apiSocket, configFile, id,
         };
         command.SetAction(parse =>
         {
@@ -75,7 +80,7 @@ public static class RunCommand
             string? configFilePath = parse.GetValue(configFile);
             if (apiSocketPath != null || configFilePath != null)
             {
-                foreach (var option in new Option[] { kernel, initrd, commandLine, memory, cpus, disks, networks })
+                foreach (var option in new Option[] { kernel, initrd, commandLine, memory, cpus, disks, networks, vsock })
                 {
                     if (parse.GetResult(option) is { Implicit: false })
                     {
@@ -109,13 +114,14 @@ public static class RunCommand
                 parse.GetValue(cpu),
                 parse.GetValue(disks) ?? [],
                 parse.GetValue(networks) ?? [],
+                parse.GetValue(vsock),
                 MachineLauncher.ParseJit(parse.GetValue(jit)),
                 parse.GetValue(verbose));
         });
         return command;
     }
 
-    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, string[] networks, bool? jit, bool verbose) =>
+    private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, string[] networks, string? vsock, bool? jit, bool verbose) =>
         MachineLauncher.Run(
             () => new MachineConfig
             {
@@ -129,6 +135,7 @@ public static class RunCommand
                 Disks = [.. disks.Select((text, index) => DiskConfig.Parse(text, index))],
                 Jit = jit,
                 NetworkInterfaces = [.. networks.Select((text, index) => NetworkInterfaceConfig.Parse(text, index))],
+                Vsock = vsock != null ? VsockConfig.Parse(vsock) : null,
             },
             new StandardErrorLog(verbose));
 }

@@ -8,7 +8,9 @@ internal static unsafe partial class Epoll
     public const int EPOLL_CLOEXEC = 0x80000;
     public const int EPOLL_CTL_ADD = 1;
     public const int EPOLL_CTL_DEL = 2;
+    public const int EPOLL_CTL_MOD = 3;
     public const uint EPOLLIN = 0x001;
+    public const uint EPOLLOUT = 0x004;
     public const int EFD_NONBLOCK = 0x800;
 
     /// <summary>struct epoll_event: packed on x86-64 (the kernel's __EPOLL_PACKED), 12 bytes.</summary>

@@ -93,14 +93,35 @@ public sealed class IoEventLoop : IIoScheduler, IIoDescriptorWatcher, IDisposabl
     }
 
     /// <summary>Runs <paramref name="onReadable"/> on the I/O thread whenever <paramref name="fd"/> becomes readable (level-triggered).</summary>
-    public void Watch(int fd, IoWork onReadable)
+    public void Watch(int fd, IoWork onReadable) => Watch(fd, onReadable, IoReadiness.Readable);
+
+    /// <summary>
+    /// Runs <paramref name="onReady"/> on the I/O thread whenever <paramref name="fd"/> is ready as <paramref name="interest"/>
+    /// says (level-triggered), or has hung up or failed (epoll always reports those): the work finds out which by trying.
+    /// </summary>
+    public void Watch(int fd, IoWork onReady, IoReadiness interest)
     {
-        if (!descriptors.TryAdd(fd, onReadable))
+        if (!descriptors.TryAdd(fd, onReady))
         {
             throw new InvalidOperationException($"descriptor {fd} is already watched by the I/O thread.");
         }
 
-        AddToEpoll(fd);
+        AddToEpoll(fd, interest);
+    }
+
+    /// <summary>Changes what a watched descriptor is watched for (a socket that now has bytes waiting to be written).</summary>
+    public void ChangeWatch(int fd, IoReadiness interest)
+    {
+        if (disposed || !descriptors.ContainsKey(fd))
+        {
+            return;
+        }
+
+        var registration = new Epoll.EpollEvent { Events = EpollEvents(interest), Data = (ulong)fd };
+        if (Epoll.epoll_ctl(epoll, Epoll.EPOLL_CTL_MOD, fd, ref registration) != 0)
+        {
+            throw new Win32Exception($"epoll_ctl could not change the watch on descriptor {fd} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+        }
     }
 
     public void Unwatch(int fd)
@@ -135,9 +156,12 @@ public sealed class IoEventLoop : IIoScheduler, IIoDescriptorWatcher, IDisposabl
         parked.Dispose();
     }
 
-    private void AddToEpoll(int fd)
+    private static uint EpollEvents(IoReadiness interest) =>
+        ((interest & IoReadiness.Readable) != 0 ? Epoll.EPOLLIN : 0) | ((interest & IoReadiness.Writable) != 0 ? Epoll.EPOLLOUT : 0);
+
+    private void AddToEpoll(int fd, IoReadiness interest = IoReadiness.Readable)
     {
-        var registration = new Epoll.EpollEvent { Events = Epoll.EPOLLIN, Data = (ulong)fd };
+        var registration = new Epoll.EpollEvent { Events = EpollEvents(interest), Data = (ulong)fd };
         if (Epoll.epoll_ctl(epoll, Epoll.EPOLL_CTL_ADD, fd, ref registration) != 0)
         {
             throw new Win32Exception($"epoll_ctl could not watch descriptor {fd} (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");

@@ -36,7 +36,7 @@ public sealed record MachineConfig
     /// <summary>virtio-net interfaces, in the order the guest numbers them (eth0, eth1, ...).</summary>
     public IReadOnlyList<NetworkInterfaceConfig> NetworkInterfaces { get; init; } = [];
 
-    /// <summary>The virtio-vsock device, or null (not built yet: a machine with one refuses to start).</summary>
+    /// <summary>The virtio-vsock device, or null.</summary>
     public VsockConfig? Vsock { get; init; }
 
     /// <summary>The entropy device as the API or a config file gave it; every machine has a virtio-rng device whether or not this is set.</summary>
@@ -123,6 +123,11 @@ public sealed record MachineConfig
         if (Vsock is { GuestCid: < VsockConfig.MinGuestCid } vsock)
         {
             throw ConfigurationException.InvalidValue(ConfigField.VsockGuestCid, $"{vsock.GuestCid} is reserved. Give a context ID of {VsockConfig.MinGuestCid} or more.");
+        }
+
+        if (Vsock is { } withPath && string.IsNullOrWhiteSpace(withPath.UdsPath))
+        {
+            throw ConfigurationException.InvalidValue(ConfigField.VsockUdsPath, "the socket path is empty. Give the path of the Unix socket to create.");
         }
     }
 

@@ -22,6 +22,21 @@ public sealed record GuestImages(string Directory, string KernelVersion, string 
     /// <summary>The kernel argument that makes the initramfs mount the first virtio disk and switch to it.</summary>
     public const string RootOnFirstDisk = "root=/dev/vda";
 
+    /// <summary>
+    /// The kernel argument that makes the guest's init bring eth0 up by DHCP (udhcpc and its default.script: address, MTU,
+    /// default route, resolv.conf) before the shell starts, printing <see cref="DhcpMarker"/> and the address it got.
+    /// </summary>
+    public const string DhcpOnFirstInterface = "ip=dhcp";
+
+    /// <summary>How the line the init prints after a DHCP lease on eth0 starts (then the address, prefix and gateway).</summary>
+    public const string DhcpMarker = "vessel-guest: eth0 ";
+
+    /// <summary>
+    /// What the cache holds, as <c>scripts/guest-images.sh</c> counts it (images.env's REVISION; 0 before it was written):
+    /// 2 added the virtio-vsock modules, 3 DHCP at boot (<see cref="DhcpOnFirstInterface"/>).
+    /// </summary>
+    public int Revision { get; init; }
+
     /// <summary>The stock kernel, as Debian ships it (a bzImage that decompresses itself).</summary>
     public string BzImagePath => Path.Combine(Directory, "vmlinuz");
 
@@ -76,7 +91,10 @@ public sealed record GuestImages(string Directory, string KernelVersion, string 
             directory,
             values.GetValueOrDefault("KERNEL_VERSION", "unknown"),
             values.GetValueOrDefault("KERNEL_PACKAGE", "unknown"),
-            values.GetValueOrDefault("BUSYBOX_VERSION", "unknown"));
+            values.GetValueOrDefault("BUSYBOX_VERSION", "unknown"))
+        {
+            Revision = int.TryParse(values.GetValueOrDefault("REVISION"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int revision) ? revision : 0,
+        };
         foreach (string file in new[] { images.BzImagePath, images.VmlinuxPath, images.InitramfsPath, images.RootfsPath })
         {
             if (!File.Exists(file))

@@ -25,6 +25,12 @@ public static class GuestAccelerators
     /// <summary>How long a boot to userspace may take: seconds under KVM; the software CPU interprets every instruction.</summary>
     public static TimeSpan BootTimeout(string name) => name == Kvm ? TimeSpan.FromMinutes(2) : TimeSpan.FromMinutes(30);
 
+    /// <summary>Null when the cached images are of <paramref name="revision"/> or later; otherwise the sentence a skipped test prints.</summary>
+    public static string? ImageRevisionMissing(int revision) =>
+        GuestImages.TryLoad(out _) is { } images && images.Revision < revision
+            ? $"the guest image cache in {images.Directory} is revision {images.Revision}; this test needs revision {revision}: run scripts/guest-images.sh to upgrade it."
+            : null;
+
     /// <summary>Null when a Linux guest can run on <paramref name="name"/> here; otherwise the sentence a skipped test prints.</summary>
     public static string? SkipReason(string name)
     {

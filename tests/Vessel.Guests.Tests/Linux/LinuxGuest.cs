@@ -30,13 +30,14 @@ public sealed class LinuxGuest : IDisposable
     private int commandNumber;
     private int consumed;
 
-    private LinuxGuest(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine, IReadOnlyList<NetworkInterfaceConfig>? networks = null)
+    private LinuxGuest(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine, IReadOnlyList<NetworkInterfaceConfig>? networks = null, string? initrdPath = null, VsockConfig? vsock = null)
     {
         var images = GuestImages.TryLoad(out string reason) ?? throw new InvalidOperationException(reason);
         var config = new MachineConfig
         {
             KernelPath = images.BzImagePath,
-            InitrdPath = images.InitramfsPath,
+            InitrdPath = initrdPath ?? images.InitramfsPath,
+            Vsock = vsock,
             CommandLine = extraCommandLine == null ? CommandLine : $"{CommandLine} {extraCommandLine}",
             MemoryBytes = memoryBytes,
             VcpuCount = vcpus,
@@ -63,10 +64,17 @@ public sealed class LinuxGuest : IDisposable
     public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<NetworkInterfaceConfig> networks) =>
         Boot(accelerator, vcpus, memoryBytes, [], null, networks);
 
+    /// <summary>Boots an initramfs of the test's own (the cached one with more appended), optionally with vsock and networks.</summary>
+    public static LinuxGuest Boot(
+        string accelerator, int vcpus, ulong memoryBytes, string initrdPath, VsockConfig? vsock, IReadOnlyList<NetworkInterfaceConfig>? networks = null, string? extraCommandLine = null) =>
+        Start(new LinuxGuest(accelerator, vcpus, memoryBytes, [], extraCommandLine, networks, initrdPath, vsock), accelerator);
+
     /// <summary>Boots with <paramref name="disks"/> (vda, vdb, ... in order) and kernel arguments after <see cref="CommandLine"/>.</summary>
-    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine, IReadOnlyList<NetworkInterfaceConfig>? networks = null)
+    public static LinuxGuest Boot(string accelerator, int vcpus, ulong memoryBytes, IReadOnlyList<DiskConfig> disks, string? extraCommandLine, IReadOnlyList<NetworkInterfaceConfig>? networks = null) =>
+        Start(new LinuxGuest(accelerator, vcpus, memoryBytes, disks, extraCommandLine, networks), accelerator);
+
+    private static LinuxGuest Start(LinuxGuest guest, string accelerator)
     {
-        var guest = new LinuxGuest(accelerator, vcpus, memoryBytes, disks, extraCommandLine, networks);
         try
         {
             var clock = Stopwatch.StartNew();

@@ -71,6 +71,7 @@ internal static class KernelHeaderProbe
         source.AppendLine("#include <sys/mman.h>");
         source.AppendLine("#include <sys/eventfd.h>");
         source.AppendLine("#include <linux/kvm.h>");
+        source.AppendLine("#include <linux/vhost.h>");
         source.AppendLine("int main(void) {");
         foreach (string expression in expressions)
         {

@@ -118,14 +118,33 @@ public sealed class MachineLifecycleTests : IDisposable
     }
 
     [Fact]
-    public void A_vsock_device_is_refused_at_build_until_it_exists()
+    public void A_vsock_device_is_attached_on_pci_and_listens_on_its_socket_until_the_machine_is_disposed()
     {
-        var withVsock = new MachineConfig { KernelPath = kernelPath, Vsock = new VsockConfig { GuestCid = 3, UdsPath = "/tmp/v.sock" } };
+        var folder = Directory.CreateTempSubdirectory("vsock-build-");
+        string socketPath = Path.Combine(folder.FullName, "v.sock");
+        var withVsock = new MachineConfig { KernelPath = kernelPath, Vsock = new VsockConfig { GuestCid = 3, UdsPath = socketPath } };
 
-        var vsockError = Assert.Throws<ConfigurationException>(() => MachineBuilder.Build(withVsock, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()));
+        using (var vsockMachine = MachineBuilder.Build(withVsock, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()))
+        {
+            Assert.Contains(vsockMachine.Devices!.Devices, device => device.Name.StartsWith("virtio-vsock (cid 3", StringComparison.Ordinal));
+            Assert.True(File.Exists(socketPath));
+            var again = Assert.Throws<ConfigurationException>(() => MachineBuilder.Build(withVsock, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()));
+            Assert.Equal(ConfigField.VsockUdsPath, again.Field);
+            Assert.Contains("already exists", again.Detail);
+        }
 
-        Assert.Contains("not supported yet", vsockError.Detail);
-        Assert.Equal(ConfigField.VsockGuestCid, vsockError.Field);
+        Assert.False(File.Exists(socketPath));
+        folder.Delete(recursive: true);
+    }
+
+    [Fact]
+    public void Vhost_on_is_refused_with_one_sentence_naming_the_accelerator_that_cannot_use_it()
+    {
+        var withVhost = new MachineConfig { KernelPath = kernelPath, NetworkInterfaces = [NetworkInterfaceConfig.Parse("tap=vtap0,vhost=on", 0)] };
+
+        var error = Assert.Throws<ConfigurationException>(() => MachineBuilder.Build(withVhost, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()));
+
+        Assert.Equal("--net 'net0': vhost=on needs the KVM accelerator (the kernel moves the frames between KVM's ioeventfd/irqfd and the TAP device), so --accel fake cannot use it; remove vhost=on or use --accel kvm.", error.Message);
     }
 
     private sealed class DiscardingOutput : ISerialOutput
