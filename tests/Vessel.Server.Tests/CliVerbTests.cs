@@ -1,0 +1,75 @@
+using System.Text.Json;
+
+namespace Vessel.Server.Tests;
+
+/// <summary>The CLI verbs against a real daemon: output, and one sentence with exit status 1 for each refusal.</summary>
+public sealed class CliVerbTests : IDisposable
+{
+    private readonly ManagerDaemonProcess daemon = new();
+    private readonly string configFile;
+
+    public CliVerbTests()
+    {
+        configFile = Path.Combine(daemon.Root, "config.json");
+        File.WriteAllText(configFile, TinyGuests.Config(TinyGuests.WriteIdle(daemon.Root), vcpus: 2, memSizeMib: 32));
+    }
+
+    public void Dispose() => daemon.Dispose();
+
+    [Fact]
+    public void Create_ps_logs_stop_and_rm_work_from_the_command_line()
+    {
+        var created = daemon.Cli("create", "web", "--config-file", configFile);
+        Assert.True(created.Status == 0, created.Errors);
+        Assert.StartsWith("web: Running (pid ", created.Output);
+        daemon.WaitForConsole("web", "vessel guest ready", TimeSpan.FromSeconds(60));
+
+        var ps = daemon.Cli("ps", "--json");
+        Assert.Equal(0, ps.Status);
+        using var listed = JsonDocument.Parse(ps.Output);
+        var web = Assert.Single(listed.RootElement.EnumerateArray());
+        Assert.Equal("web", web.GetProperty("name").GetString());
+        Assert.Equal("Running", web.GetProperty("state").GetString());
+        Assert.True(web.GetProperty("pid").GetInt32() > 0);
+        Assert.Equal(2, web.GetProperty("vcpu_count").GetInt32());
+        Assert.Equal(32, web.GetProperty("mem_size_mib").GetInt32());
+        Assert.True(web.TryGetProperty("limits", out _));
+
+        var table = daemon.Cli("ps");
+        Assert.Matches(@"NAME\s+STATE\s+PID\s+VCPUS\s+MEMORY\s+UPTIME\s+LIMITS", table.Output);
+        Assert.Matches(@"web\s+Running\s+\d+\s+2\s+32 MiB", table.Output);
+
+        Assert.Contains("vessel guest ready", daemon.Cli("logs", "web").Output);
+        Assert.Equal("web: Paused", daemon.Cli("pause", "web").Output.Trim());
+        Assert.Equal("web: Running", daemon.Cli("resume", "web").Output.Trim());
+        Assert.StartsWith("web: Stopped", daemon.Cli("stop", "web", "--timeout", "0.5").Output);
+        Assert.Equal("web: removed", daemon.Cli("rm", "web").Output.Trim());
+    }
+
+    [Fact]
+    public void Unknown_and_duplicate_names_are_one_sentence_and_exit_1()
+    {
+        var unknown = daemon.Cli("stop", "ghost");
+        Assert.Equal(1, unknown.Status);
+        Assert.Equal("vessel: There is no VM named 'ghost' (vessel ps lists them).", unknown.Errors.Trim());
+
+        Assert.Equal(0, daemon.Cli("create", "twin", "--config-file", configFile, "--no-start").Status);
+        var duplicate = daemon.Cli("create", "twin", "--config-file", configFile, "--no-start");
+        Assert.Equal(1, duplicate.Status);
+        Assert.Single(duplicate.Errors.Trim().Split('\n'));
+        Assert.Contains("already exists", duplicate.Errors);
+
+        var running = daemon.Cli("rm", "ghost");
+        Assert.Equal(1, running.Status);
+    }
+
+    [Fact]
+    public void A_verb_without_a_daemon_says_so_in_one_sentence_and_exits_1()
+    {
+        var absent = daemon.Cli("ps", "--socket", Path.Combine(daemon.Root, "nobody.sock"));
+
+        Assert.Equal(1, absent.Status);
+        Assert.Single(absent.Errors.Trim().Split('\n'));
+        Assert.StartsWith("vessel: No vessel daemon is listening on", absent.Errors);
+    }
+}
