@@ -56,6 +56,26 @@ public sealed class ManagerLifecycleTests : IDisposable
     }
 
     [Fact]
+    public void Each_vm_reports_its_cgroup_limits_or_why_there_are_none()
+    {
+        var vm = daemon.Create("limited", TinyGuests.Config(TinyGuests.WriteIdle(daemon.Root), vcpus: 2, memSizeMib: 64));
+        daemon.WaitForConsole("limited", "vessel guest ready", Boot);
+
+        var limits = daemon.Get("limited").Limits!;
+        if (limits.CpuMax == null)
+        {
+            // This host does not delegate cgroup v2 controllers: said once at start, and in each VM's limits.
+            Assert.StartsWith("no limits: ", limits.Note);
+            Assert.Single(daemon.Errors.Split('\n'), line => line.Contains("VMs run without cgroup limits", StringComparison.Ordinal));
+            return;
+        }
+
+        Assert.Equal("200000 100000", limits.CpuMax);
+        Assert.Equal("200000 100000", File.ReadAllText(Path.Combine(limits.Cgroup!, "cpu.max")).Trim());
+        Assert.Contains(vm.Pid!.Value.ToString(), File.ReadAllLines(Path.Combine(limits.Cgroup!, "cgroup.procs")));
+    }
+
+    [Fact]
     public async Task A_vm_pauses_resumes_stops_and_is_removed()
     {
         daemon.Create("one", idleConfig);
