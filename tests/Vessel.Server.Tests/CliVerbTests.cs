@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 
 namespace Vessel.Server.Tests;
@@ -44,6 +45,33 @@ public sealed class CliVerbTests : IDisposable
         Assert.Equal("web: Running", daemon.Cli("resume", "web").Output.Trim());
         Assert.StartsWith("web: Stopped", daemon.Cli("stop", "web", "--timeout", "0.5").Output);
         Assert.Equal("web: removed", daemon.Cli("rm", "web").Output.Trim());
+    }
+
+    [Fact]
+    public async Task Console_attaches_types_into_the_guest_shows_its_echo_and_ctrl_a_x_detaches_leaving_it_running()
+    {
+        daemon.Create("echo", TinyGuests.Config(TinyGuests.WriteEcho(daemon.Root)));
+        daemon.WaitForConsole("echo", "echo ready", TimeSpan.FromSeconds(60));
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in (string[])[ManagerDaemonProcess.VesselDll, "console", "echo", "--socket", daemon.SocketPath])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var console = Process.Start(start)!;
+        var output = console.StandardOutput.ReadToEndAsync();
+        var errors = console.StandardError.ReadToEndAsync();
+        console.StandardInput.Write("typed via the cli");
+        console.StandardInput.Flush();
+        daemon.WaitForConsole("echo", "typed via the cli", TimeSpan.FromSeconds(60));
+        console.StandardInput.Write("\u0001x");
+        console.StandardInput.Flush();
+
+        Assert.True(console.WaitForExit(TimeSpan.FromSeconds(30)), "vessel console did not detach on Ctrl-A X");
+        Assert.Equal(0, console.ExitCode);
+        Assert.Contains("echo ready", await output);
+        Assert.Contains("detached from echo", await errors);
+        Assert.Equal("Running", daemon.Get("echo").State);
     }
 
     [Fact]
