@@ -128,7 +128,7 @@ def main():
         print(f"host: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
         print(describe("daemon at start", process_stats(daemon.pid)))
 
-        rounds, create_rates, list_ms, stop_s, after_first = 0, [], [], [], None
+        rounds, create_rates, list_ms, stop_s, after_first, rss_series = 0, [], [], [], None, []
         end = time.monotonic() + args.duration
         while rounds == 0 or time.monotonic() < end:
             started = time.monotonic()
@@ -157,6 +157,7 @@ def main():
             stop_s.append(time.monotonic() - stopping)
             list(pool.map(lambda name: call(sock, "DELETE", f"/v1/vms/{name}"), names))
             rounds += 1
+            rss_series.append(process_stats(daemon.pid)["rss_mib"])
             if rounds == 1:
                 after_first = process_stats(daemon.pid)
 
@@ -167,6 +168,8 @@ def main():
               f"list {sorted(list_ms)[len(list_ms) // 2]:.1f} ms (median), stop all {sorted(stop_s)[len(stop_s) // 2]:.2f} s (median)")
         print(describe("daemon after round 1", after_first))
         print(describe(f"daemon after round {rounds}", final))
+        marks = sorted({0, len(rss_series) // 4, len(rss_series) // 2, 3 * len(rss_series) // 4, len(rss_series) - 1})
+        print("daemon rss by round: " + ", ".join(f"{i + 1}: {rss_series[i]:.0f} MiB" for i in marks))
         print(f"VMM processes left: {len(leftovers)}; load average {os.getloadavg()[0]:.1f} at the end")
         return 1 if leftovers or final["children"] else 0
     finally:

@@ -14,6 +14,10 @@ public static class ManagerDaemon
     public static async Task<int> RunAsync(ManagerOptions options, TextWriter log)
     {
         Directory.CreateDirectory(options.StateDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (options.HttpEndPoint != null && options.HttpToken == null)
+        {
+            options = options with { HttpToken = HttpToken.CreateAndStore(options.StateDirectory) };
+        }
         FileStream stateLock;
         try
         {

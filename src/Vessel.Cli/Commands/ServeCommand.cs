@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Net;
 using Vessel.Server;
-using Vessel.Server.Http;
 using Vessel.Server.Vms;
 
 namespace Vessel.Cli.Commands;
@@ -40,11 +39,6 @@ public static class ServeCommand
                     Console.Error.WriteLine($"vessel: --http: {endPoint.Address} is not a loopback address; the dashboard controls every VM, so a remote listener needs --http-allow-remote and --token.");
                     return Program.UsageErrorStatus;
                 }
-
-                if (secret == null)
-                {
-                    secret = HttpToken.CreateAndStore(state);
-                }
             }
 
             var options = new ManagerOptions
@@ -62,6 +56,11 @@ public static class ServeCommand
             catch (ManagerStartException exception)
             {
                 Console.Error.WriteLine($"vessel: {exception.Message}");
+                return 1;
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"vessel: serve: {exception.Message.TrimEnd('.')}; give a --socket and --state-dir this user can write (as a non-root user without XDG_RUNTIME_DIR, /run/vessel is not).");
                 return 1;
             }
         });
