@@ -75,6 +75,51 @@ public sealed class CliVerbTests : IDisposable
     }
 
     [Fact]
+    public async Task Logs_follow_prints_the_console_and_ends_when_the_vm_stops()
+    {
+        daemon.Create("followed", TinyGuests.Config(TinyGuests.WriteEcho(daemon.Root)));
+        daemon.WaitForConsole("followed", "echo ready", TimeSpan.FromSeconds(60));
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in (string[])[ManagerDaemonProcess.VesselDll, "logs", "followed", "-f", "--socket", daemon.SocketPath])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var logs = Process.Start(start)!;
+        var lines = new List<string>();
+        var sync = new Lock();
+        logs.OutputDataReceived += (_, line) =>
+        {
+            lock (sync)
+            {
+                lines.Add(line.Data ?? string.Empty);
+            }
+        };
+        logs.BeginOutputReadLine();
+        bool Printed(string text)
+        {
+            lock (sync)
+            {
+                return lines.Any(line => line.Contains(text, StringComparison.Ordinal));
+            }
+        }
+
+        // The history comes first, and from the same instant every new chunk: once it is printed, the follower is live.
+        Assert.True(SpinWait.SpinUntil(() => Printed("echo ready"), TimeSpan.FromSeconds(60)), "logs -f printed no history");
+        using (var console = await daemon.Client.ConnectConsoleAsync("followed", history: false))
+        {
+            await console.SendAsync("live line\n"u8.ToArray(), System.Net.WebSockets.WebSocketMessageType.Binary, true, CancellationToken.None);
+            Assert.True(SpinWait.SpinUntil(() => Printed("live line"), TimeSpan.FromSeconds(60)), "logs -f did not print what the guest wrote after it attached");
+        }
+
+        Assert.False(logs.HasExited, "logs -f ended while the VM runs");
+        await daemon.Client.StopAsync("followed", force: true);
+
+        Assert.True(logs.WaitForExit(TimeSpan.FromSeconds(30)), "logs -f did not end when the VM stopped");
+        Assert.Equal(0, logs.ExitCode);
+    }
+
+    [Fact]
     public void Unknown_and_duplicate_names_are_one_sentence_and_exit_1()
     {
         var unknown = daemon.Cli("stop", "ghost");
