@@ -69,6 +69,11 @@ public sealed class ManagerRouter(VmManager manager, ManagerOptions options, Das
         {
             // The client went away.
         }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            // The host, not the request: a state folder that cannot be written, a process that cannot be read.
+            await WriteErrorAsync(context, 500, $"the daemon could not complete {request.Method} {path}: {exception.Message.TrimEnd('.')}.").ConfigureAwait(false);
+        }
     }
 
     private async Task DispatchAsync(HttpContext context, string[] segments)

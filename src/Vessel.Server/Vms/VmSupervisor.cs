@@ -347,6 +347,7 @@ public sealed class VmSupervisor : IDisposable
             throw new ManagerRequestException(ManagerRequestException.BadRequest, $"VM '{Name}': cannot start its VMM process ({exception.Message}).");
         }
 
+        bool exitedEarly;
         lock (sync)
         {
             process = child;
@@ -365,10 +366,13 @@ public sealed class VmSupervisor : IDisposable
                 Reason = null,
             };
             Save();
+
+            // A VMM that exited before it became this VM's process had its Exited event ignored: record it now.
+            // (Checked under the lock: OnExited disposes the process once it has recorded the exit.)
+            exitedEarly = child.HasExited;
         }
 
-        // A VMM that died before the handler was attached is caught here (Exited fires only for later exits).
-        if (child.HasExited)
+        if (exitedEarly)
         {
             OnExited(child);
         }
@@ -450,22 +454,19 @@ public sealed class VmSupervisor : IDisposable
     private void OnExited(Process? child)
     {
         int? status = null;
-        if (child != null)
-        {
-            child.WaitForExit();
-            status = child.ExitCode;
-        }
-
         lock (sync)
         {
-            if (child != null && !ReferenceEquals(child, process))
+            // An exit event for a process that is not (or no longer) this VM's, or a second report of the same exit.
+            if ((child != null && !ReferenceEquals(child, process)) || record.State is not (VmState.Running or VmState.Paused))
             {
                 return;
             }
 
-            if (record.State is not (VmState.Running or VmState.Paused))
+            if (child != null)
             {
-                return;
+                // It has exited (its Exited event, or HasExited): this only collects the status.
+                child.WaitForExit();
+                status = child.ExitCode;
             }
 
             pipes?.Drain();
