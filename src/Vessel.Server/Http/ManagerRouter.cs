@@ -72,6 +72,7 @@ public sealed class ManagerRouter(VmManager manager, ManagerOptions options, Das
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
             // The host, not the request: a state folder that cannot be written, a process that cannot be read.
+            Console.Error.WriteLine($"vessel serve: {request.Method} {path} failed: {exception}");
             await WriteErrorAsync(context, 500, $"the daemon could not complete {request.Method} {path}: {exception.Message.TrimEnd('.')}.").ConfigureAwait(false);
         }
     }

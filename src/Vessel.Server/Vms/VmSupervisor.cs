@@ -189,7 +189,7 @@ public sealed class VmSupervisor : IDisposable
                     await client.SendCtrlAltDelAsync(cancellation).ConfigureAwait(false);
                     await WaitAsync(done, timeout, cancellation).ConfigureAwait(false);
                 }
-                catch (Exception exception) when (exception is FirecrackerApiException or HttpRequestException or SocketException)
+                catch (Exception exception) when (IsVmmGone(exception, cancellation))
                 {
                     // The VMM is going away already, or refuses: fall through to the signals.
                 }
@@ -271,6 +271,14 @@ public sealed class VmSupervisor : IDisposable
         return source;
     }
 
+    /// <summary>
+    /// What a request to a VMM's API raises when the VMM refuses, is not listening, or exits meanwhile (its client is
+    /// disposed with the exit: in-flight requests end as disposed or cancelled, which the caller did not ask for).
+    /// </summary>
+    private static bool IsVmmGone(Exception exception, CancellationToken cancellation) =>
+        exception is FirecrackerApiException or HttpRequestException or SocketException or ObjectDisposedException
+        || (exception is OperationCanceledException && !cancellation.IsCancellationRequested);
+
     private static async Task WaitAsync(Task task, TimeSpan timeout, CancellationToken cancellation)
     {
         try
@@ -308,9 +316,9 @@ public sealed class VmSupervisor : IDisposable
             {
                 await (to == VmState.Paused ? client.PauseAsync(cancellation) : client.ResumeAsync(cancellation)).ConfigureAwait(false);
             }
-            catch (Exception exception) when (exception is FirecrackerApiException or HttpRequestException)
+            catch (Exception exception) when (IsVmmGone(exception, cancellation))
             {
-                throw new ManagerRequestException(ManagerRequestException.Conflict, $"VM '{Name}': its VMM refused ({exception.Message}).");
+                throw new ManagerRequestException(ManagerRequestException.Conflict, $"VM '{Name}': its VMM refused or went away ({exception.Message.TrimEnd('.')}).");
             }
 
             lock (sync)
@@ -399,9 +407,9 @@ public sealed class VmSupervisor : IDisposable
                     return;
                 }
             }
-            catch (Exception exception) when (exception is HttpRequestException or SocketException or FirecrackerApiException or JsonException)
+            catch (Exception exception) when (IsVmmGone(exception, cancellation) || exception is JsonException)
             {
-                // Not listening yet.
+                // Not listening yet, or exited meanwhile (the loop's condition sees that).
             }
 
             await Task.WhenAny(done, Task.Delay(50, cancellation)).ConfigureAwait(false);
@@ -431,7 +439,7 @@ public sealed class VmSupervisor : IDisposable
             record = record with { State = info.State == "Paused" ? VmState.Paused : VmState.Running };
             Save();
         }
-        catch (Exception exception) when (exception is HttpRequestException or SocketException or FirecrackerApiException or JsonException or TimeoutException)
+        catch (Exception exception) when (IsVmmGone(exception, CancellationToken.None) || exception is JsonException or TimeoutException)
         {
             // Its API does not answer (yet): keep the recorded state; the exit watch still runs.
         }
