@@ -144,5 +144,6 @@ public sealed class CliVerbTests : IDisposable
         Assert.Equal(1, absent.Status);
         Assert.Single(absent.Errors.Trim().Split('\n'));
         Assert.StartsWith("vessel: No vessel daemon is listening on", absent.Errors);
+        Assert.Contains("(no such socket)", absent.Errors);
     }
 }

@@ -46,7 +46,7 @@ public sealed class ManagerLifecycleTests : IDisposable
 
         var bravo = daemon.Get("bravo");
         Assert.Null(bravo.Pid);
-        Assert.Contains("SIGKILL", bravo.Reason);
+        Assert.Equal("its VMM process ended on SIGKILL (exit status 137)", bravo.Reason);
         Assert.True(noticed < TimeSpan.FromSeconds(2), $"the kill was noticed after {noticed.TotalMilliseconds:0} ms");
         foreach (var other in new[] { before[0], before[2] })
         {

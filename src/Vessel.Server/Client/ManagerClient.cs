@@ -35,7 +35,8 @@ public sealed class ManagerClient : IDisposable
                 catch (SocketException exception)
                 {
                     socket.Dispose();
-                    throw new ManagerClientException($"No vessel daemon is listening on {socketPath} ({exception.Message.TrimEnd('.')}); start one with 'vessel serve', or point --socket or VESSEL_SOCKET at it.", 0, exception);
+                    string why = File.Exists(socketPath) ? exception.Message.TrimEnd('.') : "no such socket";
+                    throw new ManagerClientException($"No vessel daemon is listening on {socketPath} ({why}); start one with 'vessel serve', or point --socket or VESSEL_SOCKET at it.", 0, exception);
                 }
             },
         };

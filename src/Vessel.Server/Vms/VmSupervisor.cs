@@ -516,10 +516,11 @@ public sealed class VmSupervisor : IDisposable
         };
         if (requested)
         {
-            how = $"stopped on request; {how}";
+            return $"stopped on request; {how}";
         }
 
-        return lastError != null && status != 0 ? $"{how}: {lastError}" : how;
+        // The VMM's own last word explains an exit status it chose (1: a VMM error); a signal is its own reason.
+        return lastError != null && status is > 0 and <= 128 ? $"{how}: {lastError}" : how;
     }
 
     private static string SignalName(int signal) => signal switch
