@@ -3,9 +3,9 @@
 # (<linux/kvm.h> for the KVM layout probe), qemu-utils (qemu-img, the qcow2 oracle), curl (the API's end-to-end tests
 # follow Firecracker's getting-started guide with it), acpica-tools (iasl checks the generated DSDT), passt (user-mode
 # networking for the virtio-net guest tests), npm and chromium (the manager dashboard's xterm.js and its browser tests),
-# and the Debian guest
-# images for tests/Vessel.Guests.Tests (about 28 MB from the Debian archive, once; cached under ~/.cache/vessel), which
-# boot on the software CPU anywhere and on KVM where it can run stock Linux. VESSEL_GUEST_IMAGES=0 skips the fetch.
+# and the Debian guest images for tests/Vessel.Guests.Tests (about 28 MB from the Debian archive, once; cached under
+# ~/.cache/vessel), which boot on the software CPU anywhere and on KVM where it can run stock Linux.
+# VESSEL_GUEST_IMAGES=0 skips the fetch.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
