@@ -2,9 +2,10 @@
 # Runs every Vessel test. Installs what the tests need on a fresh Debian machine first (when run as root): linux-libc-dev
 # (<linux/kvm.h> for the KVM layout probe), qemu-utils (qemu-img, the qcow2 oracle), curl (the API's end-to-end tests
 # follow Firecracker's getting-started guide with it), acpica-tools (iasl checks the generated DSDT), passt (user-mode
-# networking for the virtio-net guest tests), and the Debian guest
-# images for tests/Vessel.Guests.Tests (about 28 MB from the Debian archive, once; cached under ~/.cache/vessel), which
-# boot on the software CPU anywhere and on KVM where it can run stock Linux. VESSEL_GUEST_IMAGES=0 skips the fetch.
+# networking for the virtio-net guest tests), npm and chromium (the manager dashboard's xterm.js and its browser tests),
+# and the Debian guest images for tests/Vessel.Guests.Tests (about 28 MB from the Debian archive, once; cached under
+# ~/.cache/vessel), which boot on the software CPU anywhere and on KVM where it can run stock Linux.
+# VESSEL_GUEST_IMAGES=0 skips the fetch.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -31,6 +32,15 @@ require 'command -v curl >/dev/null' curl "the API end-to-end tests"
 require 'command -v iasl >/dev/null' acpica-tools "the DSDT disassembly test"
 
 require 'command -v passt >/dev/null' passt "the user-networking guest tests"
+require 'command -v npm >/dev/null' npm "the manager dashboard's xterm.js (npm ci from its package-lock.json)"
+require '[ -x /usr/bin/chromium ]' chromium "the manager dashboard's browser tests (Playwright drives Debian's chromium)"
+
+# The dashboard serves xterm.js from src/Vessel.Server/Dashboard/node_modules, installed exactly as package-lock.json
+# names it (the build also runs this when node_modules is missing and npm is on the PATH).
+if command -v npm >/dev/null && [ ! -f src/Vessel.Server/Dashboard/node_modules/@xterm/xterm/lib/xterm.js ]; then
+  (cd src/Vessel.Server/Dashboard && npm ci --no-audit --no-fund >/dev/null) \
+    || echo "test.sh: WARNING: npm ci failed; the dashboard's browser tests will be skipped" >&2
+fi
 
 if [ "${VESSEL_GUEST_IMAGES:-1}" != 0 ]; then
   if ! bash scripts/guest-images.sh >/dev/null; then

@@ -13,6 +13,17 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DiskCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(CreateCommand.Create());
+        foreach (var verb in LifecycleCommands.Create())
+        {
+            root.Subcommands.Add(verb);
+        }
+
+        root.Subcommands.Add(StopCommand.Create());
+        root.Subcommands.Add(PsCommand.Create());
+        root.Subcommands.Add(LogsCommand.Create());
+        root.Subcommands.Add(ConsoleCommand.Create());
         var parse = root.Parse(args);
         int status = parse.Invoke();
 

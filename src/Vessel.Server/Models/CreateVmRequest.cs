@@ -1,0 +1,14 @@
+using System.Text.Json;
+
+namespace Vessel.Server.Models;
+
+/// <summary>The body of <c>POST /v1/vms</c>: a name and Firecracker's VM configuration JSON (what <c>--config-file</c> reads).</summary>
+public sealed record CreateVmRequest
+{
+    public string? Name { get; init; }
+
+    public JsonElement? Config { get; init; }
+
+    /// <summary>Start the VM at once (the default) or only define it.</summary>
+    public bool? Start { get; init; }
+}
