@@ -10,7 +10,7 @@ namespace Vessel.Vmm.Building;
 /// A machine ready to run, with the handles its host side needs: the console UART for input, the i8042 for
 /// Ctrl-Alt-Del, and what was loaded.
 /// </summary>
-public sealed record BuiltMachine(Machine Machine, Uart16550 Console, I8042Controller Keyboard, LoadedKernel Kernel) : IDisposable
+public sealed record BuiltMachine(Machine Machine, Uart16550 Console, I8042Controller Keyboard, LoadedKernel? Kernel) : IDisposable
 {
     /// <summary>The machine's device list and I/O thread.</summary>
     public DeviceManager? Devices { get; init; }

@@ -39,6 +39,12 @@ public sealed record MachineConfig
     /// <summary>The virtio-vsock device, or null (not built yet: a machine with one refuses to start).</summary>
     public VsockConfig? Vsock { get; init; }
 
+    /// <summary>
+    /// Firecracker's <c>track_dirty_pages</c>: record which guest pages change, so a diff snapshot can write only those.
+    /// Costs a little on every first write to a page after each snapshot.
+    /// </summary>
+    public bool TrackDirtyPages { get; init; }
+
     /// <summary>The entropy device as the API or a config file gave it; every machine has a virtio-rng device whether or not this is set.</summary>
     public EntropyConfig? Entropy { get; init; }
 
