@@ -1,4 +1,5 @@
 using Vessel.Core.Accel;
+using Vessel.Core.Accel.State;
 using Vessel.X86.Apic;
 
 namespace Vessel.X86;
@@ -22,6 +23,29 @@ public sealed class SoftwareVcpu(int index, Cpu.Cpu cpu, LocalApic apic) : IVcpu
     public VcpuExit Run() => Cpu.Run();
 
     public void RequestExit() => Cpu.RequestExit();
+
+    public VcpuState GetState()
+    {
+        var state = Cpu.GetState();
+        state.LocalApic = LocalApic.GetState();
+        return state;
+    }
+
+    /// <summary>Why this vCPU cannot take <paramref name="state"/>, or null when it can.</summary>
+    public string? CheckState(VcpuState state) => Cpu.CheckState(state) ?? LocalApic.CheckState(state.LocalApic);
+
+    /// <exception cref="ArgumentException">The state needs something this CPU does not offer (<see cref="CheckState"/>).</exception>
+    public void SetState(VcpuState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (CheckState(state) is { } problem)
+        {
+            throw new ArgumentException($"vCPU {Index} cannot take this state: {problem}.", nameof(state));
+        }
+
+        Cpu.SetState(state);
+        LocalApic.SetState(state.LocalApic);
+    }
 
     public void Dispose()
     {

@@ -1,6 +1,8 @@
 using Vessel.Core.Accel;
+using Vessel.Core.Accel.State;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
+using Vessel.Core.Snapshots;
 using Vessel.Core.Time;
 using Vessel.X86.Apic;
 using Vessel.X86.Cpu;
@@ -120,6 +122,77 @@ public sealed class SoftwareVm : IAcceleratorVm
     }
 
     public void SendMsi(ulong address, uint data) => ApicBus.DeliverMessageSignalled(address, data);
+
+    /// <summary>The whole accelerator state in the neutral layout, each vCPU's and each chip's.</summary>
+    public AcceleratorState CaptureState()
+    {
+        var states = new VcpuState[vcpus.Count];
+        for (int i = 0; i < states.Length; i++)
+        {
+            states[i] = vcpus[i].GetState();
+        }
+
+        return new AcceleratorState { Kind = "software", Vcpus = states, IoApic = IoApic.GetState(), Pic = Pic.GetState(), Pit = Pit.GetState() };
+    }
+
+    public void SaveState(StateWriter writer) => CaptureState().Write(writer);
+
+    /// <summary>
+    /// Reads the whole of a saved state (either accelerator's), checks every vCPU can take its part, and only then applies
+    /// it: chips first, then each CPU and its APIC. Decoded and compiled code is dropped VM-wide, since the memory under
+    /// it may have been replaced with the snapshot's.
+    /// </summary>
+    public void RestoreState(StateReader reader)
+    {
+        var state = AcceleratorState.Read(reader, vcpus.Count);
+        for (int i = 0; i < vcpus.Count; i++)
+        {
+            if (vcpus[i].CheckState(state.Vcpus[i]) is { } problem)
+            {
+                throw reader.Malformed($"vCPU {i} cannot be restored on the software CPU: {problem}");
+            }
+        }
+
+        ApplyState(state);
+    }
+
+    public void ApplyState(AcceleratorState state)
+    {
+        codeCache.OnExternalWrite(0, memory.TotalSize);
+        IoApic.SetState(state.IoApic);
+        Pic.SetState(state.Pic);
+        Pit.SetState(state.Pit);
+        for (int i = 0; i < vcpus.Count; i++)
+        {
+            vcpus[i].SetState(state.Vcpus[i]);
+        }
+    }
+
+    /// <summary>
+    /// CPU stores reach RAM through the soft TLB's write entries, filled only on a slow-path translation: with logging on
+    /// each fill marks its page dirty, so dropping every vCPU's write entries here makes the next store to any page seen.
+    /// Costs nothing while logging is off.
+    /// </summary>
+    public void StartDirtyLog()
+    {
+        foreach (var vcpu in Vcpus)
+        {
+            vcpu.Cpu.StartDirtyLog();
+        }
+    }
+
+    /// <summary>
+    /// Asks each vCPU to drop its write entries at its next block boundary, marking their pages dirty as it does, so a
+    /// store through an entry filled before this call is never missed; pages written before the call are in guest
+    /// memory's log already (marked when their entries were filled).
+    /// </summary>
+    public void CollectDirtyPages()
+    {
+        foreach (var vcpu in Vcpus)
+        {
+            vcpu.Cpu.RequestDirtyLogSync();
+        }
+    }
 
     public void Dispose()
     {

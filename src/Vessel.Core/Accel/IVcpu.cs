@@ -1,3 +1,5 @@
+using Vessel.Core.Accel.State;
+
 namespace Vessel.Core.Accel;
 
 /// <summary>
@@ -14,4 +16,13 @@ public interface IVcpu : IDisposable
 
     /// <summary>Asks Run() to return <see cref="VcpuExitReason.ExitRequested"/> soon; safe from any thread.</summary>
     void RequestExit();
+
+    /// <summary>
+    /// The vCPU's whole architectural state in the neutral layout (registers, MSRs, FPU/SSE, local APIC, events in flight,
+    /// MP state). Called with the vCPU parked outside Run.
+    /// </summary>
+    VcpuState GetState() => throw new NotSupportedException($"{GetType().Name} cannot save vCPU state.");
+
+    /// <summary>Loads what <see cref="GetState"/> returned, on this or the other accelerator; the vCPU is parked outside Run.</summary>
+    void SetState(VcpuState state) => throw new NotSupportedException($"{GetType().Name} cannot restore vCPU state.");
 }

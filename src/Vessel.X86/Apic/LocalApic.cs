@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Vessel.Core.Accel.State;
 using Vessel.Core.Bus;
 using Vessel.X86.Cpu;
 using Vessel.X86.Timers;
@@ -413,6 +414,136 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
             default:
                 // SMI has no SMM to enter; ExtINT messages are served by LINT0 (KVM ignores both here too).
                 break;
+        }
+    }
+
+    /// <summary>
+    /// The APIC as KVM_GET_LAPIC gives it: the register page with the ID in bits 31:24 and the timer's remaining count in
+    /// TMCCT, IA32_APIC_BASE and IA32_TSC_DEADLINE. Pending ESR bits not yet latched by an ESR write are not carried.
+    /// </summary>
+    public LocalApicState GetState()
+    {
+        long now = cpu.Clock.GetTimestamp();
+        lock (sync)
+        {
+            var state = new LocalApicState { ApicBase = apicBase, TscDeadline = tscDeadline };
+            state.SetRegister((int)ApicRegister.Id, id << 24);
+            state.SetRegister((int)ApicRegister.Version, VersionValue);
+            state.SetRegister((int)ApicRegister.TaskPriority, taskPriority);
+            state.SetRegister((int)ApicRegister.ProcessorPriority, ProcessorPriority());
+            state.SetRegister((int)ApicRegister.LogicalDestination, logicalDestination);
+            state.SetRegister((int)ApicRegister.DestinationFormat, destinationFormat);
+            state.SetRegister((int)ApicRegister.SpuriousInterruptVector, spuriousVector);
+            for (int word = 0; word < 8; word++)
+            {
+                state.SetRegister((int)ApicRegister.InService + (word * 0x10), isr[word]);
+                state.SetRegister((int)ApicRegister.TriggerMode + (word * 0x10), tmr[word]);
+                state.SetRegister((int)ApicRegister.InterruptRequest + (word * 0x10), irr[word]);
+            }
+
+            state.SetRegister((int)ApicRegister.ErrorStatus, errorStatus);
+            state.SetRegister((int)ApicRegister.LvtCorrectedMachineCheck, lvt[LvtCorrectedMachineCheckIndex]);
+            state.SetRegister((int)ApicRegister.InterruptCommandLow, commandLow);
+            state.SetRegister((int)ApicRegister.InterruptCommandHigh, commandHigh);
+            for (int index = LvtTimerIndex; index < LvtCount; index++)
+            {
+                state.SetRegister((int)ApicRegister.LvtTimer + ((index - LvtTimerIndex) * 0x10), lvt[index]);
+            }
+
+            state.SetRegister((int)ApicRegister.TimerInitialCount, timerInitialCount);
+            state.SetRegister((int)ApicRegister.TimerCurrentCount, CurrentCount(now));
+            state.SetRegister((int)ApicRegister.TimerDivideConfiguration, timerDivide);
+            return state;
+        }
+    }
+
+    /// <summary>Why this APIC cannot take <paramref name="state"/>, or null when it can.</summary>
+    public string? CheckState(LocalApicState state)
+    {
+        bool x2 = (state.ApicBase & (ulong)ApicBaseBits.X2ApicMode) != 0;
+        return x2 && !x2ApicOffered ? "the local APIC is in x2APIC mode and this CPU model does not offer x2APIC" : null;
+    }
+
+    /// <summary>
+    /// Loads a state <see cref="CheckState"/> accepted, masking each register to its writable bits. The timer resumes
+    /// with TMCCT counts left (periodic timers then reload TMICT); a TSC deadline is re-aimed from the restored TSC,
+    /// so the owning CPU's state must be loaded first.
+    /// </summary>
+    public void SetState(LocalApicState state)
+    {
+        long now = cpu.Clock.GetTimestamp();
+        lock (sync)
+        {
+            apicBase = state.ApicBase & ((((1UL << Cpu.Cpu.PhysicalAddressBits) - 1) & ~0xFFFUL)
+                | (ulong)(ApicBaseBits.GlobalEnable | ApicBaseBits.X2ApicMode | ApicBaseBits.BootstrapProcessor));
+            id = state.Register((int)ApicRegister.Id) >> 24;
+            if (X2ApicMode)
+            {
+                id = initialApicId;
+            }
+
+            taskPriority = state.Register((int)ApicRegister.TaskPriority) & 0xFF;
+            logicalDestination = state.Register((int)ApicRegister.LogicalDestination);
+            destinationFormat = state.Register((int)ApicRegister.DestinationFormat) | 0x0FFF_FFFF;
+            spuriousVector = state.Register((int)ApicRegister.SpuriousInterruptVector) & SpuriousWritableBits;
+            for (int word = 0; word < 8; word++)
+            {
+                isr[word] = state.Register((int)ApicRegister.InService + (word * 0x10));
+                tmr[word] = state.Register((int)ApicRegister.TriggerMode + (word * 0x10));
+                irr[word] = state.Register((int)ApicRegister.InterruptRequest + (word * 0x10));
+            }
+
+            errorStatus = state.Register((int)ApicRegister.ErrorStatus);
+            pendingErrors = 0;
+            lvt[LvtCorrectedMachineCheckIndex] = state.Register((int)ApicRegister.LvtCorrectedMachineCheck) & LvtWritable[LvtCorrectedMachineCheckIndex];
+            commandLow = state.Register((int)ApicRegister.InterruptCommandLow) & ~(1u << 12);
+            commandHigh = state.Register((int)ApicRegister.InterruptCommandHigh);
+            for (int index = LvtTimerIndex; index < LvtCount; index++)
+            {
+                uint value = state.Register((int)ApicRegister.LvtTimer + ((index - LvtTimerIndex) * 0x10));
+                uint writable = LvtWritable[index] | (index is LvtLint0Index or LvtLint0Index + 1 ? LocalVectorTableBits.RemoteIrrOrLevel : 0);
+                if (index == LvtTimerIndex)
+                {
+                    writable &= ~LocalVectorTableBits.TimerModeMask | timerModeWritable;
+                }
+
+                lvt[index] = value & writable;
+            }
+
+            timerInitialCount = state.Register((int)ApicRegister.TimerInitialCount);
+            timerDivide = state.Register((int)ApicRegister.TimerDivideConfiguration) & 0xB;
+            tscDeadline = 0;
+            timerPeriodTicks = 0;
+            SetTimerDeadline(long.MaxValue);
+            if (CurrentTimerMode == ApicTimerMode.TscDeadline)
+            {
+                tscDeadline = state.TscDeadline;
+                if (tscDeadline != 0)
+                {
+                    ulong tscNow = cpu.TimeStampCounter;
+                    SetTimerDeadline(tscDeadline <= tscNow
+                        ? now
+                        : now + (long)UInt128.Min((UInt128)(tscDeadline - tscNow) * (ulong)Stopwatch.Frequency / cpu.Cpuid.TscFrequencyHz, long.MaxValue / 4));
+                }
+            }
+            else if (timerInitialCount != 0)
+            {
+                uint remaining = state.Register((int)ApicRegister.TimerCurrentCount);
+                timerStart = now;
+                timerPeriodTicks = Math.Max(1, CountsToTicks(timerInitialCount, Divisor));
+                if (CurrentTimerMode == ApicTimerMode.Periodic)
+                {
+                    timerPeriodTicks = Math.Max(timerPeriodTicks, MinimumPeriodTicks);
+                    SetTimerDeadline(now + CountsToTicks(remaining, Divisor));
+                }
+                else if (remaining != 0)
+                {
+                    SetTimerDeadline(now + CountsToTicks(remaining, Divisor));
+                }
+            }
+
+            UpdateExternalInterruptAcceptance();
+            SignalIfDeliverable();
         }
     }
 

@@ -67,6 +67,39 @@ public sealed unsafe partial class Cpu
         }
     }
 
+    /// <summary>While set, filling a write TLB entry marks its page in guest memory's dirty log.</summary>
+    private volatile bool dirtyLogging;
+
+    /// <summary>Turns dirty logging on: write entries filled before now are dropped, so every later store is seen.</summary>
+    public void StartDirtyLog()
+    {
+        dirtyLogging = true;
+        RequestWriteTlbFlush();
+    }
+
+    /// <summary>Safe from any thread: at the next block boundary the CPU marks its write TLB's pages dirty and drops them.</summary>
+    public void RequestDirtyLogSync() => RaiseEvent(PendingEvent.DirtyLogSync);
+
+    /// <summary>
+    /// Marks every page the write TLB maps dirty, then drops the entries: stores through them since the last collection
+    /// reach the log, and the next store to each page refills (and marks) it again.
+    /// </summary>
+    private void SyncDirtyLog()
+    {
+        for (int i = 0; i < TlbEntriesPerTable; i++)
+        {
+            foreach (int table in (ReadOnlySpan<int>)[TlbEntriesPerTable, TlbEntriesPerTable * (TlbTablesPerPrivilege + 1)])
+            {
+                ref var entry = ref tlb[table + i];
+                if (entry.Tag != TlbEntry.Invalid)
+                {
+                    memory.MarkDirty(entry.PhysicalPage);
+                    entry.Tag = TlbEntry.Invalid;
+                }
+            }
+        }
+    }
+
     /// <summary>Drops write translations so the next write to a page that just became code takes the slow path.</summary>
     internal void FlushWriteTlb()
     {
@@ -207,6 +240,11 @@ public sealed unsafe partial class Cpu
         if (pageHost == null)
         {
             return true;
+        }
+
+        if (kind == AccessKind.Write && dirtyLogging)
+        {
+            memory.MarkDirty(physicalPage);
         }
 
         host = pageHost + (physical & PageOffsetMask);

@@ -118,6 +118,12 @@ public sealed unsafe partial class Cpu
             return VcpuExit.ExitRequested();
         }
 
+        if ((events & (int)PendingEvent.DirtyLogSync) != 0)
+        {
+            ClearEvent(PendingEvent.DirtyLogSync);
+            SyncDirtyLog();
+        }
+
         if ((events & (int)PendingEvent.WriteTlbFlush) != 0)
         {
             ClearEvent(PendingEvent.WriteTlbFlush);
@@ -133,6 +139,14 @@ public sealed unsafe partial class Cpu
         }
 
         DeliverOwedDebugTrap();
+        if (injectedInterrupt >= 0)
+        {
+            int injected = injectedInterrupt;
+            injectedInterrupt = -1;
+            halted = false;
+            DeliverEvent(injected, false, 0, InterruptSource.External, Rip);
+        }
+
         var controller = InterruptController;
         ClearEvent(PendingEvent.TimerDeadline);
         controller?.Poll(Clock.GetTimestamp());

@@ -18,4 +18,7 @@ public enum PendingEvent
 
     /// <summary>A non-maskable interrupt is pending.</summary>
     NonMaskableInterrupt = 1 << 6,
+
+    /// <summary>The dirty log was collected: mark the pages of the write TLB dirty, then drop its entries.</summary>
+    DirtyLogSync = 1 << 7,
 }

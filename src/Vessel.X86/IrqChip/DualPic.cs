@@ -1,3 +1,4 @@
+using Vessel.Core.Accel.State;
 using Vessel.X86.Apic;
 
 namespace Vessel.X86.IrqChip;
@@ -169,6 +170,26 @@ public sealed class DualPic : IExternalInterruptSource
             }
 
             Update();
+        }
+    }
+
+    public PicState GetState()
+    {
+        lock (sync)
+        {
+            return new PicState { Master = masterChip.GetState(), Slave = slaveChip.GetState() };
+        }
+    }
+
+    /// <summary>Loads both chips and raises or drops INTR to match them.</summary>
+    public void SetState(PicState state)
+    {
+        lock (sync)
+        {
+            masterChip.SetState(state.Master);
+            slaveChip.SetState(state.Slave);
+            output = masterChip.PendingPin() >= 0;
+            outputChanged(output);
         }
     }
 

@@ -1,3 +1,4 @@
+using Vessel.Core.Accel.State;
 using Vessel.Core.Bus;
 using Vessel.X86.Apic;
 
@@ -52,6 +53,28 @@ public sealed class IoApic : IBusDevice, IEndOfInterruptListener
             lineLevels = 0;
             select = 0;
             id = 0;
+        }
+    }
+
+    public IoApicState GetState()
+    {
+        lock (sync)
+        {
+            var state = new IoApicState { Id = id, RegisterSelect = select, LineLevels = lineLevels };
+            redirection.CopyTo(state.RedirectionTable, 0);
+            return state;
+        }
+    }
+
+    /// <summary>Loads a validated <see cref="IoApicState"/>; nothing is delivered until a line changes or an EOI arrives, as on KVM.</summary>
+    public void SetState(IoApicState state)
+    {
+        lock (sync)
+        {
+            id = state.Id & 0xF;
+            select = state.RegisterSelect & 0xFF;
+            lineLevels = state.LineLevels & ((1u << PinCount) - 1);
+            state.RedirectionTable.AsSpan(0, PinCount).CopyTo(redirection);
         }
     }
 

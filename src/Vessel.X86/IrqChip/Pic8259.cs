@@ -1,3 +1,5 @@
+using Vessel.Core.Accel.State;
+
 namespace Vessel.X86.IrqChip;
 
 /// <summary>
@@ -56,6 +58,47 @@ internal sealed class Pic8259(bool master, byte elcrMask)
         specialFullyNested = false;
         initNeedsIcw4 = false;
         singleMode = false;
+    }
+
+    public PicChipState GetState() => new()
+    {
+        LastLevels = (byte)lastLevels,
+        InterruptRequest = InterruptRequest,
+        InterruptMask = InterruptMask,
+        InService = InService,
+        PriorityAdd = (byte)priorityAdd,
+        VectorBase = (byte)VectorBase,
+        ReadInService = readInService,
+        Poll = poll,
+        SpecialMask = specialMask,
+        InitState = (byte)initState,
+        AutoEoi = autoEoi,
+        RotateOnAutoEoi = rotateOnAutoEoi,
+        SpecialFullyNested = specialFullyNested,
+        NeedsIcw4 = initNeedsIcw4,
+        SingleMode = singleMode,
+        EdgeLevelControl = EdgeLevelControl,
+    };
+
+    /// <summary>Loads a validated <see cref="PicChipState"/>; ELCR bits this chip cannot set (KVM's elcr_mask) are dropped.</summary>
+    public void SetState(PicChipState state)
+    {
+        lastLevels = state.LastLevels;
+        InterruptRequest = state.InterruptRequest;
+        InterruptMask = state.InterruptMask;
+        InService = state.InService;
+        priorityAdd = state.PriorityAdd & 7;
+        VectorBase = state.VectorBase & 0xF8;
+        readInService = state.ReadInService;
+        poll = state.Poll;
+        specialMask = state.SpecialMask;
+        initState = state.InitState & 3;
+        autoEoi = state.AutoEoi;
+        rotateOnAutoEoi = state.RotateOnAutoEoi;
+        specialFullyNested = state.SpecialFullyNested;
+        initNeedsIcw4 = state.NeedsIcw4;
+        singleMode = state.SingleMode;
+        SetEdgeLevelControl(state.EdgeLevelControl);
     }
 
     public void SetEdgeLevelControl(byte value) => EdgeLevelControl = (byte)(value & elcrMask);

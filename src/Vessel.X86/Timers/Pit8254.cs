@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Vessel.Core.Accel.State;
 
 namespace Vessel.X86.Timers;
 
@@ -101,6 +102,57 @@ public sealed class Pit8254 : IDisposable
         WritePort(ControlPort, 0x34); // channel 0, low byte then high byte, mode 2, binary
         WritePort(Channel0Port, 0);
         WritePort(Channel0Port, 0);
+    }
+
+    public PitState GetState()
+    {
+        long now = clock();
+        lock (sync)
+        {
+            var state = new PitState { SpeakerDataOn = speakerDataOn };
+            for (int i = 0; i < channels.Length; i++)
+            {
+                state.Channels[i] = channels[i].GetState(now);
+            }
+
+            return state;
+        }
+    }
+
+    /// <summary>
+    /// Loads a validated <see cref="PitState"/> and re-arms channel 0 from its load time: a periodic mode fires at the
+    /// next multiple of its period, a one-shot that had not yet expired at its deadline, one already expired not again.
+    /// </summary>
+    public void SetState(PitState state)
+    {
+        long now = clock();
+        lock (sync)
+        {
+            speakerDataOn = state.SpeakerDataOn;
+            for (int i = 0; i < channels.Length; i++)
+            {
+                channels[i].SetState(state.Channels[i], now);
+            }
+
+            var channel = channels[0];
+            periodTicks = 0;
+            nextInterrupt = long.MaxValue;
+            if (channel.Loaded)
+            {
+                ScheduleChannel0(channel.LoadTime);
+                if (periodTicks > 0)
+                {
+                    long elapsed = Math.Max(0, now - channel.LoadTime);
+                    nextInterrupt = channel.LoadTime + (((elapsed / periodTicks) + 1) * periodTicks);
+                }
+                else if (nextInterrupt <= now)
+                {
+                    nextInterrupt = long.MaxValue;
+                }
+            }
+
+            ArmHostTimer(now);
+        }
     }
 
     /// <summary>Raises the IRQ 0 pulse if channel 0's deadline has passed; the host timer calls this, and so may tests.</summary>

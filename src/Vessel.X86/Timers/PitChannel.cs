@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using Vessel.Core.Accel.State;
+
 namespace Vessel.X86.Timers;
 
 /// <summary>
@@ -38,6 +41,46 @@ internal sealed class PitChannel
     public bool Loaded { get; private set; }
 
     public PitChannel(bool gate) => Gate = gate;
+
+    /// <summary>The counter as data, its load time as guest nanoseconds before <paramref name="now"/>.</summary>
+    public PitChannelState GetState(long now) => new()
+    {
+        Count = Count,
+        NanosecondsSinceLoad = (long)((UInt128)(ulong)Math.Max(0, now - LoadTime) * 1_000_000_000 / (ulong)Stopwatch.Frequency),
+        Mode = Mode,
+        Access = Access,
+        Bcd = Bcd,
+        Gate = Gate,
+        Loaded = Loaded,
+        ReadState = readState,
+        WriteState = writeState,
+        WriteLatch = writeLatch,
+        LatchedCount = latchedCount,
+        CountLatched = countLatched,
+        StatusLatched = statusLatched,
+        Status = status,
+        NullCount = nullCount,
+    };
+
+    /// <summary>Loads a validated <see cref="PitChannelState"/>, placing the load time that far before <paramref name="now"/>.</summary>
+    public void SetState(PitChannelState state, long now)
+    {
+        Count = state.Count;
+        LoadTime = now - (long)((UInt128)(ulong)state.NanosecondsSinceLoad * (ulong)Stopwatch.Frequency / 1_000_000_000);
+        Mode = state.Mode;
+        Access = state.Access;
+        Bcd = state.Bcd;
+        Gate = state.Gate;
+        Loaded = state.Loaded;
+        readState = state.ReadState;
+        writeState = state.WriteState;
+        writeLatch = state.WriteLatch;
+        latchedCount = state.LatchedCount;
+        countLatched = state.CountLatched;
+        statusLatched = state.StatusLatched;
+        status = state.Status;
+        nullCount = state.NullCount;
+    }
 
     /// <summary>A control word for this channel: counter latch (access 0) or a new mode and access.</summary>
     public void Control(byte value, long clocks)

@@ -1,0 +1,82 @@
+using Vessel.Core.Memory;
+using Vessel.X86.Tests.Guests;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Vessel.X86.Tests.Snapshots;
+
+public sealed class SoftwareDirtyLogTests
+{
+    private const ulong StoredPage = LongModeGuest.DataAddress + 0x5000;
+
+    [Fact]
+    public void After_start_a_guest_store_marks_exactly_its_page()
+    {
+        using var guest = StoringGuest();
+        guest.Vm.StartDirtyLog();
+        guest.Memory.TakeDirtyPages();
+
+        guest.Run();
+        guest.Vm.CollectDirtyPages();
+
+        Assert.Equal(1u, guest.Io.ExitValue);
+        Assert.Equal([StoredPage >> 12], DirtyPages(guest.Memory));
+    }
+
+    [Fact]
+    public void A_store_after_a_collection_through_a_translation_cached_before_it_is_logged_again()
+    {
+        using var guest = StoringGuest();
+        guest.Vm.StartDirtyLog();
+        guest.Memory.TakeDirtyPages();
+        guest.Run();
+        guest.Vm.CollectDirtyPages();
+        Assert.Equal([StoredPage >> 12], DirtyPages(guest.Memory));
+
+        guest.Run();
+        guest.Vm.CollectDirtyPages();
+
+        Assert.Equal(2u, guest.Io.ExitValue);
+        Assert.Equal([StoredPage >> 12], DirtyPages(guest.Memory));
+    }
+
+    [Fact]
+    public void Without_the_log_guest_stores_mark_nothing()
+    {
+        using var guest = StoringGuest();
+        guest.Memory.TakeDirtyPages();
+
+        guest.Run();
+
+        Assert.Empty(DirtyPages(guest.Memory));
+    }
+
+    private static LongModeGuest StoringGuest() => new(a =>
+    {
+        a.mov(rsi, StoredPage);
+        a.mov(__qword_ptr[rsi + 8], 1);
+        a.mov(al, 1);
+        a.@out(0xF4, al);
+        a.mov(__qword_ptr[rsi + 16], 2);
+        a.mov(al, 2);
+        a.@out(0xF4, al);
+        a.hlt();
+    });
+
+    private static List<ulong> DirtyPages(GuestMemory memory)
+    {
+        var pages = new List<ulong>();
+        var words = memory.TakeDirtyPages();
+        for (int word = 0; word < words.Length; word++)
+        {
+            for (int bit = 0; bit < 64; bit++)
+            {
+                if ((words[word] & (1UL << bit)) != 0)
+                {
+                    pages.Add(((ulong)word * 64) + (ulong)bit);
+                }
+            }
+        }
+
+        return pages;
+    }
+}
