@@ -13,6 +13,8 @@ public static class Program
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(DiskCommand.Create());
+        root.Subcommands.Add(SnapshotCommand.Create());
+        root.Subcommands.Add(RestoreCommand.Create());
         var parse = root.Parse(args);
         int status = parse.Invoke();
 

@@ -52,7 +52,7 @@ public sealed class SnapshotGuestTests : IDisposable
             WaitForBytes(firstConsole, 20);
             built.Machine.Pause();
             before = firstConsole.Text;
-            var result = MachineSnapshot.Create(built, config, SnapshotType.Full, state, memory);
+            var result = MachineSnapshot.Create(built, SnapshotType.Full, state, memory);
             Assert.True(result.MemoryBytesWritten > 0);
             Stop(built.Machine);
         }
@@ -71,7 +71,7 @@ public sealed class SnapshotGuestTests : IDisposable
             WaitForBytes(secondConsole, 20);
             restored.Built.Machine.Pause();
             afterFirstRestore = secondConsole.Text;
-            var diff = MachineSnapshot.Create(restored.Built, restored.Config, SnapshotType.Diff, state, diffMemory);
+            var diff = MachineSnapshot.Create(restored.Built, SnapshotType.Diff, state, diffMemory);
             Assert.InRange(diff.MemoryBytesWritten, 4096, 1L << 20);
             Stop(restored.Built.Machine);
         }
@@ -100,11 +100,11 @@ public sealed class SnapshotGuestTests : IDisposable
         string state = Path.Combine(folder, "refused.snap");
         string memory = Path.Combine(folder, "refused.mem");
 
-        var running = Assert.Throws<SnapshotException>(() => MachineSnapshot.Create(built, config, SnapshotType.Full, state, memory));
+        var running = Assert.Throws<SnapshotException>(() => MachineSnapshot.Create(built, SnapshotType.Full, state, memory));
         Assert.Contains("paused", running.Message);
 
         built.Machine.Pause();
-        var diff = Assert.Throws<SnapshotException>(() => MachineSnapshot.Create(built, config, SnapshotType.Diff, state, memory));
+        var diff = Assert.Throws<SnapshotException>(() => MachineSnapshot.Create(built, SnapshotType.Diff, state, memory));
         Assert.Contains("track_dirty_pages", diff.Message);
         Assert.False(File.Exists(state));
         Stop(built.Machine);

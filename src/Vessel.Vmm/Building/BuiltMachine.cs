@@ -2,6 +2,7 @@ using Vessel.Boot;
 using Vessel.Devices.Keyboard;
 using Vessel.Devices.Serial;
 using Vessel.Devices.Virtio.Console;
+using Vessel.Vmm.Configuration;
 using Vessel.Vmm.Running;
 
 namespace Vessel.Vmm.Building;
@@ -14,6 +15,9 @@ public sealed record BuiltMachine(Machine Machine, Uart16550 Console, I8042Contr
 {
     /// <summary>The machine's device list and I/O thread.</summary>
     public DeviceManager? Devices { get; init; }
+
+    /// <summary>The configuration the machine was built from, accelerator and CPU model included; a snapshot records it.</summary>
+    public MachineConfig? Config { get; init; }
 
     /// <summary>The virtio console (hvc0), for host input when the guest's console is hvc0.</summary>
     public VirtioConsoleDevice? VirtioConsole { get; init; }

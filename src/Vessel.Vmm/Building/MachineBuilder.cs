@@ -135,6 +135,7 @@ public static class MachineBuilder
             return new BuiltMachine(machine, console, keyboard, loaded)
             {
                 Devices = devices,
+                Config = config,
                 VirtioConsole = virtioConsole,
                 ConsoleIsVirtio = LastConsoleIsVirtio(config.CommandLine),
             };

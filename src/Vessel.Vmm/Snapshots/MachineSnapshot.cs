@@ -30,8 +30,9 @@ public static class MachineSnapshot
     private const int DevicesSectionVersion = 1;
 
     /// <summary>Writes the snapshot of a paused machine. The machine stays paused; it may be resumed or snapshotted again.</summary>
-    public static SnapshotResult Create(BuiltMachine built, MachineConfig config, SnapshotType type, string snapshotPath, string memoryPath)
+    public static SnapshotResult Create(BuiltMachine built, SnapshotType type, string snapshotPath, string memoryPath)
     {
+        var config = built.Config ?? throw new InvalidOperationException("The machine has no configuration to save.");
         var started = Stopwatch.GetTimestamp();
         var machine = built.Machine;
         var devices = built.Devices ?? throw new InvalidOperationException("The machine has no device list to save.");
