@@ -651,7 +651,9 @@ public sealed partial class VmController : IDisposable
             try
             {
                 var result = MachineSnapshot.Create(machine, type, request.SnapshotPath, request.MemFilePath);
-                Log.Write(LogLevel.Info, "vmm", $"created a {type} snapshot in {result.Elapsed.TotalMilliseconds:0} ms: {result.StateBytes} bytes of state in {request.SnapshotPath}, {result.MemoryBytesWritten} bytes of memory written to {request.MemFilePath}");
+                string summary = $"created a {type} snapshot in {result.Elapsed.TotalMilliseconds:0} ms: {result.StateBytes} bytes of state in {request.SnapshotPath}, {result.MemoryBytesWritten} bytes of memory written to {request.MemFilePath}";
+                Log.Write(LogLevel.Info, "vmm", summary);
+                hostLog.Info(summary);
             }
             catch (Exception exception) when (exception is SnapshotException or MachineStateException)
             {
@@ -715,7 +717,9 @@ public sealed partial class VmController : IDisposable
             };
             drives.AddRange(config.Disks.Select(disk => new Drive { DriveId = disk.Id, PathOnHost = disk.Path, IsReadOnly = disk.ReadOnly, IsRootDevice = false }));
             networkInterfaces.AddRange(config.NetworkInterfaces.Select(network => new NetworkInterface { IfaceId = network.Id, HostDevName = network.HostDeviceName ?? string.Empty, GuestMac = network.GuestMac }));
-            Log.Write(LogLevel.Info, "vmm", $"loaded the snapshot {request.SnapshotPath} in {restored.Elapsed.TotalMilliseconds:0} ms ({(request.ResumeVm == true ? "resumed" : "paused")})");
+            string loaded = $"loaded the snapshot {request.SnapshotPath} in {restored.Elapsed.TotalMilliseconds:0.0} ms ({(request.ResumeVm == true ? "resumed" : "paused")})";
+            Log.Write(LogLevel.Info, "vmm", loaded);
+            hostLog.Info(loaded);
             Watch(built.Machine, start: false);
         }
     }
