@@ -71,7 +71,8 @@ restored=$(grep -o 'loaded the snapshot .* in [0-9.]* ms' "$work/vmm2.log" | gre
 if grep -q "Linux version" "$work/console2.log"; then fail "the restored guest booted again"; fi
 first_after=$(grep -o 'count [0-9]*' "$work/console2.log" | head -1 | cut -d' ' -f2)
 [ "$first_after" = $((last + 1)) ] || fail "the restored guest counted $first_after after $last"
-echo "restore: in-process restore (state read and checked, memory mapped, devices rebuilt, vCPUs parked, resumed) $restored; first count after it: $first_after"
+phases=$(grep -o 'restore: snapshot read.*' "$work/vmm2.log" | sed 's/^restore: //')
+echo "restore: in-process restore $restored ($phases); first count after it: $first_after"
 
 wait_for "$work/console2.log" "count $((last + 4))" 60
 "$root/vessel" snapshot create --pause --diff --api-sock "$work/api2.sock" --snapshot-path "$work/vm-diff.snap" --mem-file-path "$work/vm-diff.mem" >/dev/null

@@ -145,6 +145,7 @@ public static class MachineSnapshot
             },
         };
         CheckHost(header, config, memoryPath);
+        var read = Stopwatch.GetElapsedTime(started);
 
         var accelerator = selectAccelerator(config);
         GuestMemory memory;
@@ -157,9 +158,11 @@ public static class MachineSnapshot
             throw new SnapshotException(exception.Message, exception);
         }
 
+        var mapped = Stopwatch.GetElapsedTime(started);
         var built = MachineBuilder.BuildForRestore(config, accelerator, memory, consoleOutput, log);
         try
         {
+            var assembled = Stopwatch.GetElapsedTime(started);
             var machine = built.Machine;
             var devices = built.Devices!;
             machine.HoldForRestore();
@@ -192,13 +195,17 @@ public static class MachineSnapshot
             deviceSection.ExpectEnd();
             body.ExpectEnd();
 
+            var applied = Stopwatch.GetElapsedTime(started);
             machine.StartPaused();
             if (resume)
             {
                 machine.Resume();
             }
 
-            return new RestoredMachine(built, config, Stopwatch.GetElapsedTime(started));
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            log.Info($"restore: snapshot read and checked by {read.TotalMilliseconds:0.0} ms, memory mapped by {mapped.TotalMilliseconds:0.0} ms, "
+                + $"machine built by {assembled.TotalMilliseconds:0.0} ms, state applied by {applied.TotalMilliseconds:0.0} ms, vCPUs started by {elapsed.TotalMilliseconds:0.0} ms");
+            return new RestoredMachine(built, config, elapsed);
         }
         catch
         {
