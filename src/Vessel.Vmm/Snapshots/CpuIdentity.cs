@@ -17,11 +17,32 @@ internal sealed record CpuIdentity(string Vendor, uint Signature, uint[] Feature
 
     private static readonly Dictionary<(int Word, int Bit), string> KnownFeatures = new()
     {
-        [(0, 0)] = "sse3", [(0, 9)] = "ssse3", [(0, 12)] = "fma", [(0, 19)] = "sse4.1", [(0, 20)] = "sse4.2", [(0, 22)] = "movbe",
-        [(0, 23)] = "popcnt", [(0, 25)] = "aes", [(0, 26)] = "xsave", [(0, 28)] = "avx", [(0, 29)] = "f16c", [(0, 30)] = "rdrand",
-        [(2, 3)] = "bmi1", [(2, 5)] = "avx2", [(2, 8)] = "bmi2", [(2, 9)] = "erms", [(2, 16)] = "avx512f", [(2, 18)] = "rdseed",
-        [(2, 19)] = "adx", [(2, 29)] = "sha", [(3, 8)] = "gfni", [(3, 9)] = "vaes", [(3, 10)] = "vpclmulqdq", [(5, 0)] = "lahf_lm",
-        [(5, 5)] = "abm", [(6, 27)] = "rdtscp",
+        [(0, 0)] = "sse3",
+        [(0, 9)] = "ssse3",
+        [(0, 12)] = "fma",
+        [(0, 19)] = "sse4.1",
+        [(0, 20)] = "sse4.2",
+        [(0, 22)] = "movbe",
+        [(0, 23)] = "popcnt",
+        [(0, 25)] = "aes",
+        [(0, 26)] = "xsave",
+        [(0, 28)] = "avx",
+        [(0, 29)] = "f16c",
+        [(0, 30)] = "rdrand",
+        [(2, 3)] = "bmi1",
+        [(2, 5)] = "avx2",
+        [(2, 8)] = "bmi2",
+        [(2, 9)] = "erms",
+        [(2, 16)] = "avx512f",
+        [(2, 18)] = "rdseed",
+        [(2, 19)] = "adx",
+        [(2, 29)] = "sha",
+        [(3, 8)] = "gfni",
+        [(3, 9)] = "vaes",
+        [(3, 10)] = "vpclmulqdq",
+        [(5, 0)] = "lahf_lm",
+        [(5, 5)] = "abm",
+        [(6, 27)] = "rdtscp",
     };
 
     /// <summary>The software CPU's identity: nothing of the host's is visible to its guest.</summary>
