@@ -177,5 +177,40 @@ internal sealed unsafe class KvmHost : IDisposable
         throw new KvmIoctlException("KVM_GET_SUPPORTED_CPUID", Libc.ErrorTooBig, $"The host offers more than {MaxCpuidEntries} CPUID entries.");
     }
 
+    /// <summary>KVM_GET_MSR_INDEX_LIST: the MSRs KVM saves and restores for a vCPU on this host (msrs_to_save and emulated_msrs).</summary>
+    public uint[] GetMsrIndexList()
+    {
+        for (int capacity = 256; capacity <= 16384; capacity *= 2)
+        {
+            int bytes = sizeof(KvmMsrList) + (capacity * sizeof(uint));
+            byte* buffer = (byte*)NativeMemory.AllocZeroed((nuint)bytes);
+            try
+            {
+                ((KvmMsrList*)buffer)->Nmsrs = (uint)capacity;
+
+                // Safety: buffer holds the kvm_msr_list header and `capacity` indices, as nmsrs tells the kernel.
+                if (Libc.Ioctl(handle, KvmIoctls.GetMsrIndexList, buffer) < 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == Libc.ErrorTooBig)
+                    {
+                        continue;
+                    }
+
+                    KvmIoctlException.Throw("KVM_GET_MSR_INDEX_LIST", errno);
+                }
+
+                int count = (int)Math.Min(((KvmMsrList*)buffer)->Nmsrs, (uint)capacity);
+                return new ReadOnlySpan<uint>(buffer + sizeof(KvmMsrList), count).ToArray();
+            }
+            finally
+            {
+                NativeMemory.Free(buffer);
+            }
+        }
+
+        throw new KvmIoctlException("KVM_GET_MSR_INDEX_LIST", Libc.ErrorTooBig, "The host lists more than 16384 MSRs.");
+    }
+
     public void Dispose() => handle.Dispose();
 }

@@ -17,7 +17,7 @@ namespace Vessel.Kvm;
 /// reads the flag again, with full fences on both sides, so a request is never lost and a stale immediate_exit costs
 /// one empty KVM_RUN.
 /// </remarks>
-public sealed unsafe class KvmVcpu : IVcpu
+public sealed unsafe partial class KvmVcpu : IVcpu
 {
     private readonly SafeKvmVcpuHandle handle;
     private readonly KvmRunMapping runMapping;
@@ -29,8 +29,9 @@ public sealed unsafe class KvmVcpu : IVcpu
     private int runningThreadId;
     private bool disposed;
 
-    internal KvmVcpu(int index, SafeKvmVcpuHandle handle, KvmRunMapping runMapping, KvmExitDispatcher dispatcher, IMachineLog log)
+    internal KvmVcpu(int index, SafeKvmVcpuHandle handle, KvmRunMapping runMapping, KvmExitDispatcher dispatcher, IMachineLog log, KvmStateSupport stateSupport)
     {
+        this.stateSupport = stateSupport;
         Index = index;
         this.handle = handle;
         this.runMapping = runMapping;
@@ -94,10 +95,21 @@ public sealed unsafe class KvmVcpu : IVcpu
 
             // Safety: the mapping is KVM_GET_VCPU_MMAP_SIZE bytes from the vCPU descriptor and is kept alive by the reference taken above.
             var runArea = new Span<byte>(run, runMapping.Size);
+            bool completionPending = false;
             while (true)
             {
                 if (Interlocked.Exchange(ref exitRequested, 0) != 0)
                 {
+                    if (completionPending)
+                    {
+                        // api.rst §5 (kvm_run): a port or MMIO exit is finished only by the next KVM_RUN, and that pending
+                        // part is not in any state userspace can save. Re-entering with immediate_exit completes it (the
+                        // OUT's RIP advance, an IN's register load) without running another instruction, so a snapshot
+                        // taken now neither repeats nor loses the access.
+                        Volatile.Write(ref run->ImmediateExit, 1);
+                        _ = Libc.Ioctl(handle, KvmIoctls.Run, 0);
+                    }
+
                     Volatile.Write(ref run->ImmediateExit, 0);
                     return VcpuExit.ExitRequested();
                 }
@@ -107,6 +119,7 @@ public sealed unsafe class KvmVcpu : IVcpu
                     int errno = Marshal.GetLastPInvokeError();
                     if (errno is Libc.ErrorInterrupted or Libc.ErrorTryAgain)
                     {
+                        completionPending = false;
                         Volatile.Write(ref run->ImmediateExit, 0);
                         Interlocked.MemoryBarrier();
                         continue;
@@ -120,6 +133,8 @@ public sealed unsafe class KvmVcpu : IVcpu
                     log.Info($"KVM: vCPU {Index} stopped: {exit.Reason} {exit.Detail}");
                     return exit;
                 }
+
+                completionPending = true;
             }
         }
         finally

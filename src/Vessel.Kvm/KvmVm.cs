@@ -11,7 +11,7 @@ namespace Vessel.Kvm;
 /// A KVM virtual machine: its memory slots over the machine's <see cref="GuestMemory"/>, the in-kernel irqchip and PIT,
 /// and its vCPUs. Device interrupts arrive here as GSI levels and MSIs.
 /// </summary>
-public sealed unsafe class KvmVm : IAcceleratorVm, IKernelIoEvents
+public sealed unsafe partial class KvmVm : IAcceleratorVm, IKernelIoEvents
 {
     /// <summary>
     /// Three pages for the TSS Intel hosts need to run real mode (KVM_SET_TSS_ADDR), and the identity-map page table
@@ -35,8 +35,10 @@ public sealed unsafe class KvmVm : IAcceleratorVm, IKernelIoEvents
     private readonly string kernelIoEventsMissing;
     private bool reportedRoutingRefusal;
 
-    private KvmVm(SafeKvmVmHandle handle, CpuidEntry[] supportedCpuid, CpuTemplate cpuTemplate, int vcpuMmapSize, int vcpuCount, IMachineLog log, int routeLimit, string kernelIoEventsMissing)
+    private KvmVm(SafeKvmVmHandle handle, GuestMemory memory, KvmStateSupport stateSupport, CpuidEntry[] supportedCpuid, CpuTemplate cpuTemplate, int vcpuMmapSize, int vcpuCount, IMachineLog log, int routeLimit, string kernelIoEventsMissing)
     {
+        this.memory = memory;
+        this.stateSupport = stateSupport;
         this.handle = handle;
         this.supportedCpuid = supportedCpuid;
         this.cpuTemplate = cpuTemplate;
@@ -122,7 +124,7 @@ public sealed unsafe class KvmVm : IAcceleratorVm, IKernelIoEvents
                 missing = $"KVM_CAP_IRQ_ROUTING allows only {routeLimit} routes";
             }
 
-            return new KvmVm(vm, supportedCpuid, cpuTemplate, host.VcpuMmapSize, options.VcpuCount, log, routeLimit, missing);
+            return new KvmVm(vm, memory, KvmStateSupport.Probe(host), supportedCpuid, cpuTemplate, host.VcpuMmapSize, options.VcpuCount, log, routeLimit, missing);
         }
         catch
         {
@@ -154,7 +156,13 @@ public sealed unsafe class KvmVm : IAcceleratorVm, IKernelIoEvents
             }
 
             SetCpuid(vcpu, index);
-            return new KvmVcpu(index, vcpu, run!, new KvmExitDispatcher(io), log);
+            var created = new KvmVcpu(index, vcpu, run!, new KvmExitDispatcher(io), log, stateSupport);
+            lock (vcpus)
+            {
+                vcpus.Add(created);
+            }
+
+            return created;
         }
         catch
         {

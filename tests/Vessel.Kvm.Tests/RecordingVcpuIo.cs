@@ -12,11 +12,15 @@ internal sealed class RecordingVcpuIo : IVcpuIo
 
     public Action<ushort, byte[]>? OnPortWrite { get; set; }
 
+    /// <summary>Called after a port read is answered and recorded.</summary>
+    public Action<ushort>? OnPortRead { get; set; }
+
     public void PortRead(ushort port, Span<byte> data)
     {
         Fill(data);
         Accesses.Add(("in", port, data.ToArray()));
         ReadValue += (byte)data.Length;
+        OnPortRead?.Invoke(port);
     }
 
     public void PortWrite(ushort port, ReadOnlySpan<byte> data)

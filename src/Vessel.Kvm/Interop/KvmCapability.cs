@@ -20,6 +20,7 @@ internal enum KvmCapability
     AdjustClock = 39,
     VcpuEvents = 41,
     Debugregs = 50,
+    Xsave = 55,
     Xcrs = 56,
     MaxVcpus = 66,
     SignalMsi = 77,

@@ -17,4 +17,18 @@ internal static class KvmConstants
 
     /// <summary>KVM_MAX_XCRS.</summary>
     public const int MaxXcrs = 16;
+
+    /// <summary>KVM_IOAPIC_NUM_PINS.</summary>
+    public const int IoapicPins = 24;
+
+    /// <summary>sizeof(struct kvm_xsave) without KVM_CAP_XSAVE2's extra: 1024 u32.</summary>
+    public const int XsaveSize = 4096;
+
+    /// <summary>KVM_MEM_LOG_DIRTY_PAGES: kvm_userspace_memory_region.flags bit that turns on the slot's dirty log.</summary>
+    public const uint MemLogDirtyPages = 1;
+
+    /// <summary>KVM_VCPUEVENT_VALID_NMI_PENDING, _SIPI_VECTOR, _SHADOW: which kvm_vcpu_events fields KVM_SET_VCPU_EVENTS applies.</summary>
+    public const uint VcpuEventValidNmiPending = 1;
+    public const uint VcpuEventValidSipiVector = 2;
+    public const uint VcpuEventValidShadow = 4;
 }

@@ -14,19 +14,25 @@ internal static class KvmIoctls
     public static readonly ulong CreateVm = IoctlNumber.Io(Type, 0x01);
     public static readonly ulong CheckExtension = IoctlNumber.Io(Type, 0x03);
     public static readonly ulong GetVcpuMmapSize = IoctlNumber.Io(Type, 0x04);
+    public static readonly ulong GetMsrIndexList = IoctlNumber.Iowr<KvmMsrList>(Type, 0x02);
     public static readonly ulong GetSupportedCpuid = IoctlNumber.Iowr<KvmCpuid2>(Type, 0x05);
 
     // VM ioctls.
     public static readonly ulong CreateVcpu = IoctlNumber.Io(Type, 0x41);
     public static readonly ulong SetUserMemoryRegion = IoctlNumber.Iow<KvmUserspaceMemoryRegion>(Type, 0x46);
+    public static readonly ulong GetDirtyLog = IoctlNumber.Iow<KvmDirtyLog>(Type, 0x42);
     public static readonly ulong SetTssAddr = IoctlNumber.Io(Type, 0x47);
     public static readonly ulong SetIdentityMapAddr = IoctlNumber.Iow<ulong>(Type, 0x48);
     public static readonly ulong CreateIrqchip = IoctlNumber.Io(Type, 0x60);
     public static readonly ulong IrqLine = IoctlNumber.Iow<KvmIrqLevel>(Type, 0x61);
+    public static readonly ulong GetIrqchip = IoctlNumber.Iowr<KvmIrqchip>(Type, 0x62);
+    public static readonly ulong SetIrqchip = IoctlNumber.Ior<KvmIrqchip>(Type, 0x63);
     public static readonly ulong SetGsiRouting = IoctlNumber.Iow<KvmIrqRouting>(Type, 0x6a);
     public static readonly ulong Irqfd = IoctlNumber.Iow<KvmIrqfd>(Type, 0x76);
     public static readonly ulong CreatePit2 = IoctlNumber.Iow<KvmPitConfig>(Type, 0x77);
     public static readonly ulong Ioeventfd = IoctlNumber.Iow<KvmIoeventfd>(Type, 0x79);
+    public static readonly ulong GetPit2 = IoctlNumber.Ior<KvmPitState2>(Type, 0x9f);
+    public static readonly ulong SetPit2 = IoctlNumber.Iow<KvmPitState2>(Type, 0xa0);
     public static readonly ulong SetClock = IoctlNumber.Iow<KvmClockData>(Type, 0x7b);
     public static readonly ulong GetClock = IoctlNumber.Ior<KvmClockData>(Type, 0x7c);
     public static readonly ulong SignalMsi = IoctlNumber.Iow<KvmMsi>(Type, 0xa5);
@@ -51,6 +57,8 @@ internal static class KvmIoctls
     public static readonly ulong SetVcpuEvents = IoctlNumber.Iow<KvmVcpuEvents>(Type, 0xa0);
     public static readonly ulong GetDebugregs = IoctlNumber.Ior<KvmDebugregs>(Type, 0xa1);
     public static readonly ulong SetDebugregs = IoctlNumber.Iow<KvmDebugregs>(Type, 0xa2);
+    public static readonly ulong GetXsave = IoctlNumber.Ior<KvmXsave>(Type, 0xa4);
+    public static readonly ulong SetXsave = IoctlNumber.Iow<KvmXsave>(Type, 0xa5);
     public static readonly ulong GetXcrs = IoctlNumber.Ior<KvmXcrs>(Type, 0xa6);
     public static readonly ulong SetXcrs = IoctlNumber.Iow<KvmXcrs>(Type, 0xa7);
 }

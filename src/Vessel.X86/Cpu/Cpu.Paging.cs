@@ -71,7 +71,8 @@ public sealed unsafe partial class Cpu
         bool writable, userOk, global = false, large = false;
         ulong physical;
         linear &= 0xFFFF_FFFF;
-        uint* pdePointer = PhysicalEntryPointer32((cr3 & 0xFFFF_F000) + (((linear >> 22) & 1023) * 4));
+        ulong pdeAddress = (cr3 & 0xFFFF_F000) + (((linear >> 22) & 1023) * 4);
+        uint* pdePointer = PhysicalEntryPointer32(pdeAddress);
         uint pde = pdePointer == null ? 0 : *pdePointer;
         if ((pde & (uint)PageTableEntryBits.Present) == 0)
         {
@@ -87,15 +88,16 @@ public sealed unsafe partial class Cpu
                 return PageFault(linear, kind, user, PageFaultErrorCode.Present);
             }
 
-            SetAccessedAndDirty32(pdePointer, pde, kind == AccessKind.Write);
+            SetAccessedAndDirty32(pdePointer, pdeAddress, pde, kind == AccessKind.Write);
             physical = (pde & 0xFFC0_0000UL) | (((ulong)pde & 0x1FE000) << 19) | (linear & 0x3F_FFFF);
             global = (pde & (uint)PageTableEntryBits.Global) != 0;
             large = true;
         }
         else
         {
-            SetAccessed32(pdePointer, pde);
-            uint* ptePointer = PhysicalEntryPointer32((pde & 0xFFFF_F000) + (((linear >> 12) & 1023) * 4));
+            SetAccessed32(pdePointer, pdeAddress, pde);
+            ulong pteAddress = (pde & 0xFFFF_F000) + (((linear >> 12) & 1023) * 4);
+            uint* ptePointer = PhysicalEntryPointer32(pteAddress);
             uint pte = ptePointer == null ? 0 : *ptePointer;
             if ((pte & (uint)PageTableEntryBits.Present) == 0)
             {
@@ -109,7 +111,7 @@ public sealed unsafe partial class Cpu
                 return PageFault(linear, kind, user, PageFaultErrorCode.Present);
             }
 
-            SetAccessedAndDirty32(ptePointer, pte, kind == AccessKind.Write);
+            SetAccessedAndDirty32(ptePointer, pteAddress, pte, kind == AccessKind.Write);
             physical = (pte & 0xFFFF_F000UL) | (linear & 0xFFF);
             global = (pte & (uint)PageTableEntryBits.Global) != 0;
         }
@@ -137,7 +139,8 @@ public sealed unsafe partial class Cpu
         while (true)
         {
             int shift = 12 + (9 * (level - 1));
-            ulong* entryPointer = PhysicalEntryPointer64(table + (((linear >> shift) & 511) * 8));
+            ulong entryAddress = table + (((linear >> shift) & 511) * 8);
+            ulong* entryPointer = PhysicalEntryPointer64(entryAddress);
             ulong entry = entryPointer == null ? 0 : Volatile.Read(ref *entryPointer);
             if ((entry & (ulong)PageTableEntryBits.Present) == 0)
             {
@@ -160,7 +163,7 @@ public sealed unsafe partial class Cpu
             executable &= !noExecuteEnabled || (entry & (ulong)PageTableEntryBits.NoExecute) == 0;
             if (!isLeaf)
             {
-                SetAccessed(entryPointer, entry);
+                SetAccessed(entryPointer, entryAddress, entry);
                 table = entry & PhysicalPageMask;
                 level--;
                 continue;
@@ -171,7 +174,7 @@ public sealed unsafe partial class Cpu
                 return PageFault(linear, kind, user, PageFaultErrorCode.Present);
             }
 
-            SetAccessedAndDirty(entryPointer, entry, kind == AccessKind.Write);
+            SetAccessedAndDirty(entryPointer, entryAddress, entry, kind == AccessKind.Write);
             ulong pageMask = (1UL << shift) - 1;
             translation.PhysicalAddress = (entry & PhysicalPageMask & ~pageMask) | (linear & pageMask);
             translation.Writable = writable || (!user && !writeProtect);
@@ -232,37 +235,50 @@ public sealed unsafe partial class Cpu
 
     private uint* PhysicalEntryPointer32(ulong physical) => (uint*)memory.HostPointerOrNull(physical & ~3UL);
 
-    private static void SetAccessed(ulong* entry, ulong value)
+    // The walker's accessed/dirty updates are stores to guest RAM too: with the dirty log on they mark the table's page.
+    private void SetAccessed(ulong* entry, ulong address, ulong value)
     {
         if ((value & (ulong)PageTableEntryBits.Accessed) == 0)
         {
             Interlocked.Or(ref *entry, (ulong)PageTableEntryBits.Accessed);
+            MarkTableDirty(address);
         }
     }
 
-    private static void SetAccessedAndDirty(ulong* entry, ulong value, bool write)
+    private void SetAccessedAndDirty(ulong* entry, ulong address, ulong value, bool write)
     {
         ulong wanted = (ulong)PageTableEntryBits.Accessed | (write ? (ulong)PageTableEntryBits.Dirty : 0);
         if ((value & wanted) != wanted)
         {
             Interlocked.Or(ref *entry, wanted);
+            MarkTableDirty(address);
         }
     }
 
-    private static void SetAccessed32(uint* entry, uint value)
+    private void SetAccessed32(uint* entry, ulong address, uint value)
     {
         if ((value & (uint)PageTableEntryBits.Accessed) == 0)
         {
             Interlocked.Or(ref *entry, (uint)PageTableEntryBits.Accessed);
+            MarkTableDirty(address);
         }
     }
 
-    private static void SetAccessedAndDirty32(uint* entry, uint value, bool write)
+    private void SetAccessedAndDirty32(uint* entry, ulong address, uint value, bool write)
     {
         uint wanted = (uint)PageTableEntryBits.Accessed | (write ? (uint)PageTableEntryBits.Dirty : 0);
         if ((value & wanted) != wanted)
         {
             Interlocked.Or(ref *entry, wanted);
+            MarkTableDirty(address);
+        }
+    }
+
+    private void MarkTableDirty(ulong address)
+    {
+        if (dirtyLogging)
+        {
+            memory.MarkDirty(address);
         }
     }
 

@@ -13,46 +13,6 @@ namespace Vessel.X86.Cpu;
 /// </summary>
 public sealed unsafe partial class Cpu
 {
-    /// <summary>
-    /// The MSRs a snapshot carries beyond the fields of <see cref="VcpuState"/> (EFER, the TSC, FS/GS base, and the
-    /// APIC's own): the SYSENTER and SYSCALL targets, KERNEL_GS_BASE, TSC_AUX, PAT, MISC_ENABLE and the MTRRs. KVM saves
-    /// the same indices, so either accelerator restores the other's list.
-    /// </summary>
-    public static readonly uint[] SavedModelSpecificRegisters = BuildSavedList();
-
-    private static uint[] BuildSavedList()
-    {
-        var list = new List<uint>
-        {
-            (uint)ModelSpecificRegister.SysenterCs,
-            (uint)ModelSpecificRegister.SysenterEsp,
-            (uint)ModelSpecificRegister.SysenterEip,
-            (uint)ModelSpecificRegister.MiscEnable,
-        };
-        for (uint i = 0; i < VariableMtrrPairs * 2; i++)
-        {
-            list.Add((uint)ModelSpecificRegister.MtrrPhysicalBase0 + i);
-        }
-
-        list.Add((uint)ModelSpecificRegister.MtrrFixed64K00000);
-        list.Add((uint)ModelSpecificRegister.MtrrFixed16K80000);
-        list.Add((uint)ModelSpecificRegister.MtrrFixed16KA0000);
-        for (uint i = 0; i < 8; i++)
-        {
-            list.Add((uint)ModelSpecificRegister.MtrrFixed4KC0000 + i);
-        }
-
-        list.Add((uint)ModelSpecificRegister.PageAttributeTable);
-        list.Add((uint)ModelSpecificRegister.MtrrDefaultType);
-        list.Add((uint)ModelSpecificRegister.Star);
-        list.Add((uint)ModelSpecificRegister.LongStar);
-        list.Add((uint)ModelSpecificRegister.CompatibilityStar);
-        list.Add((uint)ModelSpecificRegister.SyscallFlagMask);
-        list.Add((uint)ModelSpecificRegister.KernelGsBase);
-        list.Add((uint)ModelSpecificRegister.TscAux);
-        return [.. list];
-    }
-
     /// <summary>An interrupt vector acknowledged from a controller but not yet delivered (restored from KVM), or -1.</summary>
     private int injectedInterrupt = -1;
 
@@ -68,8 +28,8 @@ public sealed unsafe partial class Cpu
             registers[i] = s->Gpr[i];
         }
 
-        var msrs = new List<ModelSpecificRegisterValue>(SavedModelSpecificRegisters.Length);
-        foreach (uint index in SavedModelSpecificRegisters)
+        var msrs = new List<ModelSpecificRegisterValue>(SavedModelSpecificRegisters.Architectural.Length);
+        foreach (uint index in SavedModelSpecificRegisters.Architectural)
         {
             if (TryReadMsr(index, out ulong value))
             {
@@ -153,7 +113,8 @@ public sealed unsafe partial class Cpu
 
         foreach (var msr in state.ModelSpecificRegisters)
         {
-            if (Array.IndexOf(IgnoredFsGsBaseMsrs, msr.Index) < 0 && !TryReadMsr(msr.Index, out _) && msr.Value != 0)
+            if (Array.IndexOf(IgnoredFsGsBaseMsrs, msr.Index) < 0 && !TryReadMsr(msr.Index, out _)
+                && msr.Value != SavedModelSpecificRegisters.KvmParavirtualResetValue(msr.Index))
             {
                 return $"MSR {msr.Index:X} holds {msr.Value:X} and the software CPU has no such MSR (a paravirtual clock or a feature it does not offer)";
             }

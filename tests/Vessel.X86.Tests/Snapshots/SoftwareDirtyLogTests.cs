@@ -12,6 +12,7 @@ public sealed class SoftwareDirtyLogTests
     public void After_start_a_guest_store_marks_exactly_its_page()
     {
         using var guest = StoringGuest();
+        PresetAccessedAndDirty(guest);
         guest.Vm.StartDirtyLog();
         guest.Memory.TakeDirtyPages();
 
@@ -23,9 +24,25 @@ public sealed class SoftwareDirtyLogTests
     }
 
     [Fact]
+    public void The_page_walker_setting_accessed_and_dirty_bits_marks_the_page_table_pages()
+    {
+        using var guest = StoringGuest();
+        guest.Vm.StartDirtyLog();
+        guest.Memory.TakeDirtyPages();
+
+        guest.Run();
+        guest.Vm.CollectDirtyPages();
+
+        Assert.Equal(
+            [LongModeGuest.Pml4Address >> 12, LongModeGuest.PdptAddress >> 12, LongModeGuest.PdAddress >> 12, StoredPage >> 12],
+            DirtyPages(guest.Memory));
+    }
+
+    [Fact]
     public void A_store_after_a_collection_through_a_translation_cached_before_it_is_logged_again()
     {
         using var guest = StoringGuest();
+        PresetAccessedAndDirty(guest);
         guest.Vm.StartDirtyLog();
         guest.Memory.TakeDirtyPages();
         guest.Run();
@@ -48,6 +65,20 @@ public sealed class SoftwareDirtyLogTests
         guest.Run();
 
         Assert.Empty(DirtyPages(guest.Memory));
+    }
+
+    /// <summary>Sets every accessed and dirty bit the walk would set, so only the guest's own stores write RAM.</summary>
+    private static void PresetAccessedAndDirty(LongModeGuest guest)
+    {
+        const ulong accessed = 0x20;
+        const ulong dirty = 0x40;
+        guest.Memory.Write(new GuestAddress(LongModeGuest.Pml4Address), guest.Memory.Read<ulong>(new GuestAddress(LongModeGuest.Pml4Address)) | accessed);
+        guest.Memory.Write(new GuestAddress(LongModeGuest.PdptAddress), guest.Memory.Read<ulong>(new GuestAddress(LongModeGuest.PdptAddress)) | accessed);
+        for (ulong i = 0; i < 512; i++)
+        {
+            var entry = new GuestAddress(LongModeGuest.PdAddress + (i * 8));
+            guest.Memory.Write(entry, guest.Memory.Read<ulong>(entry) | accessed | dirty);
+        }
     }
 
     private static LongModeGuest StoringGuest() => new(a =>

@@ -18,6 +18,13 @@ public sealed class AcceleratorState
     /// <summary>"software" or "kvm": informational, a restore accepts either.</summary>
     public required string Kind { get; init; }
 
+    /// <summary>
+    /// KVM's kvmclock at the save, in nanoseconds (KVM_GET_CLOCK), restored with KVM_SET_CLOCK so a paravirtual clock
+    /// resumes monotonic on KVM. Zero from the software CPU, whose guest time is the machine's VM clock, saved and
+    /// restored by the machine itself.
+    /// </summary>
+    public long ClockNanoseconds { get; init; }
+
     public required IReadOnlyList<VcpuState> Vcpus { get; init; }
 
     public required IoApicState IoApic { get; init; }
@@ -38,6 +45,7 @@ public sealed class AcceleratorState
         {
             writer.WriteString(Kind);
             writer.WriteInt32(Vcpus.Count);
+            writer.WriteInt64(ClockNanoseconds);
         }
 
         for (int i = 0; i < Vcpus.Count; i++)
@@ -73,6 +81,7 @@ public sealed class AcceleratorState
         var header = reader.ReadSection("accelerator", Version, out _);
         string kind = header.ReadString();
         int count = header.ReadInt32();
+        long clock = header.ReadInt64();
         header.ExpectEnd();
         if (count != vcpuCount)
         {
@@ -105,7 +114,7 @@ public sealed class AcceleratorState
         var pit = ReadPit(pitSection);
         pitSection.ExpectEnd();
 
-        return new AcceleratorState { Kind = kind, Vcpus = vcpus, IoApic = ioapic, Pic = pic, Pit = pit };
+        return new AcceleratorState { Kind = kind, ClockNanoseconds = clock, Vcpus = vcpus, IoApic = ioapic, Pic = pic, Pit = pit };
     }
 
     public static void WriteVcpu(StateWriter writer, VcpuState state)
