@@ -1,6 +1,7 @@
 using Iced.Intel;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
+using Vessel.Guests.Tests.Linux;
 using Vessel.Testing.Images;
 using Vessel.Testing.Serial;
 using Vessel.Vmm.Building;
@@ -30,15 +31,16 @@ public sealed class SnapshotGuestTests : IDisposable
         Directory.Delete(folder, recursive: true);
     }
 
-    [Fact]
-    public void A_restored_guest_sends_the_next_count_after_a_full_and_then_a_diff_snapshot()
+    [Theory]
+    [BareMetalAccelerator(GuestAccelerators.Software)]
+    [BareMetalAccelerator(GuestAccelerators.Kvm)]
+    public void A_restored_guest_sends_the_next_count_after_a_full_and_then_a_diff_snapshot(string accelerator)
     {
         var config = new MachineConfig
         {
             KernelPath = kernelPath,
             MemoryBytes = 64UL << 20,
             VcpuCount = 2,
-            Accelerator = AcceleratorKind.Software,
             TrackDirtyPages = true,
         };
         string state = Path.Combine(folder, "vm.snap");
@@ -46,7 +48,7 @@ public sealed class SnapshotGuestTests : IDisposable
 
         var firstConsole = new CapturingSerialOutput();
         string before;
-        using (var built = MachineBuilder.Build(config, new SoftwareAccelerator(), firstConsole, NullMachineLog.Instance))
+        using (var built = MachineBuilder.Build(config, GuestAccelerators.Create(accelerator), firstConsole, NullMachineLog.Instance))
         {
             built.Machine.Start();
             WaitForBytes(firstConsole, 20);
@@ -64,10 +66,11 @@ public sealed class SnapshotGuestTests : IDisposable
         string afterFirstRestore;
         string diffMemory = Path.Combine(folder, "vm-diff.mem");
         File.Copy(memory, diffMemory);
-        var restored = MachineSnapshot.Restore(state, memory, resume: true, trackDirtyPages: true, _ => new SoftwareAccelerator(), secondConsole, NullMachineLog.Instance);
+        var restored = MachineSnapshot.Restore(state, memory, resume: true, trackDirtyPages: true, config => GuestAccelerators.Create(config.Accelerator == AcceleratorKind.Kvm ? GuestAccelerators.Kvm : GuestAccelerators.Software), secondConsole, NullMachineLog.Instance);
         using (restored.Built)
         {
             Assert.Equal(MachineState.Running, restored.Built.Machine.State);
+            Assert.Equal(accelerator, restored.Built.Machine.AcceleratorName);
             WaitForBytes(secondConsole, 20);
             restored.Built.Machine.Pause();
             afterFirstRestore = secondConsole.Text;
@@ -79,7 +82,7 @@ public sealed class SnapshotGuestTests : IDisposable
         AssertCountsOnFrom(before, afterFirstRestore);
 
         var thirdConsole = new CapturingSerialOutput();
-        var again = MachineSnapshot.Restore(state, diffMemory, resume: false, trackDirtyPages: false, _ => new SoftwareAccelerator(), thirdConsole, NullMachineLog.Instance);
+        var again = MachineSnapshot.Restore(state, diffMemory, resume: false, trackDirtyPages: false, config => GuestAccelerators.Create(config.Accelerator == AcceleratorKind.Kvm ? GuestAccelerators.Kvm : GuestAccelerators.Software), thirdConsole, NullMachineLog.Instance);
         using (again.Built)
         {
             Assert.Equal(MachineState.Paused, again.Built.Machine.State);
