@@ -697,7 +697,8 @@ public sealed partial class VmController : IDisposable
             {
                 restored = restorer(request.SnapshotPath, memoryPath, request.ResumeVm ?? false, request.TrackDirtyPages ?? request.EnableDiffSnapshots ?? false, output, Log);
             }
-            catch (Exception exception) when (exception is SnapshotException or SnapshotFormatException or MachineStateException or InvalidOperationException or IOException)
+            catch (Exception exception) when (exception is SnapshotException or SnapshotFormatException or MachineStateException or InvalidOperationException
+                or IOException or Devices.Storage.DiskImageException or Core.Memory.GuestMemoryException or ArgumentOutOfRangeException)
             {
                 throw new ApiRequestException($"Cannot load the snapshot: {exception.Message}");
             }

@@ -89,7 +89,7 @@ public static class MachineBuilder
     /// </summary>
     public static BuiltMachine BuildForRestore(MachineConfig config, IAccelerator accelerator, GuestMemory memory, ISerialOutput consoleOutput, IMachineLog log)
     {
-        config.Validate();
+        config.Validate(requireBootFiles: false);
         RefuseDevicesNotYetBuilt(config);
         return Assemble(config, accelerator, memory, consoleOutput, log, (machine, _, vm, _) =>
         {

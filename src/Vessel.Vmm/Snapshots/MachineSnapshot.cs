@@ -159,7 +159,17 @@ public static class MachineSnapshot
         }
 
         var mapped = Stopwatch.GetElapsedTime(started);
-        var built = MachineBuilder.BuildForRestore(config, accelerator, memory, consoleOutput, log);
+        BuiltMachine built;
+        try
+        {
+            built = MachineBuilder.BuildForRestore(config, accelerator, memory, consoleOutput, log);
+        }
+        catch
+        {
+            memory.Dispose();
+            throw;
+        }
+
         try
         {
             var assembled = Stopwatch.GetElapsedTime(started);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using Vessel.Devices.Storage;
 using Vessel.Vmm.Configuration;
@@ -54,6 +55,30 @@ public sealed class SnapshotLinuxGuestTests : IDisposable
 
         int finalCount = ContiguousCounts(diskPath);
         Assert.True(finalCount >= onDiskAtSnapshot + 20, $"the disk holds counts 1 to {finalCount} in order after the restore, from {onDiskAtSnapshot} at the snapshot");
+    }
+
+    [Theory]
+    [UserNetworkGuest(GuestAccelerators.Software)]
+    public void A_restored_guest_on_user_networking_downloads_again_through_a_new_passt(string accelerator)
+    {
+        byte[] blob = RandomNumberGenerator.GetBytes(256 << 10);
+        string expected = $"{Convert.ToHexStringLower(SHA256.HashData(blob))}  /tmp/blob";
+        using var server = new NetworkGuestTests.OneFileHttpServer(blob);
+        string download = $"rm -f /tmp/blob; wget -q -O /tmp/blob http://10.0.2.2:{server.Port}/blob && sha256sum /tmp/blob";
+        string state = Path.Combine(work.FullName, "net.snap");
+        string memory = Path.Combine(work.FullName, "net.mem");
+        using (var guest = LinuxGuest.Boot(accelerator, 1, MemoryBytes, [NetworkInterfaceConfig.Parse("user", 0)]))
+        {
+            guest.Run("cd /lib/modules/$(uname -r) && for m in $(cat modules.load); do insmod ./$m 2>/dev/null; done; cd /");
+            guest.Run($"printf '{NetworkGuestTests.DhcpScript}' > /tmp/dhcp.sh && chmod +x /tmp/dhcp.sh && ip link set eth0 up");
+            guest.Run("udhcpc -i eth0 -s /tmp/dhcp.sh -O mtu -q -n -t 10 -T 3 2>&1");
+            Assert.Equal(expected, guest.Run(download));
+            guest.Snapshot(SnapshotType.Full, state, memory);
+        }
+
+        using var restored = LinuxGuest.Restore(accelerator, state, memory);
+        Assert.Contains("inet 10.0.2.15/24", restored.Run("ip -4 addr show eth0"));
+        Assert.Equal(expected, restored.Run(download));
     }
 
     private static int WaitForCount(LinuxGuest guest, int atLeast)
