@@ -4,6 +4,7 @@ using Vessel.Core.Time;
 using Vessel.Devices.Clock;
 using Vessel.Devices.Keyboard;
 using Vessel.Devices.Pci;
+using Vessel.Devices.Power;
 using Vessel.Devices.Serial;
 using Vessel.Devices.Tests.Fakes;
 using Vessel.Devices.Tests.Pci;
@@ -197,6 +198,22 @@ public sealed class LegacyDeviceStateTests
         byte[] saved = StateRoundTrip.Save(new TestPciFunction());
 
         StateRoundTrip.AssertTruncationRefused(saved, () => new TestPciFunction());
+    }
+
+    [Fact]
+    public void Acpi_pm_registers_the_guest_wrote_survive_a_restore_byte_for_byte()
+    {
+        var power = new PowerManagementDevice(new FakeInterruptLine(), new FakeSystemControl(), new RecordingMachineLog());
+        power.Write(PowerManagementDevice.EnableOffset, [0x21, 0x01]);
+        byte[] saved = StateRoundTrip.Save(power);
+
+        var restored = new PowerManagementDevice(new FakeInterruptLine(), new FakeSystemControl(), new RecordingMachineLog());
+        StateRoundTrip.AssertSameAfterRestore(saved, restored);
+
+        Span<byte> enable = stackalloc byte[2];
+        restored.Read(PowerManagementDevice.EnableOffset, enable);
+        Assert.Equal([0x21, 0x01], enable.ToArray());
+        StateRoundTrip.AssertTruncationRefused(saved, () => new PowerManagementDevice(new FakeInterruptLine(), new FakeSystemControl(), new RecordingMachineLog()));
     }
 
     private static VmClock PausedClock(DateTimeOffset wallClock)
