@@ -27,6 +27,8 @@ namespace Vessel.Api;
 [JsonSerializable(typeof(PartialDrive))]
 [JsonSerializable(typeof(PartialNetworkInterface))]
 [JsonSerializable(typeof(SerialDevice))]
+[JsonSerializable(typeof(SnapshotCreateParams))]
+[JsonSerializable(typeof(SnapshotLoadParams))]
 [JsonSerializable(typeof(Vm))]
 [JsonSerializable(typeof(Vsock))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

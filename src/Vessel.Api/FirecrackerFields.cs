@@ -20,6 +20,7 @@ public static class FirecrackerFields
         ConfigField.NetworkGuestMac => "guest_mac",
         ConfigField.VsockGuestCid => "guest_cid",
         ConfigField.VsockUdsPath => "uds_path",
+        ConfigField.TrackDirtyPages => "track_dirty_pages",
         _ => field.ToString(),
     };
 }

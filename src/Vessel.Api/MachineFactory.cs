@@ -11,3 +11,9 @@ namespace Vessel.Api;
 /// <c>PUT /serial</c> named a file).
 /// </summary>
 public delegate BuiltMachine MachineFactory(MachineConfig config, ISerialOutput serialOutput, IMachineLog log);
+
+/// <summary>
+/// Rebuilds a machine from a snapshot (<c>PUT /snapshot/load</c>): the host decides the accelerator and wires the console
+/// input, as <see cref="MachineFactory"/> does for a boot.
+/// </summary>
+public delegate Vessel.Vmm.Snapshots.RestoredMachine SnapshotRestorer(string snapshotPath, string memoryPath, bool resume, bool trackDirtyPages, ISerialOutput serialOutput, IMachineLog log);

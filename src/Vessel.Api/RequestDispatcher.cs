@@ -18,7 +18,7 @@ public sealed class RequestDispatcher(VmController controller)
     public const int MaxBodyBytes = 51200;
 
     /// <summary>Endpoints of Firecracker's API that Vessel does not serve yet; any method on them gets a 400 that says so.</summary>
-    private static readonly string[] UnsupportedPrefixes = ["/balloon", "/mmds", "/hotplug", "/pmem", "/cpu-config", "/snapshot"];
+    private static readonly string[] UnsupportedPrefixes = ["/balloon", "/mmds", "/hotplug", "/pmem", "/cpu-config"];
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -75,6 +75,12 @@ public sealed class RequestDispatcher(VmController controller)
                 break;
             case ("PUT", "/actions"):
                 controller.PerformAction(await ReadAsync(context, ApiJsonContext.Default.InstanceActionInfo).ConfigureAwait(false));
+                break;
+            case ("PUT", "/snapshot/create"):
+                controller.CreateSnapshot(await ReadAsync(context, ApiJsonContext.Default.SnapshotCreateParams).ConfigureAwait(false));
+                break;
+            case ("PUT", "/snapshot/load"):
+                controller.LoadSnapshot(await ReadAsync(context, ApiJsonContext.Default.SnapshotLoadParams).ConfigureAwait(false));
                 break;
             case ("PATCH", "/vm"):
                 controller.PatchVm(await ReadAsync(context, ApiJsonContext.Default.Vm).ConfigureAwait(false));

@@ -4,10 +4,12 @@ using Vessel.Boot;
 using Vessel.Client.Models;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
+using Vessel.Core.Snapshots;
 using Vessel.Devices.Serial;
 using Vessel.Vmm.Building;
 using Vessel.Vmm.Configuration;
 using Vessel.Vmm.Running;
+using Vessel.Vmm.Snapshots;
 
 namespace Vessel.Api;
 
@@ -45,6 +47,7 @@ public sealed partial class VmController : IDisposable
 
     private readonly Lock sync = new();
     private readonly MachineFactory factory;
+    private readonly SnapshotRestorer? restorer;
     private readonly IMachineLog hostLog;
     private readonly TaskCompletionSource<MachineStop> stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Drive> drives = [];
@@ -68,10 +71,12 @@ public sealed partial class VmController : IDisposable
     private FileSerialOutput? serialFile;
     private ConsoleSerialOutput? consoleOutput;
     private Timer? metricsTimer;
+    private bool machineConfigured;
 
-    public VmController(MachineFactory factory, IMachineLog hostLog, string instanceId = "anonymous-instance")
+    public VmController(MachineFactory factory, IMachineLog hostLog, string instanceId = "anonymous-instance", SnapshotRestorer? restorer = null)
     {
         this.factory = factory;
+        this.restorer = restorer;
         this.hostLog = hostLog;
         InstanceId = instanceId;
         Log = new VmmLog(hostLog, instanceId);
@@ -560,6 +565,7 @@ public sealed partial class VmController : IDisposable
                 CommandLine = commandLine,
                 VcpuCount = machineConfiguration.VcpuCount ?? 1,
                 MemoryBytes = (ulong)(machineConfiguration.MemSizeMib ?? 128) << 20,
+                TrackDirtyPages = machineConfiguration.TrackDirtyPages ?? false,
                 Disks = [.. ordered.Select(d => new DiskConfig { Id = d.DriveId, Path = d.PathOnHost!, ReadOnly = d.IsReadOnly ?? false })],
                 NetworkInterfaces = [.. networkInterfaces.Select(n => new NetworkInterfaceConfig
                 {
@@ -598,23 +604,7 @@ public sealed partial class VmController : IDisposable
         {
             RequireNotStarted();
             var config = ToMachineConfig();
-            ISerialOutput output;
-            if (serial?.SerialOutPath is { } serialPath)
-            {
-                try
-                {
-                    output = serialFile = new FileSerialOutput(serialPath);
-                }
-                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-                {
-                    throw new ApiRequestException($"serial_out_path: '{serialPath}' cannot be opened for writing ({exception.Message}).");
-                }
-            }
-            else
-            {
-                output = consoleOutput ??= new ConsoleSerialOutput();
-            }
-
+            var output = OpenSerialOutput();
             try
             {
                 built = factory(config, output, Log);
@@ -632,48 +622,181 @@ public sealed partial class VmController : IDisposable
                 throw new ApiRequestException($"Cannot start the microVM: {exception.Message}");
             }
 
-            var machine = built.Machine;
-            if (consoleOutput != null)
+            Watch(built.Machine, start: true);
+        }
+    }
+
+    /// <summary>
+    /// <c>PUT /snapshot/create</c>: writes the paused microVM's state to <c>snapshot_path</c> and its memory to
+    /// <c>mem_file_path</c> (all of it, or with <c>snapshot_type</c> Diff the pages written since the last snapshot).
+    /// </summary>
+    public void CreateSnapshot(SnapshotCreateParams request)
+    {
+        lock (sync)
+        {
+            var type = request.SnapshotType switch
             {
-                // A stdout nobody reads must not keep a stopping machine's vCPU waiting for room (ConsoleSession does the same).
-                machine.Stopping.Register(consoleOutput.Abandon);
+                null or SnapshotCreateParams.Full => SnapshotType.Full,
+                SnapshotCreateParams.Diff => SnapshotType.Diff,
+                _ => throw new ApiRequestException($"snapshot_type: '{request.SnapshotType}' is not a snapshot type. Give Full or Diff."),
+            };
+            RequirePath(request.SnapshotPath, "snapshot_path");
+            RequirePath(request.MemFilePath, "mem_file_path");
+            var machine = RequireRunningMachine();
+            if (machine.Machine.State != MachineState.Paused)
+            {
+                throw new ApiRequestException($"Cannot create a snapshot: the microVM is {StateName()}, and a snapshot is taken only while it is Paused (PATCH /vm {{\"state\": \"Paused\"}} first).");
             }
 
+            try
+            {
+                var result = MachineSnapshot.Create(machine, type, request.SnapshotPath, request.MemFilePath);
+                string summary = $"created a {type} snapshot in {result.Elapsed.TotalMilliseconds:0} ms: {result.StateBytes} bytes of state in {request.SnapshotPath}, {result.MemoryBytesWritten} bytes of memory written to {request.MemFilePath}";
+                Log.Write(LogLevel.Info, "vmm", summary);
+                hostLog.Info(summary);
+            }
+            catch (Exception exception) when (exception is SnapshotException or MachineStateException)
+            {
+                throw new ApiRequestException($"Cannot create a snapshot: {exception.Message}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>PUT /snapshot/load</c>: rebuilds the snapshot's microVM in this VMM, which must not have been configured or
+    /// started; it is Paused afterwards, or Running with <c>resume_vm</c>.
+    /// </summary>
+    public void LoadSnapshot(SnapshotLoadParams request)
+    {
+        lock (sync)
+        {
+            RequireNotStarted();
+            if (machineConfigured || bootSource != null || drives.Count > 0 || networkInterfaces.Count > 0 || vsock != null || entropy != null)
+            {
+                throw new ApiRequestException("Cannot load a snapshot: this microVM was already configured (boot source, machine config or devices); a snapshot loads only into a fresh VMM, whose configuration it brings.");
+            }
+
+            RequirePath(request.SnapshotPath, "snapshot_path");
+            string memoryPath = request switch
+            {
+                { MemBackend: not null, MemFilePath: not null } => throw new ApiRequestException("mem_backend and mem_file_path: give one, not both (mem_file_path is the older name)."),
+                { MemBackend: { BackendType: MemoryBackend.File } backend } => backend.BackendPath,
+                { MemBackend: { } backend } => throw new ApiRequestException($"mem_backend.backend_type: '{backend.BackendType}' is not supported. Give File."),
+                { MemFilePath: { } path } => path,
+                _ => throw new ApiRequestException("mem_backend: missing. Give {\"backend_type\": \"File\", \"backend_path\": ...} with the memory file the snapshot was written with."),
+            };
+            RequirePath(memoryPath, "mem_backend.backend_path");
+            if (restorer == null)
+            {
+                throw new ApiRequestException("Cannot load a snapshot: this VMM was started without a way to restore machines.");
+            }
+
+            var output = OpenSerialOutput();
+            RestoredMachine restored;
+            try
+            {
+                restored = restorer(request.SnapshotPath, memoryPath, request.ResumeVm ?? false, request.TrackDirtyPages ?? request.EnableDiffSnapshots ?? false, output, Log);
+            }
+            catch (Exception exception) when (exception is SnapshotException or SnapshotFormatException or MachineStateException or InvalidOperationException
+                or IOException or Devices.Storage.DiskImageException or Core.Memory.GuestMemoryException or ArgumentOutOfRangeException)
+            {
+                throw new ApiRequestException($"Cannot load the snapshot: {exception.Message}");
+            }
+            catch (ConfigurationException exception)
+            {
+                throw new ApiRequestException($"Cannot load the snapshot: {exception.Render(FirecrackerFields.For)}");
+            }
+
+            built = restored.Built;
+            var config = restored.Config;
+            bootSource = new BootSource { KernelImagePath = config.KernelPath, InitrdPath = config.InitrdPath, BootArgs = config.CommandLine };
+            machineConfiguration = machineConfiguration with
+            {
+                VcpuCount = config.VcpuCount,
+                MemSizeMib = (int)(config.MemoryBytes >> 20),
+                TrackDirtyPages = config.TrackDirtyPages,
+            };
+            drives.AddRange(config.Disks.Select(disk => new Drive { DriveId = disk.Id, PathOnHost = disk.Path, IsReadOnly = disk.ReadOnly, IsRootDevice = false }));
+            networkInterfaces.AddRange(config.NetworkInterfaces.Select(network => new NetworkInterface { IfaceId = network.Id, HostDevName = network.HostDeviceName ?? string.Empty, GuestMac = network.GuestMac }));
+            string loaded = $"loaded the snapshot {request.SnapshotPath} in {restored.Elapsed.TotalMilliseconds:0.0} ms ({(request.ResumeVm == true ? "resumed" : "paused")})";
+            Log.Write(LogLevel.Info, "vmm", loaded);
+            hostLog.Info(loaded);
+            Watch(built.Machine, start: false);
+        }
+    }
+
+    private static void RequirePath(string? path, string field)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ApiRequestException($"{field}: missing. Give the path of a file on the host.");
+        }
+    }
+
+    private ISerialOutput OpenSerialOutput()
+    {
+        if (serial?.SerialOutPath is { } serialPath)
+        {
+            try
+            {
+                return serialFile = new FileSerialOutput(serialPath);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                throw new ApiRequestException($"serial_out_path: '{serialPath}' cannot be opened for writing ({exception.Message}).");
+            }
+        }
+
+        return consoleOutput ??= new ConsoleSerialOutput();
+    }
+
+    /// <summary>Starts the machine (a boot) or leaves it as restored, and watches for its stop and flushes metrics.</summary>
+    private void Watch(Machine machine, bool start)
+    {
+        if (consoleOutput != null)
+        {
+            // A stdout nobody reads must not keep a stopping machine's vCPU waiting for room (ConsoleSession does the same).
+            machine.Stopping.Register(consoleOutput.Abandon);
+        }
+
+        if (start)
+        {
             machine.Start();
             Log.Write(LogLevel.Info, "vmm", $"started the microVM on the {machine.AcceleratorName} accelerator");
-            var waiter = new Thread(() =>
-            {
-                var stop = machine.WaitForStop();
-                lock (sync)
-                {
-                    metricsTimer?.Dispose();
-                    MetricsSink.Flush(machine.Metrics, "Stopped");
-                }
+        }
 
-                Log.Write(LogLevel.Info, "vmm", $"the microVM stopped: {stop.Detail ?? stop.Reason.ToString()}");
-                consoleOutput?.WaitUntilDrained(OutputDrainBound);
-                stopped.TrySetResult(stop);
-            })
-            { IsBackground = true, Name = "vessel machine waiter" };
-            waiter.Start();
-            if (MetricsSink.IsConfigured)
+        var waiter = new Thread(() =>
+        {
+            var stop = machine.WaitForStop();
+            lock (sync)
             {
-                metricsTimer = new Timer(
-                    _ =>
-                    {
-                        try
-                        {
-                            MetricsSink.Flush(machine.Metrics, machine.State.ToString());
-                        }
-                        catch (ApiRequestException exception)
-                        {
-                            hostLog.Warn(exception.Message);
-                        }
-                    },
-                    null,
-                    MetricsSink.PeriodicFlushInterval,
-                    MetricsSink.PeriodicFlushInterval);
+                metricsTimer?.Dispose();
+                MetricsSink.Flush(machine.Metrics, "Stopped");
             }
+
+            Log.Write(LogLevel.Info, "vmm", $"the microVM stopped: {stop.Detail ?? stop.Reason.ToString()}");
+            consoleOutput?.WaitUntilDrained(OutputDrainBound);
+            stopped.TrySetResult(stop);
+        })
+        { IsBackground = true, Name = "vessel machine waiter" };
+        waiter.Start();
+        if (MetricsSink.IsConfigured)
+        {
+            metricsTimer = new Timer(
+                _ =>
+                {
+                    try
+                    {
+                        MetricsSink.Flush(machine.Metrics, machine.State.ToString());
+                    }
+                    catch (ApiRequestException exception)
+                    {
+                        hostLog.Warn(exception.Message);
+                    }
+                },
+                null,
+                MetricsSink.PeriodicFlushInterval,
+                MetricsSink.PeriodicFlushInterval);
         }
     }
 
@@ -748,12 +871,8 @@ public sealed partial class VmController : IDisposable
                 throw new ApiRequestException($"huge_pages: '{merged.HugePages}' is not supported. Only None is.");
             }
 
-            if (merged.TrackDirtyPages == true)
-            {
-                throw new ApiRequestException("track_dirty_pages: dirty page tracking is not supported yet; leave it false.");
-            }
-
             machineConfiguration = merged;
+            machineConfigured = true;
         }
     }
 

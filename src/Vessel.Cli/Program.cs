@@ -24,6 +24,8 @@ public static class Program
         root.Subcommands.Add(PsCommand.Create());
         root.Subcommands.Add(LogsCommand.Create());
         root.Subcommands.Add(ConsoleCommand.Create());
+        root.Subcommands.Add(SnapshotCommand.Create());
+        root.Subcommands.Add(RestoreCommand.Create());
         var parse = root.Parse(args);
         int status = parse.Invoke();
 

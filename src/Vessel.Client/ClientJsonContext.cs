@@ -25,6 +25,8 @@ namespace Vessel.Client;
 [JsonSerializable(typeof(PartialDrive))]
 [JsonSerializable(typeof(PartialNetworkInterface))]
 [JsonSerializable(typeof(SerialDevice))]
+[JsonSerializable(typeof(SnapshotCreateParams))]
+[JsonSerializable(typeof(SnapshotLoadParams))]
 [JsonSerializable(typeof(Vm))]
 [JsonSerializable(typeof(Vsock))]
 internal sealed partial class ClientJsonContext : JsonSerializerContext;

@@ -103,6 +103,14 @@ public sealed class FirecrackerClient : IDisposable
 
     public Task FlushMetricsAsync(CancellationToken cancellation = default) => PutActionAsync(InstanceActionInfo.FlushMetrics, cancellation);
 
+    /// <summary><c>PUT /snapshot/create</c>: writes the paused microVM's state and memory.</summary>
+    public Task CreateSnapshotAsync(SnapshotCreateParams snapshot, CancellationToken cancellation = default) =>
+        SendAsync(HttpMethod.Put, "/snapshot/create", snapshot, ClientJsonContext.Default.SnapshotCreateParams, cancellation);
+
+    /// <summary><c>PUT /snapshot/load</c>: restores a snapshot into this (fresh) VMM.</summary>
+    public Task LoadSnapshotAsync(SnapshotLoadParams snapshot, CancellationToken cancellation = default) =>
+        SendAsync(HttpMethod.Put, "/snapshot/load", snapshot, ClientJsonContext.Default.SnapshotLoadParams, cancellation);
+
     public Task PatchVmAsync(string state, CancellationToken cancellation = default) =>
         SendAsync(HttpMethod.Patch, "vm", new Vm { State = state }, ClientJsonContext.Default.Vm, cancellation);
 

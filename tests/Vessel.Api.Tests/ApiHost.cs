@@ -2,6 +2,7 @@ using Vessel.Client;
 using Vessel.Core.Logging;
 using Vessel.Testing.Serial;
 using Vessel.Vmm.Building;
+using Vessel.Vmm.Snapshots;
 using Vessel.X86;
 
 namespace Vessel.Api.Tests;
@@ -41,7 +42,9 @@ public sealed class ApiHost : IAsyncDisposable
         var console = new CapturingSerialOutput();
         MachineFactory factory = (config, _, log) =>
             MachineBuilder.Build(config with { Accelerator = Vmm.Configuration.AcceleratorKind.Software }, new SoftwareAccelerator(), console, log);
-        var controller = new VmController(factory, NullMachineLog.Instance, "test-vm");
+        SnapshotRestorer restorer = (snapshotPath, memoryPath, resume, trackDirtyPages, _, log) =>
+            MachineSnapshot.Restore(snapshotPath, memoryPath, resume, trackDirtyPages, _ => new SoftwareAccelerator(), console, log);
+        var controller = new VmController(factory, NullMachineLog.Instance, "test-vm", restorer);
         var server = await ApiServer.StartAsync(Path.Combine(directory, "api.sock"), controller);
         return new ApiHost(directory, controller, server, console);
     }

@@ -253,7 +253,6 @@ public sealed class PreBootEndpointTests : IAsyncLifetime
     [InlineData("PATCH", "/hotplug/memory")]
     [InlineData("PUT", "/pmem/pmem0")]
     [InlineData("PUT", "/cpu-config")]
-    [InlineData("PUT", "/snapshot/create")]
     public async Task Endpoints_vessel_lacks_answer_400_saying_they_are_not_supported(string method, string path)
     {
         string fault = await RawRefusedAsync(new HttpMethod(method), path, "{}");

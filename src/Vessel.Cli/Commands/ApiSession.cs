@@ -1,13 +1,16 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Vessel.Api;
+using Vessel.Client.Models;
 using Vessel.Cli.Terminal;
+using Vessel.Core.Accel;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
 using Vessel.Devices.Serial;
 using Vessel.Kvm;
 using Vessel.Vmm.Building;
 using Vessel.Vmm.Configuration;
+using Vessel.Vmm.Snapshots;
 using Vessel.X86;
 
 namespace Vessel.Cli.Commands;
@@ -20,7 +23,7 @@ namespace Vessel.Cli.Commands;
 /// </summary>
 internal static class ApiSession
 {
-    public static int Run(string? apiSocket, string? configFile, string instanceId, AcceleratorKind accel, string? cpu, IMachineLog hostLog)
+    public static int Run(string? apiSocket, string? configFile, string instanceId, AcceleratorKind accel, string? cpu, IMachineLog hostLog, SnapshotLoadParams? load = null)
     {
         HostInputPump? input = null;
         MachineFactory factory = (config, output, log) =>
@@ -48,7 +51,25 @@ internal static class ApiSession
             return built;
         };
 
-        using var controller = new VmController(factory, hostLog, instanceId);
+        SnapshotRestorer restorer = (snapshotPath, memoryPath, resume, trackDirtyPages, output, log) =>
+        {
+            // The snapshot names its accelerator (and its CPU model in its configuration); the machine is rebuilt on that one.
+            RestoredMachine restored;
+            try
+            {
+                restored = MachineSnapshot.Restore(snapshotPath, memoryPath, resume, trackDirtyPages, SelectFor, output, log);
+            }
+            catch (KvmException exception)
+            {
+                throw new InvalidOperationException(exception.Message, exception);
+            }
+
+            input = new HostInputPump(new SafeFileHandle(0, ownsHandle: false), bytes => restored.Built.Console.EnqueueInput(bytes));
+            input.Start();
+            return restored;
+        };
+
+        using var controller = new VmController(factory, hostLog, instanceId, restorer);
         var hostStop = new TaskCompletionSource<MachineStop>(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnSignal(PosixSignalContext context)
         {
@@ -84,6 +105,11 @@ internal static class ApiSession
                     + $"the runtime and CLI before it {before.TotalMilliseconds:0} ms, {sinceStart.TotalMilliseconds:0} ms wall)");
             }
 
+            if (load != null)
+            {
+                controller.LoadSnapshot(load);
+            }
+
             if (configFile != null)
             {
                 controller.ApplyConfigFile(ConfigFile.Read(configFile));
@@ -117,5 +143,11 @@ internal static class ApiSession
                 built.Dispose();
             }
         }
+    }
+
+    private static IAccelerator SelectFor(MachineConfig config)
+    {
+        var (accelerator, _) = AcceleratorSelector.Select(config.Accelerator, [new KvmAccelerator(), new SoftwareAccelerator()]);
+        return accelerator;
     }
 }

@@ -45,6 +45,9 @@ public sealed unsafe class GuestMemory : IDisposable
 
     public ulong TotalSize => lowSize + highSize;
 
+    /// <summary>The memory file this RAM is mapped from copy-on-write (<see cref="MapFile"/>), or null for anonymous memory.</summary>
+    public string? BackingFile { get; private init; }
+
     /// <summary>Maps <paramref name="size"/> bytes of guest RAM, splitting it around the MMIO hole.</summary>
     public static GuestMemory Create(ulong size)
     {
@@ -62,6 +65,58 @@ public sealed unsafe class GuestMemory : IDisposable
         }
 
         return new GuestMemory([.. list]);
+    }
+
+    /// <summary>
+    /// Guest RAM of <paramref name="size"/> bytes laid out as <see cref="Create"/> lays it out, backed copy-on-write by a
+    /// memory file holding the regions one after another (what a snapshot writes): the guest runs at once and each page is
+    /// read from the file the first time it is touched (Firecracker's File backend). The file is never written.
+    /// </summary>
+    /// <exception cref="GuestMemoryException">The file is missing, unreadable or shorter than <paramref name="size"/>.</exception>
+    public static GuestMemory MapFile(string path, ulong size)
+    {
+        if (size < (1UL << 20) || size % PageSize != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(size), $"Guest memory must be a whole number of 4 KiB pages and at least 1 MiB, not {size} bytes.");
+        }
+
+        Microsoft.Win32.SafeHandles.SafeFileHandle file;
+        try
+        {
+            file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new GuestMemoryException($"The memory file {path} cannot be opened: {exception.Message}");
+        }
+
+        using (file)
+        {
+            long length = RandomAccess.GetLength(file);
+            if ((ulong)length < size)
+            {
+                throw new GuestMemoryException(
+                    $"The memory file {path} is {length} bytes; the snapshot's guest has {size} bytes of RAM. Give the memory file written with this snapshot.");
+            }
+
+            ulong low = Math.Min(size, MmioHoleStart);
+            ulong high = size - low;
+            var list = new List<MemoryRegion> { new(new GuestAddress(0), low, NativeMemoryMapping.MapFilePrivate(file, 0, low, path)) };
+            if (high > 0)
+            {
+                try
+                {
+                    list.Add(new MemoryRegion(new GuestAddress(FourGiB), high, NativeMemoryMapping.MapFilePrivate(file, (long)low, high, path)));
+                }
+                catch
+                {
+                    NativeMemoryMapping.Unmap(list[0].HostAddress, low);
+                    throw;
+                }
+            }
+
+            return new GuestMemory([.. list]) { BackingFile = Path.GetFullPath(path) };
+        }
     }
 
     /// <summary>

@@ -25,6 +25,35 @@ internal static partial class NativeMemoryMapping
         return address;
     }
 
+    /// <summary>
+    /// Maps <paramref name="size"/> bytes of an open file at <paramref name="offset"/> copy-on-write (MAP_PRIVATE): pages are
+    /// read from the file when first touched, and writes stay in this process, never reaching the file.
+    /// </summary>
+    public static nint MapFilePrivate(SafeHandle file, long offset, ulong size, string path)
+    {
+        bool added = false;
+        try
+        {
+            file.DangerousAddRef(ref added);
+            nint address = Mmap(0, (nuint)size, ProtRead | ProtWrite, MapPrivate | MapNoReserve, (int)file.DangerousGetHandle(), offset);
+            if (address == MapFailed)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                throw new OutOfMemoryException(
+                    $"Could not map {size >> 20} MiB of the memory file {path} at offset {offset} (mmap errno {errno}). Check the file is a regular file on a local file system.");
+            }
+
+            return address;
+        }
+        finally
+        {
+            if (added)
+            {
+                file.DangerousRelease();
+            }
+        }
+    }
+
     public static void Unmap(nint address, ulong size) => Munmap(address, (nuint)size);
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Vessel.Core.Snapshots;
 
 namespace Vessel.Core.Time;
 
@@ -13,13 +14,13 @@ namespace Vessel.Core.Time;
 /// and Resume are rare and take a lock. The machine pauses the clock after parking its vCPUs, so no guest code observes
 /// the instant of the switch.
 /// </remarks>
-public sealed class VmClock : TimeProvider
+public sealed class VmClock : TimeProvider, IStateful
 {
     private const long Running = long.MinValue;
 
     private readonly Lock sync = new();
-    private readonly long startTimestamp;
-    private readonly DateTimeOffset startUtc;
+    private long startTimestamp;
+    private DateTimeOffset startUtc;
     private long pausedTicks;
     private long frozenAt = Running;
     private long pausedSinceHost;
@@ -49,6 +50,53 @@ public sealed class VmClock : TimeProvider
 
     /// <summary>The guest's wall clock: the start time plus guest time elapsed, so it too stands still while paused.</summary>
     public override DateTimeOffset GetUtcNow() => startUtc + GetElapsedTime(startTimestamp);
+
+    public int StateVersion => 1;
+
+    /// <summary>The guest's time (with its unit), taken while paused so it is the instant the vCPUs stopped at.</summary>
+    public void SaveState(StateWriter writer)
+    {
+        lock (sync)
+        {
+            if (frozenAt == Running)
+            {
+                throw new InvalidOperationException("The guest's clock is saved only while the machine is paused.");
+            }
+
+            writer.WriteInt64(TimestampFrequency);
+            writer.WriteInt64(frozenAt);
+        }
+    }
+
+    /// <summary>
+    /// Makes this paused clock stand at the saved guest time, so guest time goes on from there, monotonic across the
+    /// restore (the TSC, APIC timer and PIT read it), and makes its wall clock the host's now: the time the guest spent
+    /// saved is wall-clock time it missed, as kvmclock's and Firecracker's clock_realtime restore treat it.
+    /// </summary>
+    public void RestoreState(StateReader reader, int version)
+    {
+        long frequency = reader.ReadInt64();
+        long saved = reader.ReadInt64();
+        if (frequency <= 0 || saved < 0)
+        {
+            throw reader.Malformed($"the guest clock reads {saved} at {frequency} Hz");
+        }
+
+        long timestamp = frequency == TimestampFrequency ? saved : (long)((Int128)saved * TimestampFrequency / frequency);
+        lock (sync)
+        {
+            if (frozenAt == Running)
+            {
+                throw new InvalidOperationException("The guest's clock is restored only while the machine is paused.");
+            }
+
+            pausedSinceHost = Stopwatch.GetTimestamp();
+            pausedTicks = pausedSinceHost - timestamp;
+            Volatile.Write(ref frozenAt, timestamp);
+            startTimestamp = timestamp;
+            startUtc = TimeProvider.System.GetUtcNow();
+        }
+    }
 
     /// <summary>Stops guest time; a second Pause is a no-op.</summary>
     public void Pause()

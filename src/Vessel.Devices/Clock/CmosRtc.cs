@@ -1,5 +1,6 @@
 using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
+using Vessel.Core.Snapshots;
 
 namespace Vessel.Devices.Clock;
 
@@ -9,7 +10,7 @@ namespace Vessel.Devices.Clock;
 /// fires for the next enabled event, so nothing ticks while no interrupt is enabled: periodic (rate from register A),
 /// update-ended (each second), alarm. UIP reads set during the last 244 µs of each second, as on the chip.
 /// </summary>
-public sealed class CmosRtc : IBusDevice, IDisposable
+public sealed class CmosRtc : IBusDevice, IStateful, IDisposable
 {
     public const ushort IndexPort = 0x70;
     public const ushort DataPort = 0x71;
@@ -26,8 +27,8 @@ public sealed class CmosRtc : IBusDevice, IDisposable
     private readonly byte[] cmos = new byte[CmosSize];
     private readonly IInterruptLine irq;
     private readonly TimeProvider time;
-    private readonly long startTimestamp;
-    private readonly long startUtcTicks;
+    private long startTimestamp;
+    private long startUtcTicks;
     private readonly ITimer timer;
     private long offsetTicks;
     private long lastCheckTicks;
@@ -93,6 +94,60 @@ public sealed class CmosRtc : IBusDevice, IDisposable
                     WriteData(data[i]);
                 }
             }
+        }
+    }
+
+    public int StateVersion => 1;
+
+    /// <summary>
+    /// The CMOS bytes, the index latch, the line level, and the guest's own adjustment of the clock (what it set with the
+    /// SET bit, relative to the host's wall clock), never the wall-clock time itself.
+    /// </summary>
+    public void SaveState(StateWriter writer)
+    {
+        lock (sync)
+        {
+            writer.WriteRaw(cmos);
+            writer.WriteByte((byte)index);
+            writer.WriteBool(NonMaskableInterruptDisabled);
+            writer.WriteBool(lineAsserted);
+            writer.WriteInt64(offsetTicks);
+            writer.WriteInt64(lastCheckTicks - GuestTicks());
+        }
+    }
+
+    /// <remarks>
+    /// The clock restarts from the host's wall clock as the (already restored) time provider reports it, plus the guest's
+    /// adjustment: a guest restored a day later reads the right date, as kvmclock's and Firecracker's clock_realtime
+    /// corrections give. The line level is restored as a fact, not driven: the interrupt controllers hold it.
+    /// </remarks>
+    public void RestoreState(StateReader reader, int version)
+    {
+        lock (sync)
+        {
+            reader.ReadRaw(CmosSize).CopyTo(cmos);
+            byte latched = reader.ReadByte();
+            if (latched >= CmosSize)
+            {
+                throw reader.Malformed($"the CMOS index is {latched}, past its {CmosSize} bytes");
+            }
+
+            index = latched;
+            NonMaskableInterruptDisabled = reader.ReadBool();
+            lineAsserted = reader.ReadBool();
+            offsetTicks = reader.ReadInt64();
+            long sinceLastCheck = reader.ReadInt64();
+            startTimestamp = time.GetTimestamp();
+            startUtcTicks = time.GetUtcNow().UtcTicks;
+
+            // The guest's date must stay a date (years 1 to 9998) for as long as it may run.
+            if (sinceLastCheck > 0 || offsetTicks < -startUtcTicks || offsetTicks > DateTime.MaxValue.Ticks - startUtcTicks - (TimeSpan.TicksPerDay * 366))
+            {
+                throw reader.Malformed("the clock's offsets are out of range");
+            }
+
+            lastCheckTicks = GuestTicks() + sinceLastCheck;
+            ScheduleTimer();
         }
     }
 

@@ -1,6 +1,7 @@
 using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
+using Vessel.Core.Snapshots;
 
 namespace Vessel.Devices.Keyboard;
 
@@ -10,7 +11,7 @@ namespace Vessel.Devices.Keyboard;
 /// command byte, loopback, identify) and the two ways a PC reboots through it (output port bit 0, pulse command 0xFE).
 /// The auxiliary port has nothing attached: bytes sent to it time out, which Linux's psmouse treats as no mouse.
 /// </summary>
-public sealed class I8042Controller
+public sealed class I8042Controller : IStateful
 {
     public const ushort DataPortNumber = 0x60;
 
@@ -90,6 +91,70 @@ public sealed class I8042Controller
     {
         get => (ControllerConfiguration)ram[0];
         set => ram[0] = (byte)value;
+    }
+
+    public int StateVersion => 1;
+
+    /// <summary>The controller RAM, output port, output buffer and its queue, a command awaiting data, and the keyboard.</summary>
+    public void SaveState(StateWriter writer)
+    {
+        lock (stateLock)
+        {
+            writer.WriteRaw(ram);
+            writer.WriteByte((byte)outputPort);
+            writer.WriteInt32(awaitingDataFor is { } command ? (byte)command : -1);
+            writer.WriteBool(lastWriteWasCommand);
+            writer.WriteByte(outputBuffer);
+            writer.WriteBool(outputBufferFull);
+            writer.WriteByte((byte)outputBufferStatus);
+            writer.WriteBool(keyboardInterruptAsserted);
+            writer.WriteBool(auxiliaryInterruptAsserted);
+            writer.WriteInt32(pendingOutput.Count);
+            foreach (var pending in pendingOutput)
+            {
+                writer.WriteByte(pending.Value);
+                writer.WriteByte((byte)pending.Status);
+            }
+
+            keyboard.SaveState(writer);
+        }
+    }
+
+    /// <remarks>Interrupt line levels are restored as facts, not driven: the interrupt controllers' restored state holds them.</remarks>
+    public void RestoreState(StateReader reader, int version)
+    {
+        lock (stateLock)
+        {
+            reader.ReadRaw(ControllerRamSize).CopyTo(ram);
+            outputPort = (ControllerOutputPort)reader.ReadByte();
+            int awaiting = reader.ReadInt32();
+            if (awaiting is < -1 or > byte.MaxValue)
+            {
+                throw reader.Malformed($"the i8042 awaits data for command {awaiting}");
+            }
+
+            awaitingDataFor = awaiting < 0 ? null : (ControllerCommand)awaiting;
+            lastWriteWasCommand = reader.ReadBool();
+            outputBuffer = reader.ReadByte();
+            outputBufferFull = reader.ReadBool();
+            outputBufferStatus = (ControllerStatus)reader.ReadByte();
+            keyboardInterruptAsserted = reader.ReadBool();
+            auxiliaryInterruptAsserted = reader.ReadBool();
+            int count = reader.ReadInt32();
+            if (count is < 0 or > PendingOutputCapacity)
+            {
+                throw reader.Malformed($"the i8042 holds {count} pending output bytes; it has room for {PendingOutputCapacity}");
+            }
+
+            pendingOutput.Clear();
+            for (int index = 0; index < count; index++)
+            {
+                byte value = reader.ReadByte();
+                pendingOutput.Enqueue(new PendingOutput(value, (ControllerStatus)reader.ReadByte()));
+            }
+
+            keyboard.RestoreState(reader);
+        }
     }
 
     /// <summary>

@@ -1,3 +1,5 @@
+using Vessel.Core.Snapshots;
+
 namespace Vessel.Devices.Keyboard;
 
 /// <summary>
@@ -29,6 +31,46 @@ internal sealed class Ps2Keyboard
     private byte lastSent = Acknowledge;
 
     public bool HasReply => replies.Count > 0;
+
+    /// <summary>The queued replies, a command waiting for its argument, the scan code set and the byte a Resend repeats.</summary>
+    public void SaveState(StateWriter writer)
+    {
+        writer.WriteBytes([.. replies]);
+        writer.WriteInt32(awaitingArgumentFor is { } command ? (byte)command : -1);
+        writer.WriteByte(scanCodeSet);
+        writer.WriteByte(lastSent);
+    }
+
+    public void RestoreState(StateReader reader)
+    {
+        var queued = reader.ReadBytes();
+        if (queued.Length > ReplyCapacity)
+        {
+            throw reader.Malformed($"the keyboard holds {queued.Length} replies; it has room for {ReplyCapacity}");
+        }
+
+        int awaiting = reader.ReadInt32();
+        if (awaiting is < -1 or > byte.MaxValue)
+        {
+            throw reader.Malformed($"the keyboard awaits an argument for command {awaiting}");
+        }
+
+        byte set = reader.ReadByte();
+        if (set is < 1 or > 3)
+        {
+            throw reader.Malformed($"the keyboard's scan code set is {set}, not 1 to 3");
+        }
+
+        replies.Clear();
+        foreach (byte value in queued)
+        {
+            replies.Enqueue(value);
+        }
+
+        awaitingArgumentFor = awaiting < 0 ? null : (KeyboardCommand)awaiting;
+        scanCodeSet = set;
+        lastSent = reader.ReadByte();
+    }
 
     public bool TryTakeReply(out byte value) => replies.TryDequeue(out value);
 

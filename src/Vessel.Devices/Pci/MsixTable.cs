@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Vessel.Core.Accel;
 using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
+using Vessel.Core.Snapshots;
 
 namespace Vessel.Devices.Pci;
 
@@ -13,7 +14,7 @@ namespace Vessel.Devices.Pci;
 /// the route's eventfd instead of making a KVM_SIGNAL_MSI ioctl. The mask and pending logic stays here either way, so a
 /// masked vector or a disabled function never reaches the kernel, and the PBA reads the same.
 /// </summary>
-public sealed class MsixTable : IDisposable
+public sealed class MsixTable : IStateful, IDisposable
 {
     /// <summary>The capability ID of MSI-X (§6.8.2.1).</summary>
     public const byte CapabilityId = 0x11;
@@ -118,6 +119,55 @@ public sealed class MsixTable : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(2), tableOffset | (uint)tableBar);
         BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(6), pendingOffset | (uint)pendingBar);
         return (body, writable);
+    }
+
+    public int StateVersion => 1;
+
+    /// <summary>
+    /// The vector table and the pending bits. Enable and function mask live in the capability's message control, which the
+    /// function's configuration space carries and hands back through <see cref="SetControl"/> after this is restored.
+    /// </summary>
+    public void SaveState(StateWriter writer)
+    {
+        lock (gate)
+        {
+            writer.WriteBytes(table);
+            writer.WriteInt32(pending.Length);
+            foreach (ulong word in pending)
+            {
+                writer.WriteUInt64(word);
+            }
+        }
+    }
+
+    public void RestoreState(StateReader reader, int version)
+    {
+        var savedTable = reader.ReadBytes();
+        if (savedTable.Length != table.Length)
+        {
+            throw reader.Malformed($"the MSI-X table is {savedTable.Length} bytes where this function has {VectorCount} vectors ({table.Length} bytes)");
+        }
+
+        int words = reader.ReadInt32();
+        if (words != pending.Length)
+        {
+            throw reader.Malformed($"the MSI-X pending bit array has {words} words, not {pending.Length}");
+        }
+
+        lock (gate)
+        {
+            savedTable.CopyTo(table);
+            for (int word = 0; word < pending.Length; word++)
+            {
+                pending[word] = reader.ReadUInt64();
+            }
+
+            // Bits past the last vector do not exist; a corrupted file must not make them pending.
+            if (VectorCount % 64 != 0)
+            {
+                pending[^1] &= (1UL << (VectorCount % 64)) - 1;
+            }
+        }
     }
 
     /// <summary>The guest wrote Message Control: follow its Enable and Function Mask bits, sending what unmasking releases.</summary>

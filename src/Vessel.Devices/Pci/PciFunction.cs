@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Vessel.Core.Interrupts;
+using Vessel.Core.Snapshots;
 
 namespace Vessel.Devices.Pci;
 
@@ -8,7 +9,7 @@ namespace Vessel.Devices.Pci;
 /// places, a capabilities list, and an INTx pin. Subclasses add capabilities and registers; the root complex calls
 /// <see cref="ReadConfiguration"/> and <see cref="WriteConfiguration"/> from whichever vCPU made the access.
 /// </summary>
-public abstract class PciFunction
+public abstract class PciFunction : IStateful
 {
     /// <summary>INTA# in the Interrupt Pin register (§6.2.4).</summary>
     public const byte InterruptPinA = 1;
@@ -56,6 +57,56 @@ public abstract class PciFunction
         interruptLine = line;
         configuration[PciConfigurationRegister.InterruptPin] = InterruptPinA;
         configuration[PciConfigurationRegister.InterruptLine] = gsiForInterruptLineRegister;
+    }
+
+    public virtual int StateVersion => 1;
+
+    /// <summary>
+    /// Configuration space (command, BARs where the guest placed them, interrupt line, capability registers such as the
+    /// MSI-X message control) and the INTx level. A function with more state writes it after this, in its own override.
+    /// </summary>
+    public virtual void SaveState(StateWriter writer) => SaveConfigurationState(writer);
+
+    public virtual void RestoreState(StateReader reader, int version) => RestoreConfigurationState(reader);
+
+    protected void SaveConfigurationState(StateWriter writer)
+    {
+        lock (ConfigurationLock)
+        {
+            writer.WriteBytes(configuration);
+            writer.WriteBool(interruptAsserted);
+        }
+    }
+
+    /// <summary>
+    /// Takes the saved configuration space after checking it belongs to this function: every read-only byte (identity,
+    /// capability layout, BAR type bits) must match, or the snapshot describes a different device. Then maps the BARs where
+    /// the guest had them and tells the function its configuration changed.
+    /// </summary>
+    protected void RestoreConfigurationState(StateReader reader)
+    {
+        lock (ConfigurationLock)
+        {
+            var saved = reader.ReadBytes();
+            if (saved.Length != configuration.Length)
+            {
+                throw reader.Malformed($"the configuration space is {saved.Length} bytes, not {configuration.Length}");
+            }
+
+            for (int at = 0; at < configuration.Length; at++)
+            {
+                bool statusRegister = at is >= PciConfigurationRegister.Status and < PciConfigurationRegister.Status + 2;
+                if (!statusRegister && ((saved[at] ^ configuration[at]) & ~writableBits[at]) != 0)
+                {
+                    throw reader.Malformed($"configuration byte 0x{at:x} is 0x{saved[at]:x2} where this {Identity.VendorId:x4}:{Identity.DeviceId:x4} function has 0x{configuration[at]:x2}: the snapshot describes a different device");
+                }
+            }
+
+            saved.CopyTo(configuration);
+            interruptAsserted = reader.ReadBool();
+            UpdateBarWindows();
+            OnConfigurationWritten(0, configuration.Length);
+        }
     }
 
     public void ReadConfiguration(int offset, Span<byte> data)

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Vessel.Core.Bus;
 using Vessel.Core.Logging;
+using Vessel.Core.Snapshots;
 
 namespace Vessel.Devices.Pci;
 
@@ -9,7 +10,7 @@ namespace Vessel.Devices.Pci;
 /// 0xCF8 and the data window 0xCFC-0xCFF, PCI Local Bus 3.0 §3.2.2.3.2) and through ECAM (PCI Express Base 4.0 §7.2.2, the
 /// window the MCFG table describes). It maps each function's BAR windows on the machine's buses where the guest puts them.
 /// </summary>
-public sealed class PciRootComplex : IPciBarHost
+public sealed class PciRootComplex : IPciBarHost, IStateful
 {
     public const ushort ConfigurationAddressPort = 0xCF8;
     public const ushort ConfigurationDataPort = 0xCFC;
@@ -50,6 +51,26 @@ public sealed class PciRootComplex : IPciBarHost
     public IBusDevice Ecam { get; }
 
     public PciFunction? this[int slot] => slots[slot];
+
+    public int StateVersion => 1;
+
+    /// <summary>The CONFIG_ADDRESS latch at 0xCF8; each function saves its own configuration space.</summary>
+    public void SaveState(StateWriter writer)
+    {
+        lock (gate)
+        {
+            writer.WriteUInt32(configurationAddress);
+        }
+    }
+
+    public void RestoreState(StateReader reader, int version)
+    {
+        uint address = reader.ReadUInt32();
+        lock (gate)
+        {
+            configurationAddress = address & 0x80FF_FFFC;
+        }
+    }
 
     /// <summary>Puts <paramref name="function"/> in <paramref name="slot"/> (function 0 of that device).</summary>
     public void Attach(int slot, PciFunction function)

@@ -1,6 +1,7 @@
 using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
+using Vessel.Core.Snapshots;
 
 namespace Vessel.Devices.Power;
 
@@ -20,7 +21,7 @@ namespace Vessel.Devices.Power;
 /// </list>
 /// Port 0x600 is where Cloud Hypervisor and QEMU's microvm put their ACPI registers; Vessel's block starts there too.
 /// </remarks>
-public sealed class PowerManagementDevice : IBusDevice
+public sealed class PowerManagementDevice : IBusDevice, IStateful
 {
     public const ushort ConventionalBasePort = 0x600;
 
@@ -179,6 +180,29 @@ public sealed class PowerManagementDevice : IBusDevice
         }
 
         return null;
+    }
+
+    public int StateVersion => 1;
+
+    /// <summary>PM1 status, enable and control (SCI_EN among them); the SCI level follows from them and the IOAPIC holds it.</summary>
+    public void SaveState(StateWriter writer)
+    {
+        lock (stateLock)
+        {
+            writer.WriteUInt16((ushort)status);
+            writer.WriteUInt16((ushort)enable);
+            writer.WriteUInt16((ushort)control);
+        }
+    }
+
+    public void RestoreState(StateReader reader, int version)
+    {
+        lock (stateLock)
+        {
+            status = (PowerManagementStatus)reader.ReadUInt16();
+            enable = (PowerManagementStatus)reader.ReadUInt16();
+            control = (PowerManagementControl)reader.ReadUInt16();
+        }
     }
 
     private void UpdateSci() => sci.SetLevel((status & enable & PowerManagementStatus.EventsWithEnable) != 0);

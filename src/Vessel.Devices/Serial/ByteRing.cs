@@ -1,3 +1,5 @@
+using Vessel.Core.Snapshots;
+
 namespace Vessel.Devices.Serial;
 
 /// <summary>A fixed-capacity first-in first-out byte queue; the UART's receive FIFO and its host-side input backlog.</summary>
@@ -34,6 +36,34 @@ internal sealed class ByteRing(int capacity)
         head = (head + 1) % slots.Length;
         Count--;
         return true;
+    }
+
+    /// <summary>Writes the queued bytes, oldest first, as one byte string.</summary>
+    public void SaveState(StateWriter writer)
+    {
+        var queued = new byte[Count];
+        for (int index = 0; index < Count; index++)
+        {
+            queued[index] = slots[(head + index) % slots.Length];
+        }
+
+        writer.WriteBytes(queued);
+    }
+
+    /// <summary>Replaces the contents with what <see cref="SaveState"/> wrote, refusing more bytes than fit.</summary>
+    public void RestoreState(StateReader reader, string what)
+    {
+        var queued = reader.ReadBytes();
+        if (queued.Length > slots.Length)
+        {
+            throw reader.Malformed($"{what} holds {queued.Length} bytes; it has room for {slots.Length}");
+        }
+
+        Clear();
+        foreach (byte value in queued)
+        {
+            TryEnqueue(value);
+        }
     }
 
     public void Clear()

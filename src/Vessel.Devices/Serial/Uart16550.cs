@@ -1,5 +1,6 @@
 using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
+using Vessel.Core.Snapshots;
 
 namespace Vessel.Devices.Serial;
 
@@ -10,7 +11,7 @@ namespace Vessel.Devices.Serial;
 /// host-side backlog rather than being lost, so a paste into the console arrives whole.
 /// Register access comes from vCPU threads and input from a host reader thread; one lock serialises them.
 /// </summary>
-public sealed class Uart16550 : IBusDevice
+public sealed class Uart16550 : IBusDevice, IStateful
 {
     public const int RegisterCount = 8;
 
@@ -134,6 +135,55 @@ public sealed class Uart16550 : IBusDevice
 
             RefillReceiveFifo();
             UpdateInterruptLine();
+        }
+    }
+
+    public int StateVersion => 1;
+
+    /// <summary>Every register, both FIFOs' contents and the level the device last drove on its interrupt line.</summary>
+    public void SaveState(StateWriter writer)
+    {
+        lock (stateLock)
+        {
+            writer.WriteByte((byte)interruptEnable);
+            writer.WriteByte((byte)fifoControl);
+            writer.WriteByte((byte)lineControl);
+            writer.WriteByte((byte)modemControl);
+            writer.WriteByte((byte)pendingLineErrors);
+            writer.WriteByte((byte)modemStatusDeltas);
+            writer.WriteUInt16(divisor);
+            writer.WriteByte(scratch);
+            writer.WriteBool(transmitterEmptyInterruptPending);
+            writer.WriteBool(interruptAsserted);
+            receiveFifo.SaveState(writer);
+            inputBacklog.SaveState(writer);
+        }
+    }
+
+    /// <remarks>
+    /// The line level is restored as a fact, not driven: the interrupt controllers' own restored state already holds it.
+    /// </remarks>
+    public void RestoreState(StateReader reader, int version)
+    {
+        lock (stateLock)
+        {
+            interruptEnable = (InterruptEnable)reader.ReadByte() & InterruptEnable.All;
+            fifoControl = (FifoControl)reader.ReadByte() & (FifoControl.FifoEnable | FifoControl.DmaModeSelect | FifoControl.ReceiveTriggerMask);
+            lineControl = (LineControl)reader.ReadByte();
+            modemControl = (ModemControl)reader.ReadByte() & ModemControl.All;
+            pendingLineErrors = (LineStatus)reader.ReadByte();
+            modemStatusDeltas = (ModemStatus)reader.ReadByte();
+            divisor = reader.ReadUInt16();
+            scratch = reader.ReadByte();
+            transmitterEmptyInterruptPending = reader.ReadBool();
+            interruptAsserted = reader.ReadBool();
+            receiveFifo.RestoreState(reader, "the receive FIFO");
+            if (receiveFifo.Count > ReceiveCapacity)
+            {
+                throw reader.Malformed($"the receive FIFO holds {receiveFifo.Count} bytes with FIFOs {(FifosEnabled ? "enabled" : "disabled")}");
+            }
+
+            inputBacklog.RestoreState(reader, "the input backlog");
         }
     }
 

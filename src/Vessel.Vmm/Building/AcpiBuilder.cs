@@ -13,10 +13,16 @@ namespace Vessel.Vmm.Building;
 internal static class AcpiBuilder
 {
     /// <summary>Registers the PM device, writes the tables, and returns the RSDP's guest-physical address for boot_params.</summary>
-    public static ulong Attach(Machine machine, DeviceManager devices, int vcpuCount, IMachineLog log)
+    public static ulong Attach(Machine machine, DeviceManager devices, int vcpuCount, IMachineLog log, bool writeTables = true)
     {
         var power = new PowerManagementDevice(machine.Interrupts.Line(PowerManagementDevice.ConventionalSciIrq), machine, log);
         devices.AttachIsa("ACPI PM1a and reset register", power, PowerManagementDevice.ConventionalBasePort, PowerManagementDevice.BlockLength, PowerManagementDevice.ConventionalSciIrq);
+        devices.AddStateful("acpi-pm", power);
+        if (!writeTables)
+        {
+            // A restored machine's RAM already holds the tables this machine wrote when it was built.
+            return 0;
+        }
 
         const ushort basePort = PowerManagementDevice.ConventionalBasePort;
         var platform = new AcpiPlatform

@@ -3,6 +3,7 @@ using Vessel.Boot.Layout;
 using Vessel.Core.Accel;
 using Vessel.Core.Bus;
 using Vessel.Core.Logging;
+using Vessel.Core.Snapshots;
 using Vessel.Devices.Io;
 using Vessel.Devices.Pci;
 using Vessel.Vmm.Running;
@@ -23,6 +24,7 @@ public sealed class DeviceManager : IDisposable
     private readonly List<(int Slot, int Gsi)> pciRoutes = [];
     private readonly List<PciFunction> pciFunctions = [];
     private readonly List<IDisposable> owned = [];
+    private readonly List<(string Id, IStateful Device)> stateful = [];
     private readonly ulong mmio64Start;
     private bool disposed;
 
@@ -49,6 +51,25 @@ public sealed class DeviceManager : IDisposable
         machine.Ports.Register(PciRootComplex.ConfigurationDataPort, 4, Pci.DataWindow, "PCI configuration data");
         machine.Mmio.Register(PlatformLayout.PciEcamStart, PciRootComplex.EcamBusSize, Pci.Ecam, "PCI ECAM");
         devices.Add(new AttachedDevice("PCI host bridge", (PciRootComplex.ConfigurationAddressPort, 8), PciSlot: 0));
+        AddStateful("pci-root", Pci);
+        AddStateful("pci 00.0", Pci[0]!);
+    }
+
+    /// <summary>
+    /// Devices whose state a snapshot carries, each under a stable id, in the order they were attached: a machine built
+    /// from the same configuration lists the same ids in the same order, which is how restore matches them up.
+    /// </summary>
+    public IReadOnlyList<(string Id, IStateful Device)> StatefulDevices => stateful;
+
+    /// <summary>Adds <paramref name="device"/> to <see cref="StatefulDevices"/> under <paramref name="id"/>.</summary>
+    public void AddStateful(string id, IStateful device)
+    {
+        if (stateful.Exists(entry => entry.Id == id))
+        {
+            throw new InvalidOperationException($"Two devices have the snapshot id '{id}'.");
+        }
+
+        stateful.Add((id, device));
     }
 
     public IReadOnlyList<AttachedDevice> Devices => devices;
@@ -121,6 +142,7 @@ public sealed class DeviceManager : IDisposable
 
         pciFunctions.Add(function);
         pciRoutes.Add((slot, gsi));
+        AddStateful($"pci {slot:x2}.0", function);
         devices.Add(new AttachedDevice(name, Gsi: gsi, PciSlot: slot));
         return slot;
     }

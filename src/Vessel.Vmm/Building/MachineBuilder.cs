@@ -63,20 +63,8 @@ public static class MachineBuilder
             throw new ConfigurationException(ConfigField.Memory, exception.Message);
         }
 
-        IAcceleratorVm? vm = null;
-        try
+        return Assemble(config, accelerator, memory, consoleOutput, log, (machine, devices, vm, rsdp) =>
         {
-            var clock = new VmClock();
-            vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu(), clock, config.Jit), log);
-            var machine = new Machine(memory, vm, accelerator.Name, clock, log);
-            var devices = new DeviceManager(machine, log);
-            machine.Own(devices);
-            machine.AttachIoThread(devices.IoThread);
-            var (console, keyboard) = AttachLegacyDevices(machine, devices, consoleOutput, log);
-            AttachPlatformDevices(machine, devices, config);
-            AttachTestDevice(machine, devices);
-            var virtioConsole = AttachVirtioDevices(machine, devices, config, consoleOutput, log);
-            ulong rsdp = AcpiBuilder.Attach(machine, devices, config.VcpuCount, log);
             var loaded = KernelLoader.Load(memory, kernel, new KernelLoadOptions
             {
                 CommandLine = config.CommandLine,
@@ -91,9 +79,64 @@ public static class MachineBuilder
                 machine.AddVcpu(vcpu);
             }
 
+            return loaded;
+        });
+    }
+
+    /// <summary>
+    /// Builds the machine a snapshot describes around <paramref name="memory"/>, which already holds the guest's RAM: the
+    /// same devices in the same places as <see cref="Build"/> gives <paramref name="config"/>, and its vCPUs, but no kernel
+    /// is loaded and no ACPI table written (both are in that RAM already). The caller restores the state into it.
+    /// </summary>
+    public static BuiltMachine BuildForRestore(MachineConfig config, IAccelerator accelerator, GuestMemory memory, ISerialOutput consoleOutput, IMachineLog log)
+    {
+        config.Validate(requireBootFiles: false);
+        RefuseVhost(config, accelerator);
+        return Assemble(config, accelerator, memory, consoleOutput, log, (machine, _, vm, _) =>
+        {
+            for (int index = 0; index < config.VcpuCount; index++)
+            {
+                machine.AddVcpu(vm.CreateVcpu(index, machine.Io));
+            }
+
+            return null;
+        }, writeFirmwareTables: false);
+    }
+
+    /// <summary>The accelerator's VM and the device list over <paramref name="memory"/>; <paramref name="finish"/> adds the vCPUs.</summary>
+    private static BuiltMachine Assemble(
+        MachineConfig config,
+        IAccelerator accelerator,
+        GuestMemory memory,
+        ISerialOutput consoleOutput,
+        IMachineLog log,
+        Func<Machine, DeviceManager, IAcceleratorVm, ulong, LoadedKernel?> finish,
+        bool writeFirmwareTables = true)
+    {
+        IAcceleratorVm? vm = null;
+        try
+        {
+            var clock = new VmClock();
+            vm = accelerator.CreateVm(memory, new AcceleratorVmOptions(config.VcpuCount, config.ParseCpu(), clock, config.Jit), log);
+            var machine = new Machine(memory, vm, accelerator.Name, clock, log);
+            var devices = new DeviceManager(machine, log);
+            machine.Own(devices);
+            machine.AttachIoThread(devices.IoThread);
+            var (console, keyboard) = AttachLegacyDevices(machine, devices, consoleOutput, log);
+            AttachPlatformDevices(machine, devices, config);
+            AttachTestDevice(machine, devices);
+            var virtioConsole = AttachVirtioDevices(machine, devices, config, consoleOutput, log);
+            ulong rsdp = AcpiBuilder.Attach(machine, devices, config.VcpuCount, log, writeFirmwareTables);
+            var loaded = finish(machine, devices, vm, rsdp);
+            if (config.TrackDirtyPages)
+            {
+                StartDirtyLog(vm, accelerator);
+            }
+
             return new BuiltMachine(machine, console, keyboard, loaded)
             {
                 Devices = devices,
+                Config = config,
                 VirtioConsole = virtioConsole,
                 ConsoleIsVirtio = LastConsoleIsVirtio(config.CommandLine),
             };
@@ -103,6 +146,18 @@ public static class MachineBuilder
             vm?.Dispose();
             memory.Dispose();
             throw;
+        }
+    }
+
+    private static void StartDirtyLog(IAcceleratorVm vm, IAccelerator accelerator)
+    {
+        try
+        {
+            vm.StartDirtyLog();
+        }
+        catch (NotSupportedException)
+        {
+            throw new ConfigurationException(ConfigField.TrackDirtyPages, $"the {accelerator.Name} accelerator cannot track dirty pages yet, so diff snapshots are not available. Leave it off.");
         }
     }
 
@@ -175,6 +230,7 @@ public static class MachineBuilder
         var rtc = new CmosRtc(machine.Interrupts.Line(CmosRtc.Irq), below4GiB, machine.Memory.TotalSize - below4GiB, machine.Clock);
         machine.Own(rtc);
         devices.AttachIsa("CMOS RTC (MC146818)", rtc, CmosRtc.IndexPort, CmosRtc.PortCount, CmosRtc.Irq);
+        devices.AddStateful("rtc", rtc);
         var firmware = new FirmwareConfiguration(config.MemoryBytes, config.VcpuCount, config.VcpuCount);
         devices.AttachIsa("fw_cfg", firmware, FirmwareConfiguration.SelectorPort, FirmwareConfiguration.PortCount);
     }
@@ -268,12 +324,14 @@ public static class MachineBuilder
     {
         var com1 = new Uart16550(machine.Interrupts.Line(Com1Irq), consoleOutput);
         devices.AttachIsa("COM1 (16550A)", com1, Com1Port, 8, Com1Irq, acpi: ("COM1", "PNP0501"));
+        devices.AddStateful("com1", com1);
         devices.AttachIsa("isa-debug-exit", new DebugExitPort(machine), DebugExitPort.ConventionalPort, DebugExitPortSize);
         devices.AttachIsa("POST code port", new PostCodePort(), PostCodePort.ConventionalPort, 1);
         var i8042 = new I8042Controller(machine.Interrupts.Line(KeyboardIrq), machine.Interrupts.Line(AuxiliaryIrq), machine, log);
         machine.Ports.Register(I8042Controller.DataPortNumber, 1, i8042.DataPort, "i8042 data");
         machine.Ports.Register(I8042Controller.CommandPortNumber, 1, i8042.CommandPort, "i8042 command/status");
         devices.Record(new AttachedDevice("i8042 (PS/2 keyboard)", (I8042Controller.DataPortNumber, 5), KeyboardIrq));
+        devices.AddStateful("i8042", i8042);
         return (com1, i8042);
     }
 }

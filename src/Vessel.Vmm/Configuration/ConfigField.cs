@@ -19,4 +19,5 @@ public enum ConfigField
     NetworkGuestMac,
     VsockGuestCid,
     VsockUdsPath,
+    TrackDirtyPages,
 }

@@ -39,6 +39,12 @@ public sealed record MachineConfig
     /// <summary>The virtio-vsock device, or null.</summary>
     public VsockConfig? Vsock { get; init; }
 
+    /// <summary>
+    /// Firecracker's <c>track_dirty_pages</c>: record which guest pages change, so a diff snapshot can write only those.
+    /// Costs a little on every first write to a page after each snapshot.
+    /// </summary>
+    public bool TrackDirtyPages { get; init; }
+
     /// <summary>The entropy device as the API or a config file gave it; every machine has a virtio-rng device whether or not this is set.</summary>
     public EntropyConfig? Entropy { get; init; }
 
@@ -61,7 +67,11 @@ public sealed record MachineConfig
     }
 
     /// <summary>Checks every setting and throws <see cref="ConfigurationException"/> naming the first one that is wrong.</summary>
-    public void Validate()
+    public void Validate() => Validate(requireBootFiles: true);
+
+    /// <summary>Checks every setting; the kernel and initrd files only when <paramref name="requireBootFiles"/>.</summary>
+    /// <param name="requireBootFiles">False for a machine restored from a snapshot, whose kernel and initrd are already in its memory.</param>
+    public void Validate(bool requireBootFiles)
     {
         if (string.IsNullOrWhiteSpace(KernelPath))
         {
@@ -91,8 +101,12 @@ public sealed record MachineConfig
 
         // Files last: their size limit is the memory size just checked. Opened without blocking, so a FIFO cannot hang us.
         long memoryLimit = (long)Math.Min(MemoryBytes, long.MaxValue);
-        RequireReadableFile(KernelPath, ConfigField.KernelPath, KernelDescription, memoryLimit, MemoryLimitMeaning);
-        if (InitrdPath != null)
+        if (requireBootFiles)
+        {
+            RequireReadableFile(KernelPath, ConfigField.KernelPath, KernelDescription, memoryLimit, MemoryLimitMeaning);
+        }
+
+        if (requireBootFiles && InitrdPath != null)
         {
             RequireReadableFile(InitrdPath, ConfigField.InitrdPath, InitrdDescription, memoryLimit, MemoryLimitMeaning);
         }

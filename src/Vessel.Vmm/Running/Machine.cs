@@ -155,6 +155,55 @@ public sealed class Machine : ISystemControl, IDisposable
     }
 
     /// <summary>
+    /// Stops guest time and the I/O thread of a machine just built, before a snapshot's state is restored into it, so that
+    /// nothing a restored device schedules runs before the machine is resumed.
+    /// </summary>
+    internal void HoldForRestore()
+    {
+        lock (lifecycleLock)
+        {
+            if (State != MachineState.Created)
+            {
+                throw new MachineStateException($"State can be restored only into a machine just built, not one that is {State}.");
+            }
+
+            Clock.Pause();
+            if (ioThread != null && !ioThread.Quiesce(PauseTimeout))
+            {
+                throw new MachineStateException($"The new machine's I/O thread did not stop within {PauseTimeout.TotalSeconds:0} s for the restore.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Created -> Paused, for a restored machine: gives each vCPU its host thread parked outside guest code, so a later
+    /// <see cref="Resume"/> runs the guest from exactly the restored state.
+    /// </summary>
+    public void StartPaused()
+    {
+        lock (lifecycleLock)
+        {
+            if (State != MachineState.Created)
+            {
+                throw new MachineStateException($"The machine cannot start paused: it is {State}, and only a machine just built can start.");
+            }
+
+            Clock.Pause();
+            ioThread?.Quiesce(PauseTimeout);
+            resumed.Reset();
+            pauseRequested = true;
+            state = MachineState.Paused;
+            foreach (var vcpu in vcpus)
+            {
+                var thread = new Thread(() => RunVcpu(vcpu), 16 << 20) { IsBackground = true, Name = $"vcpu{vcpu.Index}" };
+                threads.Add(thread);
+                Interlocked.Increment(ref liveVcpus);
+                thread.Start();
+            }
+        }
+    }
+
+    /// <summary>
     /// Running -> Paused: every vCPU leaves Run() and parks, then the guest's clock stops; returns once all are parked.
     /// Pausing a paused machine does nothing; pausing one that is not running throws <see cref="MachineStateException"/>.
     /// </summary>

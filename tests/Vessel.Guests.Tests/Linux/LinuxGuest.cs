@@ -6,6 +6,7 @@ using Vessel.Testing.Serial;
 using Vessel.Vmm.Building;
 using Vessel.Vmm.Configuration;
 using Vessel.Vmm.Images;
+using Vessel.Vmm.Snapshots;
 
 namespace Vessel.Guests.Tests.Linux;
 
@@ -47,6 +48,40 @@ public sealed class LinuxGuest : IDisposable
         built = MachineBuilder.Build(config, GuestAccelerators.Create(accelerator), console, NullMachineLog.Instance);
         commandTimeout = GuestAccelerators.BootTimeout(accelerator) / 4;
         runner = new Thread(() => stop = built.Machine.Run(hostStop.Token)) { IsBackground = true, Name = "linux-guest" };
+    }
+
+    /// <summary>A snapshot's machine restored in this process with a fresh console; <see cref="Restore"/> resumes it.</summary>
+    private LinuxGuest(string accelerator, string statePath, string memoryPath, bool trackDirtyPages)
+    {
+        var restored = MachineSnapshot.Restore(statePath, memoryPath, resume: false, trackDirtyPages, _ => GuestAccelerators.Create(accelerator), console, NullMachineLog.Instance);
+        built = restored.Built;
+        commandTimeout = GuestAccelerators.BootTimeout(accelerator) / 4;
+        var machine = built.Machine;
+        runner = new Thread(() =>
+        {
+            using var registration = hostStop.Token.Register(() => machine.RequestStop(MachineStop.HostRequest()));
+            machine.Resume();
+            stop = machine.WaitForStop();
+        })
+        { IsBackground = true, Name = "linux-guest" };
+    }
+
+    /// <summary>
+    /// Restores a snapshot written by <see cref="Snapshot"/> (from another <see cref="LinuxGuest"/>, since disposed) and
+    /// resumes it: the shell that was running goes on, and <see cref="Run"/> drives it through the new console.
+    /// </summary>
+    public static LinuxGuest Restore(string accelerator, string statePath, string memoryPath, bool trackDirtyPages = false)
+    {
+        var guest = new LinuxGuest(accelerator, statePath, memoryPath, trackDirtyPages);
+        guest.runner.Start();
+        return guest;
+    }
+
+    /// <summary>Pauses the guest and writes its snapshot; it stays paused (dispose it, as a killed VMM would be gone).</summary>
+    public SnapshotResult Snapshot(SnapshotType type, string statePath, string memoryPath)
+    {
+        built.Machine.Pause();
+        return MachineSnapshot.Create(built, type, statePath, memoryPath);
     }
 
     /// <summary>Time from starting the vCPUs to the initramfs's userspace marker.</summary>

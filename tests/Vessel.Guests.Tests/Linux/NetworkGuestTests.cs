@@ -22,7 +22,7 @@ public sealed class NetworkGuestTests(ITestOutputHelper output)
     private const int DownloadBytes = 1 << 20;
 
     /// <summary>What the initramfs lacks: a udhcpc script that applies the lease (MTU, address, default route, DNS server).</summary>
-    private const string DhcpScript =
+    internal const string DhcpScript =
         "#!/bin/sh\\ncase $1 in bound|renew) [ -n \"$mtu\" ] && ip link set $interface mtu $mtu; ip addr flush dev $interface; "
         + "ip addr add $ip/$mask dev $interface; ip route add default via $router; echo nameserver $dns > /etc/resolv.conf;; esac\\n";
 
@@ -185,7 +185,7 @@ public sealed class NetworkGuestTests(ITestOutputHelper output)
     }
 
     /// <summary>An HTTP/1.0 server on 127.0.0.1 that answers every request with one body.</summary>
-    private sealed class OneFileHttpServer : IDisposable
+    internal sealed class OneFileHttpServer : IDisposable
     {
         private readonly TcpListener listener = new(IPAddress.Loopback, 0);
         private readonly byte[] body;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Text;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
+using Vessel.Core.Snapshots;
 using Vessel.Devices.Storage;
 using Vessel.Devices.Virtio.Queues;
 
@@ -12,7 +13,7 @@ namespace Vessel.Devices.Virtio.Block;
 /// one request queue. Data moves straight between the image and the guest's buffers, with no copy in between; every sector
 /// range is checked against the capacity before the backend sees it.
 /// </summary>
-public sealed class VirtioBlockDevice : VirtioDevice
+public sealed class VirtioBlockDevice : VirtioDevice, IStateful
 {
     public const int SectorSize = 512;
 
@@ -79,6 +80,29 @@ public sealed class VirtioBlockDevice : VirtioDevice
 
     /// <summary>The disk's size in 512-byte sectors.</summary>
     public ulong Capacity { get; }
+
+    public int StateVersion => 1;
+
+    /// <summary>
+    /// The disk as the guest knows it (capacity, read-only), so a restore onto a different disk is refused; requests have
+    /// no state between queue services (each is served to completion), and the disk's contents are the image file's.
+    /// </summary>
+    public void SaveState(StateWriter writer)
+    {
+        writer.WriteUInt64(Capacity);
+        writer.WriteBool(backend.ReadOnly);
+    }
+
+    public void RestoreState(StateReader reader, int version)
+    {
+        ulong capacity = reader.ReadUInt64();
+        bool readOnly = reader.ReadBool();
+        if (capacity != Capacity || readOnly != backend.ReadOnly)
+        {
+            throw new SnapshotFormatException(
+                $"{name}: the snapshot's disk had {capacity} sectors{(readOnly ? ", read-only" : string.Empty)} and this one has {Capacity}{(backend.ReadOnly ? ", read-only" : string.Empty)}; restore with the disk the snapshot was taken with.");
+        }
+    }
 
     public override void ReadConfiguration(int offset, Span<byte> data) => configuration.AsSpan(offset, data.Length).CopyTo(data);
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Vessel.Core.Snapshots;
 using Vessel.Devices.Serial;
 using Vessel.Devices.Virtio.Queues;
 
@@ -8,7 +9,7 @@ namespace Vessel.Devices.Virtio.Console;
 /// virtio-console with one port (virtio 1.2 §5.3, no MULTIPORT): the guest's hvc0. Its output goes to an
 /// <see cref="ISerialOutput"/>; host input is queued (bounded) and handed to the guest's receive buffers on the I/O thread.
 /// </summary>
-public sealed class VirtioConsoleDevice : VirtioDevice
+public sealed class VirtioConsoleDevice : VirtioDevice, IStateful
 {
     public const int ReceiveQueue = 0;
     public const int TransmitQueue = 1;
@@ -40,6 +41,39 @@ public sealed class VirtioConsoleDevice : VirtioDevice
 
     /// <summary>cols, rows, max_nr_ports, emerg_wr (§5.3.4).</summary>
     public override int ConfigurationSize => 12;
+
+    public int StateVersion => 1;
+
+    /// <summary>Host input not yet delivered to the guest, oldest first.</summary>
+    public void SaveState(StateWriter writer)
+    {
+        lock (inputLock)
+        {
+            var queued = new byte[inputCount];
+            for (int index = 0; index < inputCount; index++)
+            {
+                queued[index] = input[(inputHead + index) % input.Length];
+            }
+
+            writer.WriteBytes(queued);
+        }
+    }
+
+    public void RestoreState(StateReader reader, int version)
+    {
+        var queued = reader.ReadBytes();
+        if (queued.Length > input.Length)
+        {
+            throw reader.Malformed($"the console holds {queued.Length} input bytes; it has room for {input.Length}");
+        }
+
+        lock (inputLock)
+        {
+            queued.CopyTo(input);
+            inputHead = 0;
+            inputCount = queued.Length;
+        }
+    }
 
     public override void ReadConfiguration(int offset, Span<byte> data)
     {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Vessel.Core.Logging;
+using Vessel.Core.Snapshots;
 using Vessel.Devices.Networking;
 using Vessel.Devices.Virtio.Queues;
 
@@ -11,7 +12,7 @@ namespace Vessel.Devices.Virtio.Net;
 /// Frames move through one receive and one transmit buffer owned by the device, so the frame path allocates nothing; a frame
 /// the guest's buffers cannot hold, or a malformed transmit request, is dropped and counted, never trusted.
 /// </summary>
-public sealed class VirtioNetDevice : VirtioDevice
+public sealed class VirtioNetDevice : VirtioDevice, IStateful
 {
     public const int ReceiveQueue = 0;
     public const int TransmitQueue = 1;
@@ -83,6 +84,37 @@ public sealed class VirtioNetDevice : VirtioDevice
     public long DroppedFrames { get; private set; }
 
     public ReadOnlySpan<byte> Mac => configuration.AsSpan(0, 6);
+
+    public int StateVersion => 1;
+
+    /// <summary>
+    /// The MAC the guest knows and a received frame still waiting for a receive buffer (with its virtio-net header). The
+    /// connection behind the backend is the host's: a restored machine gets a new one (passt restarted, the TAP reopened).
+    /// </summary>
+    public void SaveState(StateWriter writer)
+    {
+        writer.WriteRaw(Mac);
+        writer.WriteBytes(receiveBuffer.AsSpan(0, pendingLength));
+    }
+
+    public void RestoreState(StateReader reader, int version)
+    {
+        var mac = reader.ReadRaw(6);
+        if (!mac.SequenceEqual(Mac))
+        {
+            throw new SnapshotFormatException(
+                $"{name}: the snapshot's interface had MAC {MacAddress.Format(mac)} and this one has {MacAddress.Format(Mac)}; restore with the snapshot's network configuration.");
+        }
+
+        var pending = reader.ReadBytes();
+        if (pending.Length > receiveBuffer.Length || (pending.Length != 0 && pending.Length <= NetHeader.Size))
+        {
+            throw reader.Malformed($"a pending received frame of {pending.Length} bytes");
+        }
+
+        pending.CopyTo(receiveBuffer);
+        pendingLength = pending.Length;
+    }
 
     public override void ReadConfiguration(int offset, Span<byte> data) => configuration.AsSpan(offset, data.Length).CopyTo(data);
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Vessel.Core.Memory;
+using Vessel.Core.Snapshots;
 
 namespace Vessel.Devices.Virtio.Queues;
 
@@ -13,7 +14,7 @@ namespace Vessel.Devices.Virtio.Queues;
 /// The rings are read and written through host pointers checked at activation: the guest's vCPUs change them concurrently,
 /// so index reads are volatile (acquire) and index writes volatile (release) after the entries they publish.
 /// </remarks>
-public sealed unsafe class SplitVirtqueue
+public sealed unsafe class SplitVirtqueue : IStateful
 {
     /// <summary>The largest queue size the split layout allows (§2.7: Queue Size is at most 32768).</summary>
     public const int MaximumSize = 32768;
@@ -89,6 +90,57 @@ public sealed unsafe class SplitVirtqueue
         nextAvailable = nextUsed = signalledUsed = 0;
         Violation = null;
         eventIndex = false;
+    }
+
+    public int StateVersion => 1;
+
+    /// <summary>
+    /// The driver's configuration (size, vector, ring addresses, enable), the device's positions in the rings (next
+    /// available entry, used index, the used index last signalled), event-index use, and whether the rings were mapped.
+    /// The rings themselves are guest memory and travel with it.
+    /// </summary>
+    public void SaveState(StateWriter writer)
+    {
+        writer.WriteUInt16(Size);
+        writer.WriteUInt16(MsixVector);
+        writer.WriteBool(Enabled);
+        writer.WriteUInt64(DescriptorTable.Value);
+        writer.WriteUInt64(DriverArea.Value);
+        writer.WriteUInt64(DeviceArea.Value);
+        writer.WriteUInt16(nextAvailable);
+        writer.WriteUInt16(nextUsed);
+        writer.WriteUInt16(signalledUsed);
+        writer.WriteBool(eventIndex);
+        writer.WriteBool(used != null);
+        writer.WriteString(Violation ?? string.Empty);
+    }
+
+    /// <summary>
+    /// Takes the saved configuration and positions; a queue that was active maps its rings again in this guest memory
+    /// (which must already hold the snapshot's contents), refused when they no longer lie in RAM.
+    /// </summary>
+    public void RestoreState(StateReader reader, int version)
+    {
+        Reset();
+        Size = reader.ReadUInt16();
+        MsixVector = reader.ReadUInt16();
+        Enabled = reader.ReadBool();
+        DescriptorTable = new GuestAddress(reader.ReadUInt64());
+        DriverArea = new GuestAddress(reader.ReadUInt64());
+        DeviceArea = new GuestAddress(reader.ReadUInt64());
+        nextAvailable = reader.ReadUInt16();
+        nextUsed = reader.ReadUInt16();
+        signalledUsed = reader.ReadUInt16();
+        bool useEventIndex = reader.ReadBool();
+        bool active = reader.ReadBool();
+        string violation = reader.ReadString();
+        if (active && !Activate(useEventIndex))
+        {
+            throw reader.Malformed($"an active queue cannot be mapped again: {Violation}");
+        }
+
+        eventIndex = useEventIndex;
+        Violation = violation.Length == 0 ? null : violation;
     }
 
     /// <summary>The driver wrote 1 to queue_enable. Whether the rings are usable is checked at <see cref="Activate"/>.</summary>

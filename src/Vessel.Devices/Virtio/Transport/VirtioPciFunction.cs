@@ -4,6 +4,7 @@ using Vessel.Core.Bus;
 using Vessel.Core.Interrupts;
 using Vessel.Core.Logging;
 using Vessel.Core.Memory;
+using Vessel.Core.Snapshots;
 using Vessel.Devices.Io;
 using Vessel.Devices.Pci;
 using Vessel.Devices.Virtio.Queues;
@@ -226,6 +227,128 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisp
         }
 
         UpdateDoorbells();
+    }
+
+    /// <summary>Version of the transport's own fields; the configuration space, MSI-X table, queues and device carry their own.</summary>
+    public override int StateVersion => 1;
+
+    /// <summary>
+    /// The MSI-X table, the configuration space, the common configuration (feature selects and negotiated features,
+    /// status, queue select, configuration vector and generation, the ISR), each queue, and the device's own state.
+    /// </summary>
+    /// <remarks>
+    /// Nothing is in flight: every device serves a request to completion (used ring and all) inside one queue service on
+    /// the I/O thread, and a pause stops that thread between services. A doorbell that was scheduled but not yet served
+    /// is not saved; restore serves every queue once instead, which finds anything the driver made available.
+    /// </remarks>
+    public override void SaveState(StateWriter writer)
+    {
+        using (writer.BeginSection("msix", msix.StateVersion))
+        {
+            msix.SaveState(writer);
+        }
+
+        using (writer.BeginSection("pci", base.StateVersion))
+        {
+            SaveConfigurationState(writer);
+        }
+
+        lock (stateLock)
+        {
+            writer.WriteUInt32(deviceFeatureSelect);
+            writer.WriteUInt32(driverFeatureSelect);
+            writer.WriteUInt64(driverFeatures);
+            writer.WriteUInt16(configurationVector);
+            writer.WriteUInt16(queueSelect);
+            writer.WriteByte((byte)status);
+            writer.WriteByte(configurationGeneration);
+            writer.WriteInt32(Volatile.Read(ref interruptStatus));
+            writer.WriteBool(reportedFailure);
+            writer.WriteBool(driverReady);
+            writer.WriteInt32(queues.Length);
+            for (int index = 0; index < queues.Length; index++)
+            {
+                using (writer.BeginSection($"queue {index}", queues[index].StateVersion))
+                {
+                    queues[index].SaveState(writer);
+                }
+            }
+
+            if (device is IStateful stateful)
+            {
+                using (writer.BeginSection($"virtio-{device.Type}", stateful.StateVersion))
+                {
+                    stateful.SaveState(writer);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Restores into a function built for the same device (guest memory already holding the snapshot's contents), then
+    /// activates the device if the driver had, and serves every queue once when the I/O thread next runs.
+    /// </summary>
+    public override void RestoreState(StateReader reader, int version)
+    {
+        reader.RestoreSection("msix", msix);
+        var configurationSection = reader.ReadSection("pci", base.StateVersion, out _);
+        RestoreConfigurationState(configurationSection);
+        configurationSection.ExpectEnd();
+
+        lock (stateLock)
+        {
+            deviceFeatureSelect = reader.ReadUInt32();
+            driverFeatureSelect = reader.ReadUInt32();
+            driverFeatures = reader.ReadUInt64();
+            configurationVector = ValidVector(reader.ReadUInt16());
+            queueSelect = reader.ReadUInt16();
+            status = (VirtioDeviceStatus)reader.ReadByte();
+            configurationGeneration = reader.ReadByte();
+            Volatile.Write(ref interruptStatus, reader.ReadInt32() & (QueueInterruptBit | ConfigurationInterruptBit));
+            reportedFailure = reader.ReadBool();
+            bool ready = reader.ReadBool();
+            if ((status & VirtioDeviceStatus.FeaturesOk) != 0 && (driverFeatures & ~offeredFeatures) != 0)
+            {
+                throw new SnapshotFormatException(
+                    $"virtio-{device.Type}: the guest's driver negotiated features 0x{driverFeatures:x} and this device offers only 0x{offeredFeatures:x} (a different network backend or disk mode?); restore with the machine the snapshot was taken on.");
+            }
+
+            int queueCount = reader.ReadInt32();
+            if (queueCount != queues.Length)
+            {
+                throw reader.Malformed($"virtio-{device.Type} has {queueCount} queues in the snapshot and {queues.Length} here");
+            }
+
+            for (int index = 0; index < queues.Length; index++)
+            {
+                reader.RestoreSection($"queue {index}", queues[index]);
+                if (queues[index].MsixVector != ValidVector(queues[index].MsixVector))
+                {
+                    throw reader.Malformed($"queue {index} uses MSI-X vector {queues[index].MsixVector} of {msix.VectorCount}");
+                }
+            }
+
+            if (ready)
+            {
+                device.Activate(this);
+            }
+
+            if (device is IStateful stateful)
+            {
+                reader.RestoreSection($"virtio-{device.Type}", stateful);
+            }
+
+            driverReady = ready;
+        }
+
+        UpdateDoorbells();
+        if (driverReady)
+        {
+            for (int index = 0; index < queues.Length; index++)
+            {
+                NotifyQueue(index);
+            }
+        }
     }
 
     /// <summary>Drops the kernel doorbells and MSI routes; the machine calls it after its I/O thread stopped.</summary>
