@@ -11,7 +11,8 @@ namespace Vessel.Vmm.Snapshots;
 /// </summary>
 internal static class MachineConfigState
 {
-    public const int Version = 1;
+    /// <summary>2 added the vsock device; version 1 sections (without it) still read.</summary>
+    public const int Version = 2;
 
     public static void Write(StateWriter writer, MachineConfig config)
     {
@@ -49,9 +50,16 @@ internal static class MachineConfigState
                 writer.WriteInt32(forward.GuestPort);
             }
         }
+
+        writer.WriteBool(config.Vsock != null);
+        if (config.Vsock is { } vsock)
+        {
+            writer.WriteUInt32(vsock.GuestCid);
+            writer.WriteString(vsock.UdsPath);
+        }
     }
 
-    public static MachineConfig Read(StateReader reader)
+    public static MachineConfig Read(StateReader reader, int version)
     {
         string kernel = reader.ReadString();
         string? initrd = ReadOptional(reader);
@@ -110,6 +118,7 @@ internal static class MachineConfigState
             });
         }
 
+        VsockConfig? vsock = version >= 2 && reader.ReadBool() ? new VsockConfig { GuestCid = reader.ReadUInt32(), UdsPath = reader.ReadString() } : null;
         return new MachineConfig
         {
             KernelPath = kernel,
@@ -123,6 +132,7 @@ internal static class MachineConfigState
             Entropy = entropy ? new EntropyConfig() : null,
             Disks = disks,
             NetworkInterfaces = networks,
+            Vsock = vsock,
         };
     }
 

@@ -82,6 +82,7 @@ public sealed class SnapshotFileTests : IDisposable
             Cpu = "qemu64,+x2apic",
             Jit = true,
             Entropy = new EntropyConfig(),
+            Vsock = new VsockConfig { GuestCid = 3, UdsPath = "/run/vm.vsock" },
             Disks = [new DiskConfig { Id = "rootfs", Path = "/var/disk.img", ReadOnly = true, Format = DiskImageFormat.Qcow2 }],
             NetworkInterfaces =
             [
@@ -97,7 +98,7 @@ public sealed class SnapshotFileTests : IDisposable
         var writer = new StateWriter();
         MachineConfigState.Write(writer, config);
 
-        var read = MachineConfigState.Read(new StateReader(writer.ToArray(), "test"));
+        var read = MachineConfigState.Read(new StateReader(writer.ToArray(), "test"), MachineConfigState.Version);
 
         Assert.Equal(config.KernelPath, read.KernelPath);
         Assert.Equal(config.InitrdPath, read.InitrdPath);
@@ -108,10 +109,24 @@ public sealed class SnapshotFileTests : IDisposable
         Assert.Equal(config.Cpu, read.Cpu);
         Assert.Equal(config.Jit, read.Jit);
         Assert.NotNull(read.Entropy);
+        Assert.Equal(config.Vsock, read.Vsock);
         Assert.Equal(config.Disks[0], Assert.Single(read.Disks));
         var network = Assert.Single(read.NetworkInterfaces);
         Assert.Equal(("eth0", NetworkBackendKind.User, "52:54:00:12:34:56"), (network.Id, network.Backend, network.GuestMac));
         Assert.Equal(config.NetworkInterfaces[0].HostForwards, network.HostForwards);
+    }
+
+    [Fact]
+    public void A_version_1_configuration_section_without_vsock_still_reads()
+    {
+        var writer = new StateWriter();
+        MachineConfigState.Write(writer, new MachineConfig { KernelPath = "/boot/vmlinux", VcpuCount = 2 });
+
+        // Version 1 ended before the vsock flag (one byte, false here).
+        var read = MachineConfigState.Read(new StateReader(writer.ToArray()[..^1], "test"), 1);
+
+        Assert.Equal(2, read.VcpuCount);
+        Assert.Null(read.Vsock);
     }
 
     [Fact]
