@@ -34,7 +34,6 @@ public static unsafe class BlockCompiler
         var method = new DynamicMethod($"block_{block.PhysicalAddress:x}_{block.CodeBits}", typeof(int), Parameters, typeof(BlockCompiler).Module, skipVisibility: true);
         var il = method.GetILGenerator(64 + (count * 64));
         var emitter = new BlockEmitter(il, block.CodeBits);
-        var exits = new List<(Label Label, int Executed)>();
         translatedInline = 0;
 
         // Called without a CPU, the code returns at once: the background compiler calls it so to have RyuJIT compile it.
@@ -47,38 +46,24 @@ public static unsafe class BlockCompiler
         for (int i = 0; i < count; i++)
         {
             ref readonly var instruction = ref instructions[i];
-            var translation = kinds[i];
-            var kind = translation.Kind;
             bool last = i == count - 1;
-            if (kind != TranslationKind.Handler)
+            if (kinds[i].Kind != TranslationKind.Handler)
             {
                 translatedInline++;
             }
 
-            if (last || !IsRegisterOnly(kind))
+            // The block's end leaves RIP at the next instruction unless its last instruction (a jump) moves it.
+            if (last)
             {
                 emitter.SetNextRip(instruction.EndOffset);
             }
 
-            emitter.Emit(in instruction, i, translation, flagsNeeded[i]);
-            if (!last && MayStopBlock(kind))
-            {
-                var exit = il.DefineLabel();
-                exits.Add((exit, i + 1));
-                emitter.Stopped();
-                il.Emit(OpCodes.Brtrue, exit);
-            }
+            emitter.Emit(in instruction, i, kinds[i], flagsNeeded[i], last);
         }
 
         il.Emit(OpCodes.Ldc_I4, count);
         il.Emit(OpCodes.Ret);
-        foreach (var (label, executed) in exits)
-        {
-            il.MarkLabel(label);
-            il.Emit(OpCodes.Ldc_I4, executed);
-            il.Emit(OpCodes.Ret);
-        }
-
+        emitter.EmitExits();
         ilBytes = il.ILOffset;
 
         // Bound to the block as its (unused) first argument: a closed delegate is called directly, where an open static
@@ -118,14 +103,4 @@ public static unsafe class BlockCompiler
 
         return needed;
     }
-
-    /// <summary>Instructions that read no memory, cannot fault, and do not read RIP: they need no RIP update before them.</summary>
-    private static bool IsRegisterOnly(TranslationKind kind) => kind is TranslationKind.MoveRegister or TranslationKind.MoveImmediate
-        or TranslationKind.LoadEffectiveAddress or TranslationKind.ZeroExtendRegister or TranslationKind.SignExtendRegister
-        or TranslationKind.BinaryRegister or TranslationKind.BinaryImmediate or TranslationKind.Increment or TranslationKind.Decrement
-        or TranslationKind.ConditionalMove or TranslationKind.SetCondition or TranslationKind.ShiftImmediate
-        or TranslationKind.MultiplyRegister or TranslationKind.MultiplyImmediate;
-
-    /// <summary>Register-only instructions never stop a block; everything else may (a fault, an exit, a handler's stop).</summary>
-    private static bool MayStopBlock(TranslationKind kind) => !IsRegisterOnly(kind);
 }

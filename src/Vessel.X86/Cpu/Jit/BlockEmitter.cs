@@ -25,6 +25,7 @@ internal sealed unsafe class BlockEmitter
     private static readonly int LazyBitsOffset;
     private static readonly int SegmentBaseOffset;
     private static readonly int SegmentChecksOffset;
+    private static readonly int StopBlockOffset;
     private static readonly int AddendOffset;
     private static readonly FieldInfo ReadTlbField = typeof(Cpu).GetField("readTlb", BindingFlags.NonPublic | BindingFlags.Instance)!;
     private static readonly FieldInfo WriteTlbField = typeof(Cpu).GetField("writeTlb", BindingFlags.NonPublic | BindingFlags.Instance)!;
@@ -37,6 +38,7 @@ internal sealed unsafe class BlockEmitter
     private readonly LocalBuilder first;
     private readonly LocalBuilder second;
     private readonly LocalBuilder result;
+    private readonly List<(Label Label, int Executed)> exits = [];
 
     /// <summary>The lazy flag record's operation and width when an inline instruction of this block wrote it last.</summary>
     private (FlagOperation Operation, int Bits)? knownFlags;
@@ -53,6 +55,7 @@ internal sealed unsafe class BlockEmitter
         LazyBitsOffset = (int)((byte*)&state.LazyBits - origin);
         SegmentBaseOffset = (int)((byte*)state.SegmentBase - origin);
         SegmentChecksOffset = (int)((byte*)&state.SegmentChecks - origin);
+        StopBlockOffset = (int)((byte*)&state.StopBlock - origin);
         TlbEntry tlbEntry = default;
         AddendOffset = (int)((byte*)&tlbEntry.Addend - (byte*)&tlbEntry);
     }
@@ -71,9 +74,11 @@ internal sealed unsafe class BlockEmitter
 
     /// <summary>
     /// Emits <paramref name="instruction"/> (the block's <paramref name="index"/>th) as <paramref name="translation"/>
-    /// says; <paramref name="flagsNeeded"/> false when a later instruction replaces its flags unseen.
+    /// says; <paramref name="flagsNeeded"/> false when a later instruction replaces its flags unseen. Only the handler
+    /// path sets RIP to the next instruction and checks for a stop afterwards: the inline paths cannot fault, read RIP
+    /// only as a constant, and never stop the block. The block's last instruction is given RIP by the caller.
     /// </summary>
-    public void Emit(in DecodedInstruction instruction, int index, Translation translation, bool flagsNeeded)
+    public void Emit(in DecodedInstruction instruction, int index, Translation translation, bool flagsNeeded, bool last)
     {
         var handler = il.DefineLabel();
         var done = il.DefineLabel();
@@ -357,35 +362,43 @@ internal sealed unsafe class BlockEmitter
         {
             il.Emit(OpCodes.Br, done);
             il.MarkLabel(handler);
+            if (!last)
+            {
+                SetNextRip(instruction.EndOffset);
+            }
+
             il.Emit(OpCodes.Ldarg_1);
             InstructionPointer(index);
             il.Emit(OpCodes.Ldc_I8, (long)(nint)instruction.Handler);
             il.Emit(OpCodes.Conv_I);
             il.EmitCalli(OpCodes.Calli, CallingConventions.Standard, typeof(void), HandlerParameters, null);
+            if (!last)
+            {
+                var exit = il.DefineLabel();
+                exits.Add((exit, index + 1));
+                StateAddress(StopBlockOffset);
+                il.Emit(OpCodes.Ldind_I4);
+                il.Emit(OpCodes.Brtrue, exit);
+            }
         }
 
         il.MarkLabel(done);
     }
 
+    /// <summary>The returns of a block stopped early, each with the count of instructions run (placed after the body).</summary>
+    public void EmitExits()
+    {
+        foreach (var (label, executed) in exits)
+        {
+            il.MarkLabel(label);
+            EmitInt(executed);
+            il.Emit(OpCodes.Ret);
+        }
+    }
+
     /// <summary>RIP = rip + <paramref name="endOffset"/>, the address of the next instruction (before it runs, for handlers that read it).</summary>
     public void SetNextRip(uint endOffset) => SetRip(endOffset, ulong.MaxValue);
 
-    /// <summary>Pushes true when the instruction just run stopped the block (a fault, an exit, a mode change).</summary>
-    public void Stopped()
-    {
-        il.Emit(OpCodes.Ldarg_2);
-        il.Emit(OpCodes.Ldc_I4, StopBlockOffset);
-        il.Emit(OpCodes.Add);
-        il.Emit(OpCodes.Ldind_I4);
-    }
-
-    private static readonly int StopBlockOffset = ComputeStopBlockOffset();
-
-    private static int ComputeStopBlockOffset()
-    {
-        CpuState state = default;
-        return (int)((byte*)&state.StopBlock - (byte*)&state);
-    }
 
     private static bool Writes(AluOperation operation) => operation is not (AluOperation.Cmp or AluOperation.Test);
 
