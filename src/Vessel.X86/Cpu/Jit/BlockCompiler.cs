@@ -30,7 +30,7 @@ public static unsafe class BlockCompiler
             kinds[i] = HandlerRecognizer.Classify(in instructions[i]);
         }
 
-        bool[] flagsNeeded = FindLiveFlags(kinds);
+        bool[] flagsNeeded = FindLiveFlags(kinds, instructions);
         var method = new DynamicMethod($"block_{block.PhysicalAddress:x}_{block.CodeBits}", typeof(int), Parameters, typeof(BlockCompiler).Module, skipVisibility: true);
         var il = method.GetILGenerator(64 + (count * 64));
         var emitter = new BlockEmitter(il, block.CodeBits);
@@ -76,7 +76,7 @@ public static unsafe class BlockCompiler
     /// block replaces the record before anything can look at it. Anything that may fault or leave the block (handlers,
     /// memory accesses, the block's end) looks, since a fault pushes RFLAGS and the next block may read them.
     /// </summary>
-    private static bool[] FindLiveFlags(Translation[] kinds)
+    private static bool[] FindLiveFlags(Translation[] kinds, DecodedInstruction[] instructions)
     {
         var needed = new bool[kinds.Length];
         bool live = true;
@@ -85,6 +85,14 @@ public static unsafe class BlockCompiler
             switch (kinds[i].Kind)
             {
                 case TranslationKind.BinaryRegister or TranslationKind.BinaryImmediate:
+                    needed[i] = live;
+                    live = false;
+                    break;
+                case TranslationKind.ShiftImmediate
+                    when Execution.ShiftForms.MaskCount((byte)instructions[i].Immediate, instructions[i].OperandBits) == 0:
+                    // A masked count of zero leaves the flags alone.
+                    break;
+                case TranslationKind.ShiftImmediate when kinds[i].OperationType?.Name is "ShiftLeft" or "ShiftRightLogical" or "ShiftRightArithmetic":
                     needed[i] = live;
                     live = false;
                     break;

@@ -259,6 +259,10 @@ internal sealed unsafe class BlockEmitter
                     break;
                 }
 
+            case TranslationKind.ShiftImmediate when ShiftKind(translation) != Shift.None:
+                EmitShift(in instruction, ShiftKind(translation), flagsNeeded);
+                usesHandler = false;
+                break;
             case TranslationKind.ShiftImmediate:
                 il.Emit(OpCodes.Ldarg_1);
                 EmitInt(instruction.Operand0Register);
@@ -399,6 +403,126 @@ internal sealed unsafe class BlockEmitter
     /// <summary>RIP = rip + <paramref name="endOffset"/>, the address of the next instruction (before it runs, for handlers that read it).</summary>
     public void SetNextRip(uint endOffset) => SetRip(endOffset, ulong.MaxValue);
 
+
+    private enum Shift
+    {
+        None,
+        Left,
+        RightLogical,
+        RightArithmetic,
+    }
+
+    /// <summary>SHL/SAL, SHR and SAR by an immediate are written inline; rotates and double shifts call their operation.</summary>
+    private static Shift ShiftKind(Translation translation) => translation.OperationType?.Name switch
+    {
+        "ShiftLeft" => Shift.Left,
+        "ShiftRightLogical" => Shift.RightLogical,
+        "ShiftRightArithmetic" => Shift.RightArithmetic,
+        _ => Shift.None,
+    };
+
+    /// <summary>
+    /// Shifts.ShiftLeft, ShiftRightLogical and ShiftRightArithmetic with the count a constant: the result, and when
+    /// needed the record Cpu.SetResultFlags makes (CF, OF as the interpreter defines them). A masked count of zero writes
+    /// the register back (zero-extending a 32-bit one) and leaves the flags alone (ShiftForms.RegisterForm).
+    /// </summary>
+    private void EmitShift(in DecodedInstruction instruction, Shift shift, bool flagsNeeded)
+    {
+        int bits = instruction.OperandBits;
+        int count = Execution.ShiftForms.MaskCount((byte)instruction.Immediate, bits);
+        ulong mask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
+        LoadRegister(instruction.Operand0Register, bits);
+        if (count == 0)
+        {
+            StoreRegisterFromStack(instruction.Operand0Register, bits);
+            return;
+        }
+
+        il.Emit(OpCodes.Stloc, first);
+        if (shift == Shift.RightArithmetic)
+        {
+            // The value sign-extended from its width, so that the arithmetic shift brings in copies of its sign.
+            il.Emit(OpCodes.Ldloc, first);
+            EmitInt(64 - bits);
+            il.Emit(OpCodes.Shl);
+            EmitInt(64 - bits);
+            il.Emit(OpCodes.Shr);
+            il.Emit(OpCodes.Stloc, first);
+        }
+
+        il.Emit(OpCodes.Ldloc, first);
+        EmitInt(count);
+        il.Emit(shift switch { Shift.Left => OpCodes.Shl, Shift.RightLogical => OpCodes.Shr_Un, _ => OpCodes.Shr });
+        if (shift != Shift.RightLogical && mask != ulong.MaxValue)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)mask);
+            il.Emit(OpCodes.And);
+        }
+
+        il.Emit(OpCodes.Stloc, second);
+        if (flagsNeeded)
+        {
+            StateAddress(LazyOpOffset);
+            EmitInt((int)FlagOperation.ResultWithCarryOverflow);
+            il.Emit(OpCodes.Stind_I4);
+            StateAddress(LazyBitsOffset);
+            EmitInt(bits);
+            il.Emit(OpCodes.Stind_I4);
+
+            // CF: the last bit shifted out (none when a left shift moves everything out of an 8- or 16-bit operand).
+            StateAddress(LazySource1Offset);
+            if (shift == Shift.Left && count > bits)
+            {
+                il.Emit(OpCodes.Ldc_I8, 0L);
+            }
+            else
+            {
+                il.Emit(OpCodes.Ldloc, first);
+                EmitInt(shift == Shift.Left ? bits - count : count - 1);
+                il.Emit(shift == Shift.RightArithmetic ? OpCodes.Shr : OpCodes.Shr_Un);
+                il.Emit(OpCodes.Ldc_I8, 1L);
+                il.Emit(OpCodes.And);
+            }
+
+            il.Emit(OpCodes.Stloc, result);
+            il.Emit(OpCodes.Ldloc, result);
+            il.Emit(OpCodes.Stind_I8);
+
+            // OF: the result's sign differing from CF (SHL), the original sign (SHR), clear (SAR).
+            StateAddress(LazySource2Offset);
+            switch (shift)
+            {
+                case Shift.Left:
+                    il.Emit(OpCodes.Ldloc, second);
+                    EmitInt(bits - 1);
+                    il.Emit(OpCodes.Shr_Un);
+                    il.Emit(OpCodes.Ldc_I8, 1L);
+                    il.Emit(OpCodes.And);
+                    il.Emit(OpCodes.Ldloc, result);
+                    il.Emit(OpCodes.Xor);
+                    break;
+                case Shift.RightLogical:
+                    il.Emit(OpCodes.Ldloc, first);
+                    EmitInt(bits - 1);
+                    il.Emit(OpCodes.Shr_Un);
+                    il.Emit(OpCodes.Ldc_I8, 1L);
+                    il.Emit(OpCodes.And);
+                    break;
+                default:
+                    il.Emit(OpCodes.Ldc_I8, 0L);
+                    break;
+            }
+
+            il.Emit(OpCodes.Stind_I8);
+            StateAddress(LazyResultOffset);
+            il.Emit(OpCodes.Ldloc, second);
+            il.Emit(OpCodes.Stind_I8);
+        }
+
+        knownFlags = null;
+        il.Emit(OpCodes.Ldloc, second);
+        StoreRegisterFromStack(instruction.Operand0Register, bits);
+    }
 
     private static bool Writes(AluOperation operation) => operation is not (AluOperation.Cmp or AluOperation.Test);
 
