@@ -96,6 +96,10 @@ public static unsafe class BlockCompiler
                     needed[i] = live;
                     live = false;
                     break;
+                case TranslationKind.MultiplyRegister or TranslationKind.MultiplyImmediate:
+                    needed[i] = live;
+                    live = false;
+                    break;
                 case TranslationKind.Increment or TranslationKind.Decrement:
                     // INC and DEC carry CF over from the record before them, but only when their own record is needed.
                     needed[i] = live;

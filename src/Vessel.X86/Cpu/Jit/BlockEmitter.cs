@@ -213,6 +213,10 @@ internal sealed unsafe class BlockEmitter
                 StoreRegisterFromStack(instruction.Operand0Register, 8);
                 usesHandler = false;
                 break;
+            case TranslationKind.MultiplyRegister or TranslationKind.MultiplyImmediate when instruction.OperandBits != 64:
+                EmitMultiply(in instruction, translation.Kind == TranslationKind.MultiplyImmediate, flagsNeeded);
+                usesHandler = false;
+                break;
             case TranslationKind.MultiplyRegister or TranslationKind.MultiplyImmediate:
                 il.Emit(OpCodes.Ldarg_1);
                 if (translation.Kind == TranslationKind.MultiplyRegister)
@@ -513,6 +517,69 @@ internal sealed unsafe class BlockEmitter
                     break;
             }
 
+            il.Emit(OpCodes.Stind_I8);
+            StateAddress(LazyResultOffset);
+            il.Emit(OpCodes.Ldloc, second);
+            il.Emit(OpCodes.Stind_I8);
+        }
+
+        knownFlags = null;
+        il.Emit(OpCodes.Ldloc, second);
+        StoreRegisterFromStack(instruction.Operand0Register, bits);
+    }
+
+    /// <summary>
+    /// IMUL r, r and IMUL r, r, imm of 16 or 32 bits (MultiplyDivide.MultiplyTruncating): the signed product fits in a
+    /// long, the result is its low part, and CF = OF = the product did not fit (Cpu.SetResultFlags). 64-bit products
+    /// need the high half and call the operation.
+    /// </summary>
+    private void EmitMultiply(in DecodedInstruction instruction, bool immediate, bool flagsNeeded)
+    {
+        int bits = instruction.OperandBits;
+        var narrow = bits == 16 ? OpCodes.Conv_I2 : OpCodes.Conv_I4;
+        LoadRegister(immediate ? instruction.Operand1Register : instruction.Operand0Register, bits);
+        il.Emit(narrow);
+        il.Emit(OpCodes.Conv_I8);
+        if (immediate)
+        {
+            il.Emit(OpCodes.Ldc_I8, bits == 16 ? (long)(short)instruction.Immediate : (long)(int)instruction.Immediate);
+        }
+        else
+        {
+            LoadRegister(instruction.Operand1Register, bits);
+            il.Emit(narrow);
+            il.Emit(OpCodes.Conv_I8);
+        }
+
+        il.Emit(OpCodes.Mul);
+        il.Emit(OpCodes.Stloc, first);
+        il.Emit(OpCodes.Ldloc, first);
+        il.Emit(OpCodes.Ldc_I8, bits == 16 ? 0xFFFFL : 0xFFFF_FFFFL);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Stloc, second);
+        if (flagsNeeded)
+        {
+            StateAddress(LazyOpOffset);
+            EmitInt((int)FlagOperation.ResultWithCarryOverflow);
+            il.Emit(OpCodes.Stind_I4);
+            StateAddress(LazyBitsOffset);
+            EmitInt(bits);
+            il.Emit(OpCodes.Stind_I4);
+
+            // Did not fit: the product differs from its low part sign-extended.
+            il.Emit(OpCodes.Ldloc, first);
+            il.Emit(OpCodes.Ldloc, first);
+            il.Emit(narrow);
+            il.Emit(OpCodes.Conv_I8);
+            il.Emit(OpCodes.Ceq);
+            Not();
+            il.Emit(OpCodes.Conv_U8);
+            il.Emit(OpCodes.Stloc, result);
+            StateAddress(LazySource1Offset);
+            il.Emit(OpCodes.Ldloc, result);
+            il.Emit(OpCodes.Stind_I8);
+            StateAddress(LazySource2Offset);
+            il.Emit(OpCodes.Ldloc, result);
             il.Emit(OpCodes.Stind_I8);
             StateAddress(LazyResultOffset);
             il.Emit(OpCodes.Ldloc, second);
