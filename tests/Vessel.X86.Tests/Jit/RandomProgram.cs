@@ -47,7 +47,7 @@ public static class RandomProgram
         var s32 = Registers32[random.Next(Registers32.Length)];
         int immediate = random.Next(4) == 0 ? random.Next() : random.Next(-200, 200);
         int offset = random.Next(0, 512) * 8;
-        switch (random.Next(51))
+        switch (random.Next(52))
         {
             case 0: a.mov(r, s); break;
             case 1: a.mov(r32, s32); break;
@@ -97,6 +97,11 @@ public static class RandomProgram
             case 47: a.shr(Registers8[random.Next(Registers8.Length)], (byte)random.Next(0, 32)); break;
             case 48: a.imul(Registers16[random.Next(Registers16.Length)], Registers16[random.Next(Registers16.Length)]); break;
             case 49: a.imul(Registers16[random.Next(Registers16.Length)], Registers16[random.Next(Registers16.Length)], (short)immediate); break;
+            case 50:
+                a.cmp(r, s);
+                a.@lock.add(__dword_ptr[rdi + offset], s32);
+                EmitConditionUser(a, random, Registers64[random.Next(Registers64.Length)], s);
+                break;
             case 43 or 44:
                 EmitFlagSetter(a, random, r, s, r32, s32, immediate);
                 EmitConditionUser(a, random, Registers64[random.Next(Registers64.Length)], s);

@@ -162,7 +162,9 @@ internal sealed unsafe class BlockEmitter
             case TranslationKind.BinaryMemoryRegister or TranslationKind.BinaryMemoryImmediate:
                 if ((instruction.Prefixes & InstructionPrefixes.Lock) != 0)
                 {
+                    // The handler's compare-and-swap loop; it records flags this block did not see written.
                     il.Emit(OpCodes.Br, handler);
+                    knownFlags = null;
                     break;
                 }
 
