@@ -9,6 +9,7 @@ namespace Vessel.Bench;
 ///   image FILE [iterations]         writes the multiboot kernel (to run by hand)
 ///   linux [vcpus] [repeats]         Debian kernel + busybox initramfs to userspace, Vessel vs QEMU TCG
 ///   disk [rounds]                   64 MiB sequential virtio-blk write and read inside that guest, Vessel vs QEMU TCG
+///   jitcost [programs]              compiling tier: RyuJIT's time per block on random integer code
 ///   doorbell [writes] [repeats]     KVM: a virtio doorbell as an MMIO exit vs an ioeventfd, an MSI by ioctl vs an irqfd
 /// Run with: dotnet run -c Release --project bench/Vessel.Bench -- compare
 /// </summary>
@@ -29,13 +30,15 @@ public static class Program
                 return LinuxBootComparison.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1, Repeats(2) == 5 && args.Length <= 2 ? 3 : Repeats(2));
             case "disk":
                 return DiskThroughputComparison.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3);
+            case "jitcost":
+                return CompileCost.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20);
             case "doorbell":
                 return DoorbellCost.Run(Iterations(1, 200_000), Repeats(2) == 5 && args.Length <= 2 ? 3 : Repeats(2));
             case "image":
                 File.WriteAllBytes(args[1], MultibootLoopImage.Build(Iterations(2, 30_000_000)));
                 return 0;
             default:
-                Console.Error.WriteLine($"unknown mode '{mode}': use cpu, compare, linux, disk, doorbell or image");
+                Console.Error.WriteLine($"unknown mode '{mode}': use cpu, compare, linux, disk, jitcost, doorbell or image");
                 return 2;
         }
     }

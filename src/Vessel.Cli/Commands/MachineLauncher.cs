@@ -35,7 +35,7 @@ internal static class MachineLauncher
         var jit = new Option<string?>("--jit")
         {
             Description = "The software CPU's compiling tier: on (hot code compiled to host code) or off (the interpreter alone). "
-                + "Default: the VESSEL_JIT environment variable, else off (see docs/cpu.md).",
+                + "Default: the VESSEL_JIT environment variable, else on (see docs/cpu.md).",
         };
         jit.AcceptOnlyFromAmong("on", "off");
         return jit;

@@ -9,6 +9,6 @@ namespace Vessel.Core.Accel;
 /// <param name="Clock">The guest's time, which the machine pauses; null for a clock of the VM's own that never pauses.</param>
 /// <param name="CompilingTier">
 /// <c>--jit</c>: whether the software CPU compiles hot blocks to host code; null for its default (the <c>VESSEL_JIT</c>
-/// environment variable, else off). Accelerators without such a tier ignore it.
+/// environment variable, else on). Accelerators without such a tier ignore it.
 /// </param>
 public sealed record AcceleratorVmOptions(int VcpuCount, CpuModelSpec? Cpu = null, VmClock? Clock = null, bool? CompilingTier = null);

@@ -91,6 +91,52 @@ public class CompilingTierDifferentialTests
     }
 
     [Fact]
+    public void Indirect_calls_and_jumps_and_returns_that_release_arguments_leave_the_same_state_after_every_block()
+    {
+        using var pair = new TierPair((a, _) =>
+        {
+            var loop = a.CreateLabel();
+            var callee = a.CreateLabel();
+            var landing = a.CreateLabel();
+            var done = a.CreateLabel();
+            a.mov(r15d, 50);
+            a.xor(ebx, ebx);
+            a.Label(ref loop);
+            a.lea(rax, __[callee]);
+            a.push(r15);
+            a.push(rbx);
+            a.call(rax);
+            a.lea(rcx, __[landing]);
+            a.jmp(rcx);
+            a.Label(ref landing);
+            a.dec(r15d);
+            a.jnz(loop);
+            a.jmp(done);
+
+            // callee(counter, rbx) on the stack: RBX += rbx + 3 * counter, then RET 16 releases both arguments.
+            a.Label(ref callee);
+            a.mov(rdx, __qword_ptr[rsp + 8]);
+            a.lea(rbx, __[rbx + rdx]);
+            a.mov(rdx, __qword_ptr[rsp + 16]);
+            a.lea(rdx, __[rdx + rdx * 2]);
+            a.add(rbx, rdx);
+            a.ret(16);
+            a.Label(ref done);
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        pair.RunToExit();
+
+        ulong expected = 0;
+        for (ulong x = 50; x >= 1; x--)
+        {
+            expected = (2 * expected) + (3 * x);
+        }
+
+        Assert.Equal(expected, pair.Compiled.Cpu.Register(3));
+    }
+
+    [Fact]
     public void A_page_fault_in_the_middle_of_a_compiled_block_leaves_the_interpreters_state()
     {
         const ulong unmapped = 0x4000_0000;

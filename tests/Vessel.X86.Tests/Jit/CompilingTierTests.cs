@@ -168,4 +168,40 @@ public class BlockCompilerTests
             Assert.Equal(block.Count, inline);
         }
     }
+
+    [Fact]
+    public void Extensions_memory_operands_conditional_moves_and_indirect_jumps_are_translated_inline()
+    {
+        var a = new Iced.Intel.Assembler(64);
+        a.movzx(eax, __byte_ptr[rsi + 3]);
+        a.movsx(rbx, __word_ptr[rsi + rcx * 2]);
+        a.movzx(ecx, dh);
+        a.movsxd(rdx, eax);
+        a.add(rax, __qword_ptr[rsi]);
+        a.cmp(__dword_ptr[rsi + 8], ebx);
+        a.test(__byte_ptr[rsi], 1);
+        a.sub(__qword_ptr[rsi + 16], rax);
+        a.imul(rax, rbx);
+        a.cmp(rax, rbx);
+        a.cmovl(rax, rbx);
+        a.setne(dl);
+        a.jmp(rcx);
+        Assert.Equal(13, CountInline(a, out int count));
+        Assert.Equal(13, count);
+    }
+
+    private static unsafe int CountInline(Iced.Intel.Assembler a, out int count)
+    {
+        var stream = new MemoryStream();
+        a.Assemble(new Iced.Intel.StreamCodeWriter(stream), 0x1000);
+        byte[] code = stream.ToArray();
+        var decoder = new Vessel.X86.Cpu.Decoding.BlockDecoder(Vessel.X86.Cpu.Decoding.HandlerTable.Instance);
+        fixed (byte* bytes = code)
+        {
+            var block = decoder.Decode(bytes, code.Length, 0x1000, 0x1000, 64, 0)!;
+            BlockCompiler.Compile(block, out int inline);
+            count = block.Count;
+            return inline;
+        }
+    }
 }

@@ -20,8 +20,11 @@ public static class CompilingTierSettings
     public static int Threshold() =>
         int.TryParse(Environment.GetEnvironmentVariable(ThresholdVariable), out int threshold) && threshold > 0 ? threshold : DefaultThreshold;
 
-    /// <summary>The mode when neither the machine configuration nor the environment chooses one.</summary>
-    public const CompilingTierMode DefaultMode = CompilingTierMode.Off;
+    /// <summary>
+    /// The mode when neither the machine configuration nor the environment chooses one: on, since it measurably speeds
+    /// up both a Linux boot and CPU-bound loops (docs/performance.md, "The compiling tier").
+    /// </summary>
+    public const CompilingTierMode DefaultMode = CompilingTierMode.On;
 
     /// <summary>The mode <c>VESSEL_JIT</c> asks for, or null when it is unset.</summary>
     public static CompilingTierMode? FromEnvironment() => Parse(Environment.GetEnvironmentVariable(EnvironmentVariable), EnvironmentVariable);

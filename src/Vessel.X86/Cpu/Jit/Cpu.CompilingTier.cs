@@ -11,7 +11,7 @@ namespace Vessel.X86.Cpu;
 /// </summary>
 public sealed unsafe partial class Cpu
 {
-    /// <summary>Whether this CPU runs compiled blocks: the <c>VESSEL_JIT</c> environment variable, else off.</summary>
+    /// <summary>Whether this CPU runs compiled blocks: the <c>VESSEL_JIT</c> environment variable, else on.</summary>
     public CompilingTierMode CompilingTier { get; set; } = CompilingTierSettings.Resolve(null);
 
     /// <summary>Runs of a block before it is queued for compilation (<see cref="CompilingTierMode.On"/>).</summary>

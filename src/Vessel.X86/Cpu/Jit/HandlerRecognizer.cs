@@ -41,6 +41,7 @@ internal static unsafe class HandlerRecognizer
             [(nint)(delegate*<Cpu, DecodedInstruction*, void>)&MultiplyDivide.ThreeOperandRegister] = new(TranslationKind.MultiplyImmediate),
         };
 
+        AddReflected(known);
         AddBinary<AddOperation>(known, AluOperation.Add);
         AddBinary<OrOperation>(known, AluOperation.Or);
         AddBinary<AndOperation>(known, AluOperation.And);
@@ -57,6 +58,55 @@ internal static unsafe class HandlerRecognizer
     {
         known[(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterRegister<TOperation>] = new(TranslationKind.BinaryRegister, operation);
         known[(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterImmediate<TOperation>] = new(TranslationKind.BinaryImmediate, operation);
+        known[(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterMemory<TOperation>] = new(TranslationKind.BinaryLoad, operation);
+        known[(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.MemoryRegister<TOperation>] = new(TranslationKind.BinaryMemoryRegister, operation);
+        known[(nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.MemoryImmediate<TOperation>] = new(TranslationKind.BinaryMemoryImmediate, operation);
+    }
+
+    /// <summary>Whether a reflected method's entry point is the address the decoder stored (see <see cref="AddShifts"/>).</summary>
+    private static bool EntryPointsAreStable()
+    {
+        var probe = typeof(Arithmetic).GetMethod(nameof(Arithmetic.RegisterRegister))!.MakeGenericMethod(typeof(AddOperation));
+        return probe.MethodHandle.GetFunctionPointer() == (nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterRegister<AddOperation>;
+    }
+
+    /// <summary>Handlers private to their families (MOVZX/MOVSX, CMOVcc, SETcc, IMUL r, r, indirect JMP and CALL), found by name.</summary>
+    private static void AddReflected(Dictionary<nint, Translation> known)
+    {
+        if (!EntryPointsAreStable())
+        {
+            return;
+        }
+
+        void Add(Type family, string name, Type? width, Translation translation)
+        {
+            var method = family.GetMethod(name, BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.Static)
+                ?? throw new InvalidOperationException($"compiling tier: handler {family.Name}.{name} not found");
+            if (width != null)
+            {
+                method = method.MakeGenericMethod(width);
+            }
+
+            known[method.MethodHandle.GetFunctionPointer()] = translation;
+        }
+
+        foreach (var (width, bits) in new[] { (typeof(Width8), 8), (typeof(Width16), 16) })
+        {
+            Add(typeof(DataTransfer), "ZeroExtendRegister", width, new(TranslationKind.ZeroExtendRegister, Bits: bits));
+            Add(typeof(DataTransfer), "ZeroExtendMemory", width, new(TranslationKind.ZeroExtendMemory, Bits: bits));
+        }
+
+        foreach (var (width, bits) in new[] { (typeof(Width8), 8), (typeof(Width16), 16), (typeof(Width32), 32) })
+        {
+            Add(typeof(DataTransfer), "SignExtendRegister", width, new(TranslationKind.SignExtendRegister, Bits: bits));
+            Add(typeof(DataTransfer), "SignExtendMemory", width, new(TranslationKind.SignExtendMemory, Bits: bits));
+        }
+
+        Add(typeof(DataTransfer), "ConditionalMoveRegister", null, new(TranslationKind.ConditionalMove));
+        Add(typeof(DataTransfer), "SetConditionRegister", null, new(TranslationKind.SetCondition));
+        Add(typeof(MultiplyDivide), "TwoOperandRegister", null, new(TranslationKind.MultiplyRegister));
+        Add(typeof(ControlFlow), "JumpIndirectRegister", null, new(TranslationKind.JumpIndirectRegister));
+        Add(typeof(ControlFlow), "CallIndirectRegister", null, new(TranslationKind.CallIndirectRegister));
     }
 
     /// <summary>
@@ -67,8 +117,7 @@ internal static unsafe class HandlerRecognizer
     private static void AddShifts(Dictionary<nint, Translation> known)
     {
         var registerForm = typeof(ShiftForms).GetMethod(nameof(ShiftForms.RegisterForm))!;
-        var probe = typeof(Arithmetic).GetMethod(nameof(Arithmetic.RegisterRegister))!.MakeGenericMethod(typeof(AddOperation));
-        if (probe.MethodHandle.GetFunctionPointer() != (nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterRegister<AddOperation>)
+        if (!EntryPointsAreStable())
         {
             return;
         }

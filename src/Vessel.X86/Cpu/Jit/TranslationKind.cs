@@ -11,16 +11,40 @@ internal enum TranslationKind
     Load,
     Store,
     StoreImmediate,
+
+    /// <summary>MOVZX r, r (the source width in <see cref="Translation.Bits"/>).</summary>
+    ZeroExtendRegister,
+    ZeroExtendMemory,
+
+    /// <summary>MOVSX and MOVSXD r, r (the source width in <see cref="Translation.Bits"/>).</summary>
+    SignExtendRegister,
+    SignExtendMemory,
     BinaryRegister,
     BinaryImmediate,
+
+    /// <summary>ALU r, m (CMP and TEST included).</summary>
+    BinaryLoad,
+
+    /// <summary>ALU m, r: read-modify-write, or a read for CMP and TEST.</summary>
+    BinaryMemoryRegister,
+    BinaryMemoryImmediate,
     Increment,
     Decrement,
+    ConditionalMove,
+    SetCondition,
     JumpRelative,
     JumpConditional,
+    JumpIndirectRegister,
     CallRelative,
+    CallIndirectRegister,
     PushRegister,
     PopRegister,
     Return,
     ShiftImmediate,
+
+    /// <summary>IMUL r, r.</summary>
+    MultiplyRegister,
+
+    /// <summary>IMUL r, r, imm.</summary>
     MultiplyImmediate,
 }

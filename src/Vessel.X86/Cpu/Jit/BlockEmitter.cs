@@ -1,0 +1,1055 @@
+using System.Reflection;
+using System.Reflection.Emit;
+using Vessel.X86.Cpu.Decoding;
+using Vessel.X86.Cpu.Paging;
+
+namespace Vessel.X86.Cpu.Jit;
+
+/// <summary>
+/// Writes the IL of one compiled block, instruction by instruction, as plain loads, stores and arithmetic on the CPU
+/// state through its pointer. Nothing is left for RyuJIT to inline: inlining helper methods (the first version of the
+/// tier) made RyuJIT import, resolve and fold every helper's IL again in every block, about ten times the cost of
+/// compiling the same block as straight-line IL (bench jitcost). Memory operands take the soft-TLB fast path inline;
+/// anything else (a TLB miss, segment limit checks, a LOCK prefix, a non-canonical target) calls the instruction's
+/// interpreter handler, which does the whole instruction again from the start, so the fast path needs no exactness of
+/// its own: it either completes the instruction or has changed nothing.
+/// </summary>
+internal sealed unsafe class BlockEmitter
+{
+    private static readonly Type[] HandlerParameters = [typeof(Cpu), typeof(DecodedInstruction*)];
+    private static readonly int GprOffset;
+    private static readonly int LazyResultOffset;
+    private static readonly int LazySource1Offset;
+    private static readonly int LazySource2Offset;
+    private static readonly int LazyOpOffset;
+    private static readonly int LazyBitsOffset;
+    private static readonly int SegmentBaseOffset;
+    private static readonly int SegmentChecksOffset;
+    private static readonly int StopBlockOffset;
+    private static readonly int AddendOffset;
+    private static readonly FieldInfo ReadTlbField = typeof(Cpu).GetField("readTlb", BindingFlags.NonPublic | BindingFlags.Instance)!;
+    private static readonly FieldInfo WriteTlbField = typeof(Cpu).GetField("writeTlb", BindingFlags.NonPublic | BindingFlags.Instance)!;
+
+    private readonly ILGenerator il;
+    private readonly int codeBits;
+    private readonly LocalBuilder linear;
+    private readonly LocalBuilder entry;
+    private readonly LocalBuilder host;
+    private readonly LocalBuilder first;
+    private readonly LocalBuilder second;
+    private readonly LocalBuilder result;
+    private readonly List<(Label Label, int Executed)> exits = [];
+
+    /// <summary>The lazy flag record's operation and width when an inline instruction of this block wrote it last.</summary>
+    private (FlagOperation Operation, int Bits)? knownFlags;
+
+    static BlockEmitter()
+    {
+        CpuState state = default;
+        byte* origin = (byte*)&state;
+        GprOffset = (int)((byte*)state.Gpr - origin);
+        LazyResultOffset = (int)((byte*)&state.LazyResult - origin);
+        LazySource1Offset = (int)((byte*)&state.LazySource1 - origin);
+        LazySource2Offset = (int)((byte*)&state.LazySource2 - origin);
+        LazyOpOffset = (int)((byte*)&state.LazyOp - origin);
+        LazyBitsOffset = (int)((byte*)&state.LazyBits - origin);
+        SegmentBaseOffset = (int)((byte*)state.SegmentBase - origin);
+        SegmentChecksOffset = (int)((byte*)&state.SegmentChecks - origin);
+        StopBlockOffset = (int)((byte*)&state.StopBlock - origin);
+        TlbEntry tlbEntry = default;
+        AddendOffset = (int)((byte*)&tlbEntry.Addend - (byte*)&tlbEntry);
+    }
+
+    public BlockEmitter(ILGenerator il, int codeBits)
+    {
+        this.il = il;
+        this.codeBits = codeBits;
+        linear = il.DeclareLocal(typeof(ulong));
+        entry = il.DeclareLocal(typeof(nint));
+        host = il.DeclareLocal(typeof(nint));
+        first = il.DeclareLocal(typeof(ulong));
+        second = il.DeclareLocal(typeof(ulong));
+        result = il.DeclareLocal(typeof(ulong));
+    }
+
+    /// <summary>
+    /// Emits <paramref name="instruction"/> (the block's <paramref name="index"/>th) as <paramref name="translation"/>
+    /// says; <paramref name="flagsNeeded"/> false when a later instruction replaces its flags unseen. Only the handler
+    /// path sets RIP to the next instruction and checks for a stop afterwards: the inline paths cannot fault, read RIP
+    /// only as a constant, and never stop the block. The block's last instruction is given RIP by the caller.
+    /// </summary>
+    public void Emit(in DecodedInstruction instruction, int index, Translation translation, bool flagsNeeded, bool last)
+    {
+        var handler = il.DefineLabel();
+        var done = il.DefineLabel();
+        bool usesHandler = true;
+        switch (translation.Kind)
+        {
+            case TranslationKind.MoveRegister:
+                LoadRegister(instruction.Operand1Register, instruction.OperandBits);
+                StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                usesHandler = false;
+                break;
+            case TranslationKind.MoveImmediate:
+                il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
+                StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                usesHandler = false;
+                break;
+            case TranslationKind.LoadEffectiveAddress:
+                EffectiveAddress(in instruction);
+                StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                usesHandler = false;
+                break;
+            case TranslationKind.ZeroExtendRegister or TranslationKind.SignExtendRegister:
+                LoadRegister(instruction.Operand1Register, translation.Bits);
+                Extend(translation.Kind == TranslationKind.SignExtendRegister, translation.Bits);
+                StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                usesHandler = false;
+                break;
+            case TranslationKind.Load:
+                ReadMemory(in instruction, instruction.OperandBits, handler);
+                StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                break;
+            case TranslationKind.ZeroExtendMemory or TranslationKind.SignExtendMemory:
+                {
+                    // MOVSX of a 16-bit source into a 16-bit register reads 16 bits (DataTransfer.SignExtendMemory).
+                    int sourceBits = Math.Min(translation.Bits, instruction.OperandBits);
+                    ReadMemory(in instruction, sourceBits, handler);
+                    Extend(translation.Kind == TranslationKind.SignExtendMemory, sourceBits);
+                    StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                    break;
+                }
+
+            case TranslationKind.Store:
+                WritableHost(in instruction, instruction.OperandBits, handler);
+                il.Emit(OpCodes.Ldloc, host);
+                LoadRegister(instruction.Operand1Register, instruction.OperandBits);
+                StoreIndirect(instruction.OperandBits);
+                break;
+            case TranslationKind.StoreImmediate:
+                WritableHost(in instruction, instruction.OperandBits, handler);
+                il.Emit(OpCodes.Ldloc, host);
+                il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
+                StoreIndirect(instruction.OperandBits);
+                break;
+            case TranslationKind.BinaryRegister or TranslationKind.BinaryImmediate:
+                LoadRegister(instruction.Operand0Register, instruction.OperandBits);
+                il.Emit(OpCodes.Stloc, first);
+                LoadSource(in instruction, translation.Kind == TranslationKind.BinaryRegister);
+                il.Emit(OpCodes.Stloc, second);
+                Binary(translation.Operation, instruction.OperandBits, flagsNeeded);
+                if (Writes(translation.Operation))
+                {
+                    il.Emit(OpCodes.Ldloc, result);
+                    StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                }
+
+                usesHandler = false;
+                break;
+            case TranslationKind.BinaryLoad:
+                ReadMemory(in instruction, instruction.OperandBits, handler);
+                il.Emit(OpCodes.Stloc, second);
+                LoadRegister(instruction.Operand0Register, instruction.OperandBits);
+                il.Emit(OpCodes.Stloc, first);
+                Binary(translation.Operation, instruction.OperandBits, flagsNeeded: true);
+                if (Writes(translation.Operation))
+                {
+                    il.Emit(OpCodes.Ldloc, result);
+                    StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                }
+
+                break;
+            case TranslationKind.BinaryMemoryRegister or TranslationKind.BinaryMemoryImmediate:
+                if ((instruction.Prefixes & InstructionPrefixes.Lock) != 0)
+                {
+                    // The handler's compare-and-swap loop; it records flags this block did not see written.
+                    il.Emit(OpCodes.Br, handler);
+                    knownFlags = null;
+                    break;
+                }
+
+                // CMP and TEST only read; the others take the write TLB's entry, which also grants reading.
+                if (Writes(translation.Operation))
+                {
+                    WritableHost(in instruction, instruction.OperandBits, handler);
+                    il.Emit(OpCodes.Ldloc, host);
+                    LoadIndirect(instruction.OperandBits);
+                }
+                else
+                {
+                    ReadMemory(in instruction, instruction.OperandBits, handler);
+                }
+
+                il.Emit(OpCodes.Stloc, first);
+                LoadSource(in instruction, translation.Kind == TranslationKind.BinaryMemoryRegister);
+                il.Emit(OpCodes.Stloc, second);
+                Binary(translation.Operation, instruction.OperandBits, flagsNeeded: true);
+                if (Writes(translation.Operation))
+                {
+                    il.Emit(OpCodes.Ldloc, host);
+                    il.Emit(OpCodes.Ldloc, result);
+                    StoreIndirect(instruction.OperandBits);
+                }
+
+                break;
+            case TranslationKind.ConditionalMove:
+                {
+                    // A 32-bit CMOV zero-extends its destination even when the condition is false (SDM 2 CMOVcc).
+                    var keep = il.DefineLabel();
+                    var write = il.DefineLabel();
+                    Condition(instruction.Tag);
+                    il.Emit(OpCodes.Brfalse, keep);
+                    LoadRegister(instruction.Operand1Register, instruction.OperandBits);
+                    il.Emit(OpCodes.Br, write);
+                    il.MarkLabel(keep);
+                    LoadRegister(instruction.Operand0Register, instruction.OperandBits);
+                    il.MarkLabel(write);
+                    StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                    usesHandler = false;
+                    break;
+                }
+
+            case TranslationKind.SetCondition:
+                Condition(instruction.Tag);
+                il.Emit(OpCodes.Conv_U8);
+                StoreRegisterFromStack(instruction.Operand0Register, 8);
+                usesHandler = false;
+                break;
+            case TranslationKind.MultiplyRegister or TranslationKind.MultiplyImmediate when instruction.OperandBits != 64:
+                EmitMultiply(in instruction, translation.Kind == TranslationKind.MultiplyImmediate, flagsNeeded);
+                usesHandler = false;
+                break;
+            case TranslationKind.MultiplyRegister or TranslationKind.MultiplyImmediate:
+                il.Emit(OpCodes.Ldarg_1);
+                if (translation.Kind == TranslationKind.MultiplyRegister)
+                {
+                    LoadRegister(instruction.Operand0Register, instruction.OperandBits);
+                    LoadRegister(instruction.Operand1Register, instruction.OperandBits);
+                }
+                else
+                {
+                    LoadRegister(instruction.Operand1Register, instruction.OperandBits);
+                    il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
+                }
+
+                EmitInt(instruction.OperandBits);
+                il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.Multiply)));
+                StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                knownFlags = null;
+                usesHandler = false;
+                break;
+            case TranslationKind.Increment or TranslationKind.Decrement:
+                {
+                    bool increment = translation.Kind == TranslationKind.Increment;
+                    LoadRegister(instruction.Operand0Register, instruction.OperandBits);
+                    il.Emit(OpCodes.Stloc, first);
+                    il.Emit(OpCodes.Ldloc, first);
+                    il.Emit(OpCodes.Ldc_I4_1);
+                    il.Emit(OpCodes.Conv_U8);
+                    il.Emit(increment ? OpCodes.Add : OpCodes.Sub);
+                    il.Emit(OpCodes.Stloc, result);
+                    if (flagsNeeded)
+                    {
+                        il.Emit(OpCodes.Ldarg_1);
+                        EmitInt(increment ? 1 : 0);
+                        EmitInt(instruction.OperandBits);
+                        il.Emit(OpCodes.Ldloc, first);
+                        il.Emit(OpCodes.Ldloc, result);
+                        il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.IncrementDecrementFlags)));
+                    }
+
+                    il.Emit(OpCodes.Ldloc, result);
+                    StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
+                    knownFlags = null;
+                    usesHandler = false;
+                    break;
+                }
+
+            case TranslationKind.ShiftImmediate when ShiftKind(translation) != Shift.None:
+                EmitShift(in instruction, ShiftKind(translation), flagsNeeded);
+                usesHandler = false;
+                break;
+            case TranslationKind.ShiftImmediate:
+                il.Emit(OpCodes.Ldarg_1);
+                EmitInt(instruction.Operand0Register);
+                EmitInt(instruction.Operand1Register);
+                EmitInt(Execution.ShiftForms.MaskCount((byte)instruction.Immediate, instruction.OperandBits));
+                EmitInt(instruction.OperandBits);
+                il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.ShiftImmediate)).MakeGenericMethod(translation.OperationType!));
+                knownFlags = null;
+                usesHandler = false;
+                break;
+            case TranslationKind.JumpRelative:
+                SetRip(instruction.EndOffset + instruction.Immediate, instruction.AddressMask);
+                usesHandler = false;
+                break;
+            case TranslationKind.JumpConditional:
+                Condition(instruction.Tag);
+                il.Emit(OpCodes.Brfalse, done);
+                SetRip(instruction.EndOffset + instruction.Immediate, instruction.AddressMask);
+                usesHandler = false;
+                break;
+            case TranslationKind.PushRegister when codeBits == 64:
+                {
+                    int bits = instruction.StackBytes * 8;
+                    StackSlot(-(bits / 8));
+                    TlbHost(write: true, bits / 8, handler);
+                    il.Emit(OpCodes.Ldloc, host);
+                    LoadRegister(instruction.Operand0Register, bits);
+                    StoreIndirect(bits);
+                    SetStackPointerFromLinear(0);
+                    break;
+                }
+
+            case TranslationKind.PopRegister when codeBits == 64:
+                {
+                    int bits = instruction.StackBytes * 8;
+                    StackSlot(0);
+                    TlbHost(write: false, bits / 8, handler);
+                    il.Emit(OpCodes.Ldloc, host);
+                    LoadIndirect(bits);
+                    il.Emit(OpCodes.Stloc, result);
+                    SetStackPointerFromLinear(bits / 8);
+                    il.Emit(OpCodes.Ldloc, result);
+                    StoreRegisterFromStack(instruction.Operand0Register, bits);
+                    break;
+                }
+
+            case TranslationKind.CallRelative when codeBits == 64 && instruction.StackBytes == 8:
+                StackSlot(-8);
+                TlbHost(write: true, 8, handler);
+                il.Emit(OpCodes.Ldloc, host);
+                ReturnAddress(in instruction);
+                StoreIndirect(64);
+                SetStackPointerFromLinear(0);
+                SetRip(instruction.EndOffset + instruction.Immediate, instruction.AddressMask);
+                break;
+            case TranslationKind.Return when codeBits == 64 && translation.Bits == 64:
+                {
+                    // A non-canonical return address faults with RSP unchanged: the handler delivers it.
+                    StackSlot(0);
+                    TlbHost(write: false, 8, handler);
+                    il.Emit(OpCodes.Ldloc, host);
+                    LoadIndirect(64);
+                    il.Emit(OpCodes.Stloc, result);
+                    BranchUnlessCanonical(result, handler);
+                    SetStackPointerFromLinear(8 + (long)instruction.Immediate);
+                    RipAddress();
+                    il.Emit(OpCodes.Ldloc, result);
+                    il.Emit(OpCodes.Stind_I8);
+                    break;
+                }
+
+            case TranslationKind.JumpIndirectRegister when codeBits == 64 && instruction.OperandBits == 64:
+                LoadRegister(instruction.Operand0Register, 64);
+                il.Emit(OpCodes.Stloc, result);
+                BranchUnlessCanonical(result, handler);
+                RipAddress();
+                il.Emit(OpCodes.Ldloc, result);
+                il.Emit(OpCodes.Stind_I8);
+                break;
+            case TranslationKind.CallIndirectRegister when codeBits == 64 && instruction.OperandBits == 64 && instruction.StackBytes == 8:
+                LoadRegister(instruction.Operand0Register, 64);
+                il.Emit(OpCodes.Stloc, result);
+                BranchUnlessCanonical(result, handler);
+                StackSlot(-8);
+                TlbHost(write: true, 8, handler);
+                il.Emit(OpCodes.Ldloc, host);
+                ReturnAddress(in instruction);
+                StoreIndirect(64);
+                SetStackPointerFromLinear(0);
+                RipAddress();
+                il.Emit(OpCodes.Ldloc, result);
+                il.Emit(OpCodes.Stind_I8);
+                break;
+            default:
+                il.Emit(OpCodes.Br, handler);
+                knownFlags = null;
+                break;
+        }
+
+        if (usesHandler)
+        {
+            il.Emit(OpCodes.Br, done);
+            il.MarkLabel(handler);
+            if (!last)
+            {
+                SetNextRip(instruction.EndOffset);
+            }
+
+            il.Emit(OpCodes.Ldarg_1);
+            InstructionPointer(index);
+            il.Emit(OpCodes.Ldc_I8, (long)(nint)instruction.Handler);
+            il.Emit(OpCodes.Conv_I);
+            il.EmitCalli(OpCodes.Calli, CallingConventions.Standard, typeof(void), HandlerParameters, null);
+            if (!last)
+            {
+                var exit = il.DefineLabel();
+                exits.Add((exit, index + 1));
+                StateAddress(StopBlockOffset);
+                il.Emit(OpCodes.Ldind_I4);
+                il.Emit(OpCodes.Brtrue, exit);
+            }
+        }
+
+        il.MarkLabel(done);
+    }
+
+    /// <summary>The returns of a block stopped early, each with the count of instructions run (placed after the body).</summary>
+    public void EmitExits()
+    {
+        foreach (var (label, executed) in exits)
+        {
+            il.MarkLabel(label);
+            EmitInt(executed);
+            il.Emit(OpCodes.Ret);
+        }
+    }
+
+    /// <summary>RIP = rip + <paramref name="endOffset"/>, the address of the next instruction (before it runs, for handlers that read it).</summary>
+    public void SetNextRip(uint endOffset) => SetRip(endOffset, ulong.MaxValue);
+
+
+    private enum Shift
+    {
+        None,
+        Left,
+        RightLogical,
+        RightArithmetic,
+    }
+
+    /// <summary>SHL/SAL, SHR and SAR by an immediate are written inline; rotates and double shifts call their operation.</summary>
+    private static Shift ShiftKind(Translation translation) => translation.OperationType?.Name switch
+    {
+        "ShiftLeft" => Shift.Left,
+        "ShiftRightLogical" => Shift.RightLogical,
+        "ShiftRightArithmetic" => Shift.RightArithmetic,
+        _ => Shift.None,
+    };
+
+    /// <summary>
+    /// Shifts.ShiftLeft, ShiftRightLogical and ShiftRightArithmetic with the count a constant: the result, and when
+    /// needed the record Cpu.SetResultFlags makes (CF, OF as the interpreter defines them). A masked count of zero writes
+    /// the register back (zero-extending a 32-bit one) and leaves the flags alone (ShiftForms.RegisterForm).
+    /// </summary>
+    private void EmitShift(in DecodedInstruction instruction, Shift shift, bool flagsNeeded)
+    {
+        int bits = instruction.OperandBits;
+        int count = Execution.ShiftForms.MaskCount((byte)instruction.Immediate, bits);
+        ulong mask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
+        LoadRegister(instruction.Operand0Register, bits);
+        if (count == 0)
+        {
+            StoreRegisterFromStack(instruction.Operand0Register, bits);
+            return;
+        }
+
+        il.Emit(OpCodes.Stloc, first);
+        if (shift == Shift.RightArithmetic)
+        {
+            // The value sign-extended from its width, so that the arithmetic shift brings in copies of its sign.
+            il.Emit(OpCodes.Ldloc, first);
+            EmitInt(64 - bits);
+            il.Emit(OpCodes.Shl);
+            EmitInt(64 - bits);
+            il.Emit(OpCodes.Shr);
+            il.Emit(OpCodes.Stloc, first);
+        }
+
+        il.Emit(OpCodes.Ldloc, first);
+        EmitInt(count);
+        il.Emit(shift switch { Shift.Left => OpCodes.Shl, Shift.RightLogical => OpCodes.Shr_Un, _ => OpCodes.Shr });
+        if (shift != Shift.RightLogical && mask != ulong.MaxValue)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)mask);
+            il.Emit(OpCodes.And);
+        }
+
+        il.Emit(OpCodes.Stloc, second);
+        if (flagsNeeded)
+        {
+            StateAddress(LazyOpOffset);
+            EmitInt((int)FlagOperation.ResultWithCarryOverflow);
+            il.Emit(OpCodes.Stind_I4);
+            StateAddress(LazyBitsOffset);
+            EmitInt(bits);
+            il.Emit(OpCodes.Stind_I4);
+
+            // CF: the last bit shifted out (none when a left shift moves everything out of an 8- or 16-bit operand).
+            StateAddress(LazySource1Offset);
+            if (shift == Shift.Left && count > bits)
+            {
+                il.Emit(OpCodes.Ldc_I8, 0L);
+            }
+            else
+            {
+                il.Emit(OpCodes.Ldloc, first);
+                EmitInt(shift == Shift.Left ? bits - count : count - 1);
+                il.Emit(shift == Shift.RightArithmetic ? OpCodes.Shr : OpCodes.Shr_Un);
+                il.Emit(OpCodes.Ldc_I8, 1L);
+                il.Emit(OpCodes.And);
+            }
+
+            il.Emit(OpCodes.Stloc, result);
+            il.Emit(OpCodes.Ldloc, result);
+            il.Emit(OpCodes.Stind_I8);
+
+            // OF: the result's sign differing from CF (SHL), the original sign (SHR), clear (SAR).
+            StateAddress(LazySource2Offset);
+            switch (shift)
+            {
+                case Shift.Left:
+                    il.Emit(OpCodes.Ldloc, second);
+                    EmitInt(bits - 1);
+                    il.Emit(OpCodes.Shr_Un);
+                    il.Emit(OpCodes.Ldc_I8, 1L);
+                    il.Emit(OpCodes.And);
+                    il.Emit(OpCodes.Ldloc, result);
+                    il.Emit(OpCodes.Xor);
+                    break;
+                case Shift.RightLogical:
+                    il.Emit(OpCodes.Ldloc, first);
+                    EmitInt(bits - 1);
+                    il.Emit(OpCodes.Shr_Un);
+                    il.Emit(OpCodes.Ldc_I8, 1L);
+                    il.Emit(OpCodes.And);
+                    break;
+                default:
+                    il.Emit(OpCodes.Ldc_I8, 0L);
+                    break;
+            }
+
+            il.Emit(OpCodes.Stind_I8);
+            StateAddress(LazyResultOffset);
+            il.Emit(OpCodes.Ldloc, second);
+            il.Emit(OpCodes.Stind_I8);
+        }
+
+        knownFlags = null;
+        il.Emit(OpCodes.Ldloc, second);
+        StoreRegisterFromStack(instruction.Operand0Register, bits);
+    }
+
+    /// <summary>
+    /// IMUL r, r and IMUL r, r, imm of 16 or 32 bits (MultiplyDivide.MultiplyTruncating): the signed product fits in a
+    /// long, the result is its low part, and CF = OF = the product did not fit (Cpu.SetResultFlags). 64-bit products
+    /// need the high half and call the operation.
+    /// </summary>
+    private void EmitMultiply(in DecodedInstruction instruction, bool immediate, bool flagsNeeded)
+    {
+        int bits = instruction.OperandBits;
+        var narrow = bits == 16 ? OpCodes.Conv_I2 : OpCodes.Conv_I4;
+        LoadRegister(immediate ? instruction.Operand1Register : instruction.Operand0Register, bits);
+        il.Emit(narrow);
+        il.Emit(OpCodes.Conv_I8);
+        if (immediate)
+        {
+            il.Emit(OpCodes.Ldc_I8, bits == 16 ? (long)(short)instruction.Immediate : (long)(int)instruction.Immediate);
+        }
+        else
+        {
+            LoadRegister(instruction.Operand1Register, bits);
+            il.Emit(narrow);
+            il.Emit(OpCodes.Conv_I8);
+        }
+
+        il.Emit(OpCodes.Mul);
+        il.Emit(OpCodes.Stloc, first);
+        il.Emit(OpCodes.Ldloc, first);
+        il.Emit(OpCodes.Ldc_I8, bits == 16 ? 0xFFFFL : 0xFFFF_FFFFL);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Stloc, second);
+        if (flagsNeeded)
+        {
+            StateAddress(LazyOpOffset);
+            EmitInt((int)FlagOperation.ResultWithCarryOverflow);
+            il.Emit(OpCodes.Stind_I4);
+            StateAddress(LazyBitsOffset);
+            EmitInt(bits);
+            il.Emit(OpCodes.Stind_I4);
+
+            // Did not fit: the product differs from its low part sign-extended.
+            il.Emit(OpCodes.Ldloc, first);
+            il.Emit(OpCodes.Ldloc, first);
+            il.Emit(narrow);
+            il.Emit(OpCodes.Conv_I8);
+            il.Emit(OpCodes.Ceq);
+            Not();
+            il.Emit(OpCodes.Conv_U8);
+            il.Emit(OpCodes.Stloc, result);
+            StateAddress(LazySource1Offset);
+            il.Emit(OpCodes.Ldloc, result);
+            il.Emit(OpCodes.Stind_I8);
+            StateAddress(LazySource2Offset);
+            il.Emit(OpCodes.Ldloc, result);
+            il.Emit(OpCodes.Stind_I8);
+            StateAddress(LazyResultOffset);
+            il.Emit(OpCodes.Ldloc, second);
+            il.Emit(OpCodes.Stind_I8);
+        }
+
+        knownFlags = null;
+        il.Emit(OpCodes.Ldloc, second);
+        StoreRegisterFromStack(instruction.Operand0Register, bits);
+    }
+
+    private static bool Writes(AluOperation operation) => operation is not (AluOperation.Cmp or AluOperation.Test);
+
+    /// <summary>The result and, when needed, the lazy flag record, exactly as Cpu.SetLazyFlags stores it.</summary>
+    private void Binary(AluOperation operation, int bits, bool flagsNeeded)
+    {
+        il.Emit(OpCodes.Ldloc, first);
+        il.Emit(OpCodes.Ldloc, second);
+        FlagOperation flags;
+        switch (operation)
+        {
+            case AluOperation.Add: il.Emit(OpCodes.Add); flags = FlagOperation.Add; break;
+            case AluOperation.Or: il.Emit(OpCodes.Or); flags = FlagOperation.Logic; break;
+            case AluOperation.And or AluOperation.Test: il.Emit(OpCodes.And); flags = FlagOperation.Logic; break;
+            case AluOperation.Xor: il.Emit(OpCodes.Xor); flags = FlagOperation.Logic; break;
+            default: il.Emit(OpCodes.Sub); flags = FlagOperation.Sub; break;
+        }
+
+        il.Emit(OpCodes.Stloc, result);
+        if (!flagsNeeded)
+        {
+            knownFlags = null;
+            return;
+        }
+
+        StateAddress(LazyOpOffset);
+        EmitInt((int)flags);
+        il.Emit(OpCodes.Stind_I4);
+        StateAddress(LazyBitsOffset);
+        EmitInt(bits);
+        il.Emit(OpCodes.Stind_I4);
+        StateAddress(LazySource1Offset);
+        il.Emit(OpCodes.Ldloc, first);
+        il.Emit(OpCodes.Stind_I8);
+        StateAddress(LazySource2Offset);
+        il.Emit(OpCodes.Ldloc, second);
+        il.Emit(OpCodes.Stind_I8);
+        StateAddress(LazyResultOffset);
+        il.Emit(OpCodes.Ldloc, result);
+        il.Emit(OpCodes.Stind_I8);
+        knownFlags = (flags, bits);
+    }
+
+    /// <summary>
+    /// Pushes condition <paramref name="code"/> (0-15, SDM 2 Appendix B.1) as an int 0 or 1. When an inline instruction
+    /// of this block wrote the flag record, its operation and width are known here and the condition is computed from
+    /// the record's operands directly (as Cpu.Condition's fast path does at run time); otherwise Cpu.Condition decides.
+    /// </summary>
+    private void Condition(int code)
+    {
+        if (knownFlags is { } known && TryKnownCondition(known.Operation, known.Bits, code))
+        {
+            return;
+        }
+
+        il.Emit(OpCodes.Ldarg_1);
+        EmitInt(code);
+        il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.Condition)));
+    }
+
+    private bool TryKnownCondition(FlagOperation operation, int bits, int code)
+    {
+        ulong mask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
+        if (operation == FlagOperation.Sub && code >= 2 && code is not (8 or 9 or 10 or 11))
+        {
+            bool signed = code >= 0xC;
+            LazyField(LazySource1Offset, mask, signed ? 64 - bits : 0);
+            LazyField(LazySource2Offset, mask, signed ? 64 - bits : 0);
+            switch (code)
+            {
+                case 2: il.Emit(OpCodes.Clt_Un); break;
+                case 3: il.Emit(OpCodes.Clt_Un); Not(); break;
+                case 4: il.Emit(OpCodes.Ceq); break;
+                case 5: il.Emit(OpCodes.Ceq); Not(); break;
+                case 6: il.Emit(OpCodes.Cgt_Un); Not(); break;
+                case 7: il.Emit(OpCodes.Cgt_Un); break;
+                case 0xC: il.Emit(OpCodes.Clt); break;
+                case 0xD: il.Emit(OpCodes.Clt); Not(); break;
+                case 0xE: il.Emit(OpCodes.Cgt); Not(); break;
+                default: il.Emit(OpCodes.Cgt); break;
+            }
+
+            return true;
+        }
+
+        // ZF and SF come from the result of any recorded operation; logic operations also clear CF and OF (SDM 2
+        // AND/OR/XOR/TEST), so B, BE, L and LE reduce to them.
+        bool logic = operation == FlagOperation.Logic;
+        if (logic && code is 0 or 2 or 1 or 3)
+        {
+            EmitInt(code is 1 or 3 ? 1 : 0);
+            return true;
+        }
+
+        if (code is 4 or 5 || (logic && code is 6 or 7))
+        {
+            ZeroFlag(mask);
+        }
+        else if (code is 8 or 9 || (logic && code is 0xC or 0xD))
+        {
+            SignFlag(bits);
+        }
+        else if (logic && code is 0xE or 0xF)
+        {
+            ZeroFlag(mask);
+            SignFlag(bits);
+            il.Emit(OpCodes.Or);
+        }
+        else
+        {
+            return false;
+        }
+
+        // Each odd condition code is the negation of the even one before it (SDM 2 Appendix B.1).
+        if ((code & 1) != 0)
+        {
+            Not();
+        }
+
+        return true;
+    }
+
+    private void LazyField(int offset, ulong mask, int shift)
+    {
+        StateAddress(offset);
+        il.Emit(OpCodes.Ldind_I8);
+        if (shift != 0)
+        {
+            EmitInt(shift);
+            il.Emit(OpCodes.Shl);
+        }
+        else if (mask != ulong.MaxValue)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)mask);
+            il.Emit(OpCodes.And);
+        }
+    }
+
+    private void ZeroFlag(ulong mask)
+    {
+        LazyField(LazyResultOffset, mask, 0);
+        il.Emit(OpCodes.Ldc_I8, 0L);
+        il.Emit(OpCodes.Ceq);
+    }
+
+    private void SignFlag(int bits)
+    {
+        StateAddress(LazyResultOffset);
+        il.Emit(OpCodes.Ldind_I8);
+        EmitInt(bits - 1);
+        il.Emit(OpCodes.Shr_Un);
+        il.Emit(OpCodes.Conv_I4);
+        EmitInt(1);
+        il.Emit(OpCodes.And);
+    }
+
+    private void Not()
+    {
+        EmitInt(0);
+        il.Emit(OpCodes.Ceq);
+    }
+
+    private void LoadSource(in DecodedInstruction instruction, bool register)
+    {
+        if (register)
+        {
+            LoadRegister(instruction.Operand1Register, instruction.OperandBits);
+        }
+        else
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
+        }
+    }
+
+    /// <summary>Turns the ulong of <paramref name="bits"/> on the stack into its zero or sign extension to 64 bits.</summary>
+    private void Extend(bool signed, int bits)
+    {
+        if (!signed)
+        {
+            return;
+        }
+
+        il.Emit(bits switch { 8 => OpCodes.Conv_I1, 16 => OpCodes.Conv_I2, _ => OpCodes.Conv_I4 });
+        il.Emit(OpCodes.Conv_I8);
+    }
+
+    /// <summary>Cpu.ReadRegister: pushes the register zero-extended to a ulong (8-bit slots 16-19 are AH, CH, DH, BH).</summary>
+    private void LoadRegister(int index, int bits)
+    {
+        RegisterAddress(index, bits);
+        LoadIndirect(bits);
+    }
+
+    /// <summary>Cpu.WriteRegister of the ulong on the stack: 32-bit writes zero the upper half, 8- and 16-bit writes merge.</summary>
+    private void StoreRegisterFromStack(int index, int bits)
+    {
+        il.Emit(OpCodes.Stloc, result);
+        RegisterAddress(index, bits);
+        il.Emit(OpCodes.Ldloc, result);
+        if (bits == 32)
+        {
+            il.Emit(OpCodes.Conv_U4);
+            il.Emit(OpCodes.Conv_U8);
+            bits = 64;
+        }
+
+        StoreIndirect(bits);
+    }
+
+    private void RegisterAddress(int index, int bits)
+    {
+        // Safety: the decoder's register slots are 0-17 (8-bit 16-19 name the high bytes of slots 0-3), inside Gpr.
+        int offset = bits == 8 && index >= 16 ? GprOffset + ((index - 16) * 8) + 1 : GprOffset + (index * 8);
+        StateAddress(offset);
+    }
+
+    private void RipAddress() => StateAddress(GprOffset + (CpuState.RipIndex * 8));
+
+    private void StateAddress(int offset)
+    {
+        il.Emit(OpCodes.Ldarg_2);
+        if (offset != 0)
+        {
+            EmitInt(offset);
+            il.Emit(OpCodes.Add);
+        }
+    }
+
+    /// <summary>RIP = (rip + <paramref name="offset"/>) &amp; <paramref name="mask"/>, rip being the block's first instruction's address.</summary>
+    private void SetRip(ulong offset, ulong mask)
+    {
+        RipAddress();
+        il.Emit(OpCodes.Ldarg_S, (byte)4);
+        il.Emit(OpCodes.Ldc_I8, (long)offset);
+        il.Emit(OpCodes.Add);
+        if (mask != ulong.MaxValue)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)mask);
+            il.Emit(OpCodes.And);
+        }
+
+        il.Emit(OpCodes.Stind_I8);
+    }
+
+    private void ReturnAddress(in DecodedInstruction instruction)
+    {
+        il.Emit(OpCodes.Ldarg_S, (byte)4);
+        il.Emit(OpCodes.Ldc_I8, (long)instruction.EndOffset);
+        il.Emit(OpCodes.Add);
+    }
+
+    /// <summary>DecodedInstruction.EffectiveAddress with the recipe as constants; the zero register is left out.</summary>
+    private void EffectiveAddress(in DecodedInstruction instruction)
+    {
+        if (instruction.BaseRegister == CpuState.RipIndex)
+        {
+            ReturnAddress(in instruction);
+        }
+        else if (instruction.BaseRegister != CpuState.ZeroIndex)
+        {
+            LoadRegister(instruction.BaseRegister, 64);
+        }
+        else
+        {
+            il.Emit(OpCodes.Ldc_I8, 0L);
+        }
+
+        if (instruction.IndexRegister != CpuState.ZeroIndex)
+        {
+            LoadRegister(instruction.IndexRegister, 64);
+            if (instruction.ScaleShift != 0)
+            {
+                EmitInt(instruction.ScaleShift);
+                il.Emit(OpCodes.Shl);
+            }
+
+            il.Emit(OpCodes.Add);
+        }
+
+        if (instruction.Displacement != 0)
+        {
+            il.Emit(OpCodes.Ldc_I8, instruction.Displacement);
+            il.Emit(OpCodes.Add);
+        }
+
+        if (instruction.AddressMask != ulong.MaxValue)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)instruction.AddressMask);
+            il.Emit(OpCodes.And);
+        }
+    }
+
+    /// <summary>The operand's linear address into the local; segments with limits to check go to the handler.</summary>
+    private void LinearAddress(in DecodedInstruction instruction, Label handler)
+    {
+        StateAddress(SegmentChecksOffset);
+        il.Emit(OpCodes.Ldind_I4);
+        il.Emit(OpCodes.Brtrue, handler);
+        EffectiveAddress(in instruction);
+        if (instruction.SegmentSlot != CpuState.ZeroSegmentSlot)
+        {
+            StateAddress(SegmentBaseOffset + (instruction.SegmentSlot * 8));
+            il.Emit(OpCodes.Ldind_I8);
+            il.Emit(OpCodes.Add);
+        }
+
+        if (instruction.LinearMask != ulong.MaxValue)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)instruction.LinearMask);
+            il.Emit(OpCodes.And);
+        }
+
+        il.Emit(OpCodes.Stloc, linear);
+    }
+
+    /// <summary>Pushes the memory operand of <paramref name="bits"/>, zero-extended; a TLB miss goes to the handler.</summary>
+    private void ReadMemory(in DecodedInstruction instruction, int bits, Label handler)
+    {
+        LinearAddress(in instruction, handler);
+        TlbHost(write: false, bits / 8, handler);
+        il.Emit(OpCodes.Ldloc, host);
+        LoadIndirect(bits);
+    }
+
+    private void WritableHost(in DecodedInstruction instruction, int bits, Label handler)
+    {
+        LinearAddress(in instruction, handler);
+        TlbHost(write: true, bits / 8, handler);
+    }
+
+    /// <summary>The 64-bit stack slot RSP + <paramref name="delta"/> into the linear-address local (64-bit mode: no SS base).</summary>
+    private void StackSlot(int delta)
+    {
+        LoadRegister(4, 64);
+        if (delta != 0)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)delta);
+            il.Emit(OpCodes.Add);
+        }
+
+        il.Emit(OpCodes.Stloc, linear);
+    }
+
+    private void SetStackPointerFromLinear(long delta)
+    {
+        RegisterAddress(4, 64);
+        il.Emit(OpCodes.Ldloc, linear);
+        if (delta != 0)
+        {
+            il.Emit(OpCodes.Ldc_I8, delta);
+            il.Emit(OpCodes.Add);
+        }
+
+        il.Emit(OpCodes.Stind_I8);
+    }
+
+    private void BranchUnlessCanonical(LocalBuilder value, Label handler)
+    {
+        il.Emit(OpCodes.Ldloc, value);
+        EmitInt(16);
+        il.Emit(OpCodes.Shl);
+        EmitInt(16);
+        il.Emit(OpCodes.Shr);
+        il.Emit(OpCodes.Ldloc, value);
+        il.Emit(OpCodes.Bne_Un, handler);
+    }
+
+    /// <summary>
+    /// Cpu.ReadPointer / WritePointer inline: the host address of <paramref name="size"/> bytes at the linear-address
+    /// local into the host local, or a branch to the handler when the TLB does not map them all to guest RAM.
+    /// </summary>
+    private void TlbHost(bool write, int size, Label handler)
+    {
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldfld, write ? WriteTlbField : ReadTlbField);
+        il.Emit(OpCodes.Ldloc, linear);
+        EmitInt(12);
+        il.Emit(OpCodes.Shr_Un);
+        il.Emit(OpCodes.Ldc_I8, (long)(Cpu.TlbEntriesPerTableShared - 1));
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Conv_I);
+        EmitInt(sizeof(TlbEntry));
+        il.Emit(OpCodes.Mul);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Stloc, entry);
+        il.Emit(OpCodes.Ldloc, entry);
+        il.Emit(OpCodes.Ldind_I8);
+        il.Emit(OpCodes.Ldloc, linear);
+        EmitInt(12);
+        il.Emit(OpCodes.Shr_Un);
+        il.Emit(OpCodes.Bne_Un, handler);
+        if (size > 1)
+        {
+            il.Emit(OpCodes.Ldloc, linear);
+            il.Emit(OpCodes.Ldc_I8, 0xFFFL);
+            il.Emit(OpCodes.And);
+            il.Emit(OpCodes.Ldc_I8, (long)(4096 - size));
+            il.Emit(OpCodes.Bgt_Un, handler);
+        }
+
+        il.Emit(OpCodes.Ldloc, entry);
+        EmitInt(AddendOffset);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Ldind_I);
+        il.Emit(OpCodes.Ldloc, linear);
+        il.Emit(OpCodes.Conv_I);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Stloc, host);
+    }
+
+    /// <summary>Loads <paramref name="bits"/> from the address on the stack, zero-extended to a ulong.</summary>
+    private void LoadIndirect(int bits)
+    {
+        if (bits != 8)
+        {
+            il.Emit(OpCodes.Unaligned, (byte)1);
+        }
+
+        switch (bits)
+        {
+            case 8: il.Emit(OpCodes.Ldind_U1); il.Emit(OpCodes.Conv_U8); break;
+            case 16: il.Emit(OpCodes.Ldind_U2); il.Emit(OpCodes.Conv_U8); break;
+            case 32: il.Emit(OpCodes.Ldind_U4); il.Emit(OpCodes.Conv_U8); break;
+            default: il.Emit(OpCodes.Ldind_I8); break;
+        }
+    }
+
+    /// <summary>Stores the low <paramref name="bits"/> of the ulong on the stack at the address below it.</summary>
+    private void StoreIndirect(int bits)
+    {
+        if (bits != 64)
+        {
+            il.Emit(OpCodes.Conv_U4);
+        }
+
+        if (bits != 8)
+        {
+            il.Emit(OpCodes.Unaligned, (byte)1);
+        }
+
+        il.Emit(bits switch { 8 => OpCodes.Stind_I1, 16 => OpCodes.Stind_I2, 32 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
+    }
+
+    private void InstructionPointer(int index)
+    {
+        il.Emit(OpCodes.Ldarg_3);
+        if (index != 0)
+        {
+            EmitInt(index * sizeof(DecodedInstruction));
+            il.Emit(OpCodes.Add);
+        }
+    }
+
+    private void EmitInt(int value) => il.Emit(OpCodes.Ldc_I4, value);
+
+    private static readonly Dictionary<string, MethodInfo> Operations = typeof(CompiledOperations)
+        .GetMethods(BindingFlags.Public | BindingFlags.Static)
+        .ToDictionary(m => m.Name);
+
+    private static MethodInfo Operation(string name) => Operations[name];
+}
