@@ -260,8 +260,8 @@ public static class MachineSnapshot
         }
 
         int vcpus = section.ReadInt32();
-        var configSection = section.ReadSection("config", MachineConfigState.Version, out _);
-        var config = MachineConfigState.Read(configSection);
+        var configSection = section.ReadSection("config", MachineConfigState.Version, out int configVersion);
+        var config = MachineConfigState.Read(configSection, configVersion);
         configSection.ExpectEnd();
         section.ExpectEnd();
         if (config.MemoryBytes != memorySize || config.VcpuCount != vcpus)
