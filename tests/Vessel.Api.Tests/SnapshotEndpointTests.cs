@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using Vessel.Client;
 using Vessel.Client.Models;
 
@@ -80,6 +81,32 @@ public sealed class SnapshotEndpointTests : IAsyncLifetime
         });
 
         Assert.True(File.Exists(Path.Combine(source.Directory, "diff.snap")));
+    }
+
+    [Fact]
+    public async Task A_snapshot_with_vsock_loads_once_the_old_vmm_is_gone_and_listens_on_its_socket_again()
+    {
+        string socketPath = Path.Combine(target.Directory, "v.sock");
+        await source.Client.PutVsockAsync(new Vsock { GuestCid = 3, UdsPath = socketPath });
+        await StartTscPrinterAsync(trackDirtyPages: false);
+        WaitForLines(source, 1);
+        await source.Client.PauseAsync();
+        string state = Path.Combine(target.Directory, "vm.snap");
+        string memory = Path.Combine(target.Directory, "vm.mem");
+        await source.Client.CreateSnapshotAsync(new SnapshotCreateParams { SnapshotPath = state, MemFilePath = memory });
+        var load = new SnapshotLoadParams { SnapshotPath = state, MemFilePath = memory };
+
+        // The old VMM still holds the socket: the load is refused as a boot would be, and can be retried.
+        await AssertRefused(() => target.Client.LoadSnapshotAsync(load), "already exists");
+        await source.DisposeAsync();
+        source = await ApiHost.StartAsync();
+        Assert.False(File.Exists(socketPath), "the old VMM removes its vsock socket when it ends");
+
+        await target.Client.LoadSnapshotAsync(load);
+        using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        client.Connect(new UnixDomainSocketEndPoint(socketPath));
+        await target.Client.ResumeAsync();
+        WaitForLines(target, 2);
     }
 
     [Fact]

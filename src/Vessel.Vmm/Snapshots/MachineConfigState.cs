@@ -7,7 +7,8 @@ namespace Vessel.Vmm.Snapshots;
 
 /// <summary>
 /// The machine's configuration as a snapshot section, so a restore rebuilds the same device list (disks by path, network
-/// interfaces, memory, vCPUs) without being told again. Rate limiters are not carried (nothing enforces them yet).
+/// interfaces, vsock, memory, vCPUs) without being told again. Rate limiters are not carried (nothing enforces them yet).
+/// Version 2 added the vsock device (its CID and socket path); a version 1 section has none.
 /// </summary>
 internal static class MachineConfigState
 {
@@ -55,11 +56,12 @@ internal static class MachineConfigState
         if (config.Vsock is { } vsock)
         {
             writer.WriteUInt32(vsock.GuestCid);
-            writer.WriteString(vsock.UdsPath);
+            writer.WriteString(Path.GetFullPath(vsock.UdsPath));
         }
     }
 
-    public static MachineConfig Read(StateReader reader, int version)
+    /// <param name="version">The section's version (1 or <see cref="Version"/>).</param>
+    public static MachineConfig Read(StateReader reader, int version = Version)
     {
         string kernel = reader.ReadString();
         string? initrd = ReadOptional(reader);
@@ -118,7 +120,19 @@ internal static class MachineConfigState
             });
         }
 
-        VsockConfig? vsock = version >= 2 && reader.ReadBool() ? new VsockConfig { GuestCid = reader.ReadUInt32(), UdsPath = reader.ReadString() } : null;
+        VsockConfig? vsockConfig = null;
+        if (version >= 2 && reader.ReadBool())
+        {
+            uint cid = reader.ReadUInt32();
+            string udsPath = reader.ReadString();
+            if (cid < VsockConfig.MinGuestCid)
+            {
+                throw reader.Malformed($"the vsock guest CID is {cid}");
+            }
+
+            vsockConfig = new VsockConfig { GuestCid = cid, UdsPath = udsPath };
+        }
+
         return new MachineConfig
         {
             KernelPath = kernel,
@@ -132,7 +146,7 @@ internal static class MachineConfigState
             Entropy = entropy ? new EntropyConfig() : null,
             Disks = disks,
             NetworkInterfaces = networks,
-            Vsock = vsock,
+            Vsock = vsockConfig,
         };
     }
 

@@ -121,6 +121,44 @@ public sealed class VsockGuestTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("echoed", guest.Run("wait; cat /tmp/listen.log"));
     }
 
+    /// <summary>
+    /// A snapshot does not carry vsock connections (as on Firecracker): the guest's open connection is reset by the restored
+    /// device's TRANSPORT_RESET, and a new host connection through the restored machine's own socket echoes.
+    /// </summary>
+    [Theory]
+    [VsockGuest(GuestAccelerators.Software)]
+    public void After_a_restore_the_guests_old_vsock_connection_is_reset_and_a_new_one_echoes(string accelerator)
+    {
+        var images = GuestImages.TryLoad(out string reason) ?? throw new InvalidOperationException(reason);
+        string initramfs = StaticGuestProgram.BuildInitramfs(images.InitramfsPath, "vsock-echo", EchoProgram, folder.FullName);
+        string socketPath = Path.Combine(folder.FullName, "v.sock");
+        string state = Path.Combine(folder.FullName, "vm.snap");
+        string memory = Path.Combine(folder.FullName, "vm.mem");
+        using (var guest = LinuxGuest.Boot(accelerator, 1, MemoryBytes, initramfs, new VsockConfig { GuestCid = GuestCid, UdsPath = socketPath }))
+        {
+            guest.Run("modprobe vmw_vsock_virtio_transport");
+            guest.Run($"vsock-echo listen {GuestListenPort} > /tmp/old.log 2>&1 & true");
+            guest.Run("until grep -q listening /tmp/old.log; do usleep 100000; done");
+            using var open = ConnectToGuest(socketPath, GuestListenPort, out string okLine);
+            Assert.Matches(@"^OK \d+$", okLine);
+            guest.Snapshot(Vessel.Vmm.Snapshots.SnapshotType.Full, state, memory);
+        }
+
+        Assert.False(File.Exists(socketPath), "the snapshotted machine's vsock socket is removed when it ends");
+        using var restored = LinuxGuest.Restore(accelerator, state, memory);
+
+        // The echo program was blocked reading its connection: TRANSPORT_RESET ends that read with an error.
+        Assert.Contains("read:", restored.Run("wait; cat /tmp/old.log"));
+        restored.Run($"vsock-echo listen {GuestListenPort + 1} > /tmp/new.log 2>&1 & true");
+        restored.Run("until grep -q listening /tmp/new.log; do usleep 100000; done");
+        using var client = ConnectToGuest(socketPath, GuestListenPort + 1, out string newOkLine);
+        Assert.Matches(@"^OK \d+$", newOkLine);
+        client.Send("after the restore"u8);
+        client.Shutdown(SocketShutdown.Send);
+        Assert.Equal("after the restore", Encoding.ASCII.GetString(ReadToEnd(client)));
+        Assert.Contains("echoed", restored.Run("wait; cat /tmp/new.log"));
+    }
+
     /// <summary>Connects to the device's socket and asks for the guest's port; the answer is the OK line, without its newline.</summary>
     private static Socket ConnectToGuest(string socketPath, int port, out string okLine)
     {

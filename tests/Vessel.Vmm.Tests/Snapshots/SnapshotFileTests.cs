@@ -94,6 +94,7 @@ public sealed class SnapshotFileTests : IDisposable
                     HostForwards = [new HostForward("tcp", "127.0.0.1", 8080, 80)],
                 },
             ],
+            Vsock = new VsockConfig { GuestCid = 42, UdsPath = "/run/vm.vsock" },
         };
         var writer = new StateWriter();
         MachineConfigState.Write(writer, config);
@@ -114,19 +115,23 @@ public sealed class SnapshotFileTests : IDisposable
         var network = Assert.Single(read.NetworkInterfaces);
         Assert.Equal(("eth0", NetworkBackendKind.User, "52:54:00:12:34:56"), (network.Id, network.Backend, network.GuestMac));
         Assert.Equal(config.NetworkInterfaces[0].HostForwards, network.HostForwards);
+        Assert.Equal(config.Vsock, read.Vsock);
     }
 
     [Fact]
     public void A_version_1_configuration_section_without_vsock_still_reads()
     {
+        var config = new MachineConfig { KernelPath = "/boot/vmlinux", MemoryBytes = 64UL << 20, VcpuCount = 1 };
         var writer = new StateWriter();
-        MachineConfigState.Write(writer, new MachineConfig { KernelPath = "/boot/vmlinux", VcpuCount = 2 });
+        MachineConfigState.Write(writer, config);
 
-        // Version 1 ended before the vsock flag (one byte, false here).
-        var read = MachineConfigState.Read(new StateReader(writer.ToArray()[..^1], "test"), 1);
+        // Version 2 only appended the vsock presence byte (false here).
+        byte[] version1 = writer.ToArray()[..^1];
+        var reader = new StateReader(version1, "test");
+        var read = MachineConfigState.Read(reader, version: 1);
 
-        Assert.Equal(2, read.VcpuCount);
         Assert.Null(read.Vsock);
+        Assert.True(reader.AtEnd);
     }
 
     [Fact]

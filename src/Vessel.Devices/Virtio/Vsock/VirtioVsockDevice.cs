@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using Vessel.Core.Logging;
+using Vessel.Core.Snapshots;
 using Vessel.Devices.Io;
 using Vessel.Devices.Virtio.Queues;
 
@@ -21,8 +22,10 @@ namespace Vessel.Devices.Virtio.Vsock;
 /// that is wrong in any way is answered with RST (never an exception). Memory is bounded: at most
 /// <see cref="MaximumConnections"/> connections, each with a backlog of at most <see cref="BufferAllocation"/> bytes
 /// (the credit the guest is given), and at most <see cref="MaximumPendingClients"/> host clients before their CONNECT line.
+/// A snapshot carries no connection (as on Firecracker: the host sockets belong to the old process); a restored device
+/// tells the guest so with VIRTIO_VSOCK_EVENT_TRANSPORT_RESET on the event queue.
 /// </remarks>
-public sealed class VirtioVsockDevice : VirtioDevice, IDisposable
+public sealed class VirtioVsockDevice : VirtioDevice, IStateful, IDisposable
 {
     public const int ReceiveQueue = 0;
     public const int TransmitQueue = 1;
@@ -41,6 +44,12 @@ public sealed class VirtioVsockDevice : VirtioDevice, IDisposable
 
     /// <summary>Ports the device picks for host-initiated connections start here (Firecracker's convention), far from the guest's.</summary>
     public const uint FirstLocalPort = 1u << 30;
+
+    /// <summary>VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (§5.10.6.7): the id of the only event, in a 4-byte virtio_vsock_event.</summary>
+    public const uint TransportResetEvent = 0;
+
+    /// <summary>sizeof(struct virtio_vsock_event): one le32 id.</summary>
+    public const int EventSize = 4;
 
     /// <summary>RSTs for packets that belong to no connection, waiting for receive buffers; more are dropped (the guest times out).</summary>
     private const int MaximumOrphanResets = 64;
@@ -68,12 +77,14 @@ public sealed class VirtioVsockDevice : VirtioDevice, IDisposable
     private readonly byte[] receivePayload = new byte[MaximumPayload];
     private readonly DescriptorChain transmitChain;
     private readonly DescriptorChain receiveChain;
+    private readonly DescriptorChain eventChain;
     private readonly LogRateLimiter guestErrors = new(refillInterval: TimeSpan.FromSeconds(60));
     private int orphanStart;
     private int orphanCount;
     private uint nextLocalPort = FirstLocalPort;
     private bool listening;
     private bool disposed;
+    private bool transportResetPending;
 
     /// <summary>Creates the device and its listening socket at <paramref name="udsPath"/>.</summary>
     /// <exception cref="IOException">The socket path is unusable (too long, already there, its folder missing or closed).</exception>
@@ -102,6 +113,7 @@ public sealed class VirtioVsockDevice : VirtioDevice, IDisposable
         MaximumQueueSize = queueSize;
         transmitChain = new DescriptorChain(queueSize);
         receiveChain = new DescriptorChain(queueSize);
+        eventChain = new DescriptorChain(queueSize);
         BinaryPrimitives.WriteUInt64LittleEndian(configuration, guestCid);
         listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
@@ -149,12 +161,58 @@ public sealed class VirtioVsockDevice : VirtioDevice, IDisposable
     /// <summary>Guest packets refused with RST or dropped for a malformed header.</summary>
     public long RefusedPackets { get; private set; }
 
+    /// <summary>Layout 1: the guest CID. Nothing per connection is saved.</summary>
+    public int StateVersion => 1;
+
+    /// <summary>Set after a restore until the guest's driver has been sent TRANSPORT_RESET (it needs an event buffer).</summary>
+    public bool TransportResetPending
+    {
+        get
+        {
+            lock (sync)
+            {
+                return transportResetPending;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Only the guest CID, to check the restoring machine's configuration against: connections are not carried (their host
+    /// sockets belong to this process), as on Firecracker.
+    /// </summary>
+    public void SaveState(StateWriter writer) => writer.WriteUInt64(guestCid);
+
+    /// <summary>
+    /// Checks the CID and, when the driver had the device running, queues TRANSPORT_RESET so the guest drops the connections
+    /// it had; it is sent the next time any queue is served (the transport serves each once after a restore).
+    /// </summary>
+    public void RestoreState(StateReader reader, int version)
+    {
+        ulong savedCid = reader.ReadUInt64();
+        if (savedCid != guestCid)
+        {
+            throw new SnapshotFormatException(
+                $"{name}: the snapshot's guest CID is {savedCid} and this machine's vsock has CID {guestCid}; restore with the snapshot's vsock configuration (guest_cid {savedCid}).");
+        }
+
+        lock (sync)
+        {
+            transportResetPending = Context != null;
+        }
+    }
+
     public override void ReadConfiguration(int offset, Span<byte> data) => configuration.AsSpan(offset, data.Length).CopyTo(data);
 
     public override void ProcessQueue(int queueIndex)
     {
         lock (sync)
         {
+            // A restored guest hears TRANSPORT_RESET before any packet of the new process.
+            if (transportResetPending)
+            {
+                SendTransportReset();
+            }
+
             if (queueIndex == TransmitQueue)
             {
                 ServeTransmit();
@@ -164,8 +222,6 @@ public sealed class VirtioVsockDevice : VirtioDevice, IDisposable
             {
                 Deliver();
             }
-
-            // The event queue only holds buffers for VIRTIO_VSOCK_EVENT_TRANSPORT_RESET, which is sent on migration: never here.
         }
     }
 
@@ -212,7 +268,57 @@ public sealed class VirtioVsockDevice : VirtioDevice, IDisposable
     {
         lock (sync)
         {
+            transportResetPending = false;
             CloseAll();
+        }
+    }
+
+    /// <summary>
+    /// Puts TRANSPORT_RESET in the guest's next event buffer; without one it stays pending until the driver adds one (its
+    /// kick serves the event queue). Linux then resets every socket and rereads the CID.
+    /// </summary>
+    private void SendTransportReset()
+    {
+        var context = Context;
+        if (context == null)
+        {
+            return;
+        }
+
+        var queue = context.Queues[EventQueue];
+        Span<byte> bytes = stackalloc byte[EventSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, TransportResetEvent);
+        while (true)
+        {
+            var result = queue.TryPop(eventChain);
+            if (result == PopResult.Empty)
+            {
+                break;
+            }
+
+            if (result == PopResult.Violation)
+            {
+                transportResetPending = false;
+                context.Fail($"event queue: {queue.Violation}");
+                return;
+            }
+
+            if (eventChain.WritableLength < EventSize)
+            {
+                Refused($"a {eventChain.WritableLength}-byte event buffer cannot hold a {EventSize}-byte event; returned empty");
+                queue.PushUsed(eventChain.Head, 0);
+                continue;
+            }
+
+            eventChain.Write(context.Memory, 0, bytes);
+            queue.PushUsed(eventChain.Head, EventSize);
+            transportResetPending = false;
+            break;
+        }
+
+        if (queue.NeedsInterrupt())
+        {
+            context.NotifyUsed(EventQueue);
         }
     }
 

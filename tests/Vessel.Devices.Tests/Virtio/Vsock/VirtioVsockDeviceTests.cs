@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Text;
+using Vessel.Core.Snapshots;
+using Vessel.Devices.Tests.Snapshots;
 using Vessel.Devices.Virtio;
 using Vessel.Devices.Virtio.Vsock;
 
@@ -279,6 +281,103 @@ public sealed class VirtioVsockDeviceTests : IDisposable
 
         Assert.Contains("already exists", error.Message);
         Assert.Contains("Remove it", error.Message);
+    }
+
+    [Fact]
+    public void A_snapshot_holds_only_the_guest_cid_and_restores_the_same_bytes_into_a_fresh_device()
+    {
+        using var listener = bench.ListenOnHostPort(HostPort);
+        using var host = Connect(listener);
+        byte[] saved = StateRoundTrip.Save(bench.Device);
+        using var restored = new VsockBench();
+
+        StateRoundTrip.AssertSameAfterRestore(saved, restored.Device);
+
+        StateRoundTrip.AssertTruncationRefused(saved, () => restored.Device);
+        Assert.Equal(0, restored.Device.ConnectionCount);
+    }
+
+    [Fact]
+    public void A_snapshot_restored_into_a_device_with_another_cid_is_refused_naming_both()
+    {
+        using var other = new VirtioVsockDevice(7, bench.SocketPath + "-7", bench.IoThread, Core.Logging.NullMachineLog.Instance);
+        byte[] saved = StateRoundTrip.Save(other);
+
+        var error = Assert.Throws<SnapshotFormatException>(() => StateRoundTrip.Restore(bench.Device, saved));
+
+        Assert.Contains("CID is 7", error.Message);
+        Assert.Contains($"CID {VsockBench.GuestCid}", error.Message);
+    }
+
+    [Fact]
+    public void After_a_restore_the_guest_gets_a_transport_reset_event_in_its_event_buffer()
+    {
+        using var listener = bench.ListenOnHostPort(HostPort);
+        using var host = Connect(listener);
+        byte[] saved = StateRoundTrip.Save(bench.Device);
+        using var restored = new VsockBench();
+
+        StateRoundTrip.Restore(restored.Device, saved);
+        Assert.True(restored.Device.TransportResetPending);
+        restored.OfferEventBuffer();
+
+        Assert.Equal([(VirtioVsockDevice.TransportResetEvent, (uint)VirtioVsockDevice.EventSize)], restored.TakeEvents());
+        Assert.False(restored.Device.TransportResetPending);
+        Assert.Equal(0, restored.Device.ConnectionCount);
+        Assert.Null(restored.Failure);
+    }
+
+    [Fact]
+    public void A_transport_reset_waits_for_an_event_buffer_and_a_too_small_one_is_returned_empty()
+    {
+        byte[] saved = StateRoundTrip.Save(bench.Device);
+        using var restored = new VsockBench();
+        StateRoundTrip.Restore(restored.Device, saved);
+
+        restored.Device.ProcessQueue(VirtioVsockDevice.ReceiveQueue);
+        Assert.True(restored.Device.TransportResetPending);
+        restored.OfferEventBuffer(length: 2);
+        Assert.True(restored.Device.TransportResetPending);
+        restored.OfferEventBuffer();
+
+        Assert.Equal([(0u, 0u), (VirtioVsockDevice.TransportResetEvent, (uint)VirtioVsockDevice.EventSize)], restored.TakeEvents());
+        Assert.False(restored.Device.TransportResetPending);
+    }
+
+    [Fact]
+    public void A_device_the_driver_had_not_started_is_restored_without_a_transport_reset()
+    {
+        byte[] saved = StateRoundTrip.Save(bench.Device);
+        using var restored = new VsockBench();
+        restored.Device.Reset();
+
+        StateRoundTrip.Restore(restored.Device, saved);
+
+        Assert.False(restored.Device.TransportResetPending);
+    }
+
+    [Fact]
+    public void After_the_transport_reset_a_new_host_connection_reaches_the_restored_guest_and_echoes()
+    {
+        byte[] saved = StateRoundTrip.Save(bench.Device);
+        using var restored = new VsockBench();
+        StateRoundTrip.Restore(restored.Device, saved);
+        restored.OfferEventBuffer();
+        Assert.Single(restored.TakeEvents());
+
+        using var client = restored.ConnectHostClient();
+        client.Send("CONNECT 52\n"u8);
+        var (request, _) = restored.NextPacket();
+        Assert.Equal(VsockOperation.Request, request.Operation);
+        restored.Send(VsockBench.Packet(VsockOperation.Response, 52, request.SourcePort));
+        Assert.Equal($"OK {request.SourcePort}\n", ReadLine(client));
+
+        client.Send("ping"u8);
+        var (data, payload) = restored.NextPacketExceptCredit();
+        Assert.Equal(VsockOperation.ReadWrite, data.Operation);
+        restored.Send(VsockBench.Packet(VsockOperation.ReadWrite, 52, request.SourcePort, (uint)payload.Length), payload);
+        Assert.Equal("ping", Encoding.ASCII.GetString(ReadExactly(client, 4)));
+        Assert.Null(restored.Failure);
     }
 
     /// <summary>The guest connects to <paramref name="listener"/>'s port; returns the host's end once the RESPONSE came.</summary>

@@ -22,6 +22,7 @@ public sealed class VsockBench : IDisposable
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
     private static readonly GuestAddress ReceiveArea = new(0x10_0000);
     private static readonly GuestAddress TransmitArea = new(0x20_0000);
+    private static readonly GuestAddress EventArea = new(0x30_0000);
 
     private readonly DirectoryInfo folder = Directory.CreateTempSubdirectory("vsock-");
     private readonly object gate = new();
@@ -31,6 +32,7 @@ public sealed class VsockBench : IDisposable
     private readonly Dictionary<uint, int> receiveSlots = [];
     private readonly Context context;
     private int transmitSlot;
+    private int eventSlot;
 
     public VsockBench(IMachineLog? log = null)
     {
@@ -135,6 +137,31 @@ public sealed class VsockBench : IDisposable
         BufferAllocation = bufferAllocation,
         ForwardCount = forwardCount,
     };
+
+    /// <summary>The guest driver adds a <paramref name="length"/>-byte event buffer (Linux keeps the event queue full of 4-byte ones) and kicks.</summary>
+    public void OfferEventBuffer(uint length = VirtioVsockDevice.EventSize)
+    {
+        lock (gate)
+        {
+            events.Offer((EventArea + (ulong)(eventSlot++ % 16 * 64), length, true));
+            Device.ProcessQueue(VirtioVsockDevice.EventQueue);
+        }
+    }
+
+    /// <summary>Events the device returned: each buffer's event id and the length the device wrote.</summary>
+    public List<(uint Id, uint Length)> TakeEvents()
+    {
+        lock (gate)
+        {
+            var taken = new List<(uint Id, uint Length)>();
+            foreach (var (head, length) in events.TakeUsed())
+            {
+                taken.Add((Memory.Read<uint>(EventArea + (ulong)(head % 16 * 64)), length));
+            }
+
+            return taken;
+        }
+    }
 
     /// <summary>Waits for the device's next packet to the guest.</summary>
     public (VsockPacketHeader Header, byte[] Payload) NextPacket()
