@@ -82,6 +82,29 @@ public sealed class SnapshotRestoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_diff_snapshot_by_name_over_a_full_one_restores_to_the_later_count()
+    {
+        string tracked = counterConfig.Replace("\"mem_size_mib\": 16}", "\"mem_size_mib\": 16, \"track_dirty_pages\": true}", StringComparison.Ordinal);
+        Assert.Contains("track_dirty_pages", tracked);
+        daemon.Create("tracked", tracked);
+        daemon.WaitForConsole("tracked", "000002\n", Boot);
+        await daemon.Client.SnapshotAsync("tracked", snapshotPath, memoryPath, diff: false);
+        int atFull = Counts(Logs("tracked")).Last();
+        daemon.WaitForConsole("tracked", Line(atFull + 3), Boot);
+        await daemon.Client.PauseAsync("tracked");
+        string before = Logs("tracked");
+        string diffPath = Path.Combine(daemon.Root, "vm.diff.snap");
+
+        var diff = daemon.Cli("snapshot", "tracked", "--snapshot-path", diffPath, "--mem-file-path", memoryPath, "--diff");
+        Assert.True(diff.Status == 0, diff.Errors);
+
+        await daemon.Client.RestoreAsync("later", diffPath, memoryPath, start: true);
+        string after = daemon.WaitForConsole("later", Line(Counts(before).Last() + 2), Boot);
+        var counts = Counts(before + after);
+        Assert.Equal(Enumerable.Range(1, counts.Count), counts);
+    }
+
+    [Fact]
     public async Task A_restored_vm_defined_without_starting_restores_when_started_and_again_after_a_stop()
     {
         daemon.Create("source", counterConfig);
