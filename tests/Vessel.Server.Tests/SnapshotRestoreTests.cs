@@ -105,7 +105,7 @@ public sealed class SnapshotRestoreTests : IDisposable
     }
 
     [Fact]
-    public async Task A_restored_vm_defined_without_starting_restores_when_started_and_again_after_a_stop()
+    public async Task A_restored_vm_defined_without_starting_restores_when_started_again_after_a_stop_and_is_re_adopted_by_a_new_daemon()
     {
         daemon.Create("source", counterConfig);
         daemon.WaitForConsole("source", "000002\n", Boot);
@@ -122,6 +122,13 @@ public sealed class SnapshotRestoreTests : IDisposable
         await daemon.Client.StartAsync("later");
         Assert.Equal(VmState.Running, daemon.Get("later").State);
         Assert.Equal(snapshotPath, daemon.Get("later").RestoredFrom);
+
+        // A daemon restarted after a crash re-adopts it, still knowing where it came from.
+        int pid = daemon.Get("later").Pid!.Value;
+        daemon.KillDaemon();
+        daemon.Restart();
+        var adopted = daemon.Get("later");
+        Assert.Equal((VmState.Running, pid, snapshotPath), (adopted.State, adopted.Pid!.Value, adopted.RestoredFrom));
     }
 
     [Fact]
