@@ -17,6 +17,7 @@ namespace Vessel.Server;
 [JsonSerializable(typeof(List<VmInfo>))]
 [JsonSerializable(typeof(CreateVmRequest))]
 [JsonSerializable(typeof(StopVmRequest))]
+[JsonSerializable(typeof(SnapshotVmRequest))]
 [JsonSerializable(typeof(ManagerError))]
 [JsonSerializable(typeof(VmRecord))]
 [JsonSerializable(typeof(Vessel.Client.Models.FullVmConfiguration))]

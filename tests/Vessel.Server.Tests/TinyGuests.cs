@@ -38,6 +38,46 @@ public static class TinyGuests
         a.jmp(poll);
     });
 
+    /// <summary>
+    /// Prints a count on COM1 for ever, a six-digit line each ("000001", "000002", ...), with a million-iteration
+    /// pause loop between lines. It keeps its count in a register, so a snapshot carries it.
+    /// </summary>
+    public static string WriteCounter(string directory) => Write(directory, "counter.elf", a =>
+    {
+        a.xor(ebx, ebx);
+        var next = a.CreateLabel();
+        var digit = a.CreateLabel();
+        var delay = a.CreateLabel();
+        a.Label(ref next);
+        a.inc(ebx);
+        a.mov(eax, ebx);
+        a.mov(ecx, 100_000);
+        a.Label(ref digit);
+        a.xor(edx, edx);
+        a.div(ecx);
+        a.mov(r8d, edx);
+        a.add(al, (byte)'0');
+        a.mov(dx, Com1);
+        a.@out(dx, al);
+        a.mov(eax, ecx);
+        a.xor(edx, edx);
+        a.mov(r9d, 10);
+        a.div(r9d);
+        a.mov(ecx, eax);
+        a.mov(eax, r8d);
+        a.test(ecx, ecx);
+        a.jnz(digit);
+        a.mov(dx, Com1);
+        a.mov(al, (byte)'\n');
+        a.@out(dx, al);
+        a.mov(edi, 1_000_000);
+        a.Label(ref delay);
+        a.pause();
+        a.dec(edi);
+        a.jnz(delay);
+        a.jmp(next);
+    });
+
     /// <summary>Firecracker's VM configuration for <paramref name="kernel"/>: 1 vCPU, 16 MiB.</summary>
     public static string Config(string kernel, int vcpus = 1, int memSizeMib = 16) =>
         $$$"""{"boot-source": {"kernel_image_path": "{{{kernel}}}", "boot_args": ""}, "machine-config": {"vcpu_count": {{{vcpus}}}, "mem_size_mib": {{{memSizeMib}}}}}""";

@@ -35,7 +35,7 @@ public static class PsCommand
             $"{vm.MemSizeMib} MiB",
             vm.UptimeSeconds is { } seconds ? Uptime(seconds) : "-",
             Limits(vm.Limits),
-            vm.Reason ?? string.Empty,
+            vm.RestoredFrom is { } snapshot ? $"restored from {snapshot}{(vm.Reason is { } reason ? $"; {reason}" : string.Empty)}" : vm.Reason ?? string.Empty,
         }));
         int[] widths = [.. Enumerable.Range(0, rows[0].Length - 1).Select(column => rows.Max(row => row[column].Length))];
         return string.Join('\n', rows.Select(row => (string.Concat(row[..^1].Select((cell, column) => cell.PadRight(widths[column] + 2))) + row[^1]).TrimEnd()));

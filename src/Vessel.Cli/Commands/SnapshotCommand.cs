@@ -6,8 +6,10 @@ using Vessel.Client.Models;
 namespace Vessel.Cli.Commands;
 
 /// <summary>
-/// <c>vessel snapshot create</c>: asks a running VMM (through its API socket) for a snapshot, as a manager does; the
-/// microVM must be paused (<c>PATCH /vm</c>), or pass <c>--pause</c> to pause it first and leave it paused.
+/// <c>vessel snapshot NAME</c>: asks the vessel serve daemon to snapshot its VM NAME (paused for it, then left as it
+/// was). <c>vessel snapshot create --api-sock S</c>: asks one VMM directly, as a manager does; the microVM must be
+/// paused (<c>PATCH /vm</c>), or pass <c>--pause</c> to pause it first and leave it paused. The word <c>create</c>
+/// after <c>snapshot</c> is always the second form.
 /// </summary>
 public static class SnapshotCommand
 {
@@ -31,7 +33,39 @@ public static class SnapshotCommand
             parse.GetValue(memoryPath)!,
             parse.GetValue(diff),
             parse.GetValue(pause)));
-        return new Command("snapshot", "Snapshot a running VMM's microVM.") { create };
+        var name = new Argument<string?>("NAME") { Description = "The vessel serve daemon's VM to snapshot.", Arity = ArgumentArity.ZeroOrOne };
+        var socket = ManagerVerb.SocketOption();
+        var vmSnapshotPath = new Option<string?>("--snapshot-path") { Description = "Where to write the machine's state." };
+        var vmMemoryPath = new Option<string?>("--mem-file-path") { Description = "Where to write guest memory." };
+        var vmDiff = new Option<bool>("--diff") { Description = "Write only the pages changed since the last snapshot (the VM needs track_dirty_pages)." };
+        var snapshot = new Command("snapshot", "Snapshot a VM of the vessel serve daemon by name (snapshot NAME), or a VMM through its API socket (snapshot create).")
+        {
+            name, vmSnapshotPath, vmMemoryPath, vmDiff, socket, create,
+        };
+        snapshot.SetAction(parse => ExecuteByName(parse.GetValue(socket), parse.GetValue(name), parse.GetValue(vmSnapshotPath), parse.GetValue(vmMemoryPath), parse.GetValue(vmDiff)));
+        return snapshot;
+    }
+
+    private static int ExecuteByName(string? socket, string? name, string? snapshotPath, string? memoryPath, bool diff)
+    {
+        if (name == null)
+        {
+            Console.Error.WriteLine("vessel snapshot: give a VM name (vessel snapshot NAME --snapshot-path P --mem-file-path M), or use vessel snapshot create --api-sock S for a VMM of your own.");
+            return Program.UsageErrorStatus;
+        }
+
+        if (snapshotPath == null || memoryPath == null)
+        {
+            Console.Error.WriteLine($"vessel snapshot: {(snapshotPath == null ? "--snapshot-path" : "--mem-file-path")}: required (where to write the machine's state and its memory).");
+            return Program.UsageErrorStatus;
+        }
+
+        return ManagerVerb.Run(socket, async client =>
+        {
+            var vm = await client.SnapshotAsync(name, Path.GetFullPath(snapshotPath), Path.GetFullPath(memoryPath), diff).ConfigureAwait(false);
+            Console.WriteLine($"{vm.Name}: snapshot written (state {snapshotPath}, memory {memoryPath}); it is {vm.State.ToLowerInvariant()}.");
+            return 0;
+        });
     }
 
     private static int Execute(string apiSocket, string snapshotPath, string memoryPath, bool diff, bool pause)

@@ -67,6 +67,23 @@ public sealed class ManagerClient : IDisposable
         return SendAsync(HttpMethod.Post, "v1/vms", body, ManagerJsonContext.Default.VmInfo, cancellation);
     }
 
+    /// <summary>Defines a VM restored from a snapshot's files (absolute paths on the daemon's host), and starts it unless asked not to.</summary>
+    public Task<VmInfo> RestoreAsync(string name, string snapshotPath, string memFilePath, bool start, CancellationToken cancellation = default)
+    {
+        var body = JsonSerializer.Serialize(
+            new CreateVmRequest { Name = name, Restore = new RestoreSource { SnapshotPath = snapshotPath, MemFilePath = memFilePath }, Start = start },
+            ManagerJsonContext.Default.CreateVmRequest);
+        return SendAsync(HttpMethod.Post, "v1/vms", body, ManagerJsonContext.Default.VmInfo, cancellation);
+    }
+
+    /// <summary>Snapshots a running or paused VM into two files (absolute paths on the daemon's host); it is left as it was.</summary>
+    public Task<VmInfo> SnapshotAsync(string name, string snapshotPath, string memFilePath, bool diff, CancellationToken cancellation = default) =>
+        ActionAsync(
+            name,
+            "snapshot",
+            JsonSerializer.Serialize(new SnapshotVmRequest { SnapshotPath = snapshotPath, MemFilePath = memFilePath, SnapshotType = diff ? "Diff" : "Full" }, ManagerJsonContext.Default.SnapshotVmRequest),
+            cancellation);
+
     public Task<VmInfo> StartAsync(string name, CancellationToken cancellation = default) => ActionAsync(name, "start", null, cancellation);
 
     public Task<VmInfo> PauseAsync(string name, CancellationToken cancellation = default) => ActionAsync(name, "pause", null, cancellation);

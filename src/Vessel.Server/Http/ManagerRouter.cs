@@ -17,10 +17,12 @@ namespace Vessel.Server.Http;
 /// <code>
 /// GET    /v1/vms                      list (VmInfo[])
 /// POST   /v1/vms                      {"name", "config": {Firecracker VM config}, "start": true} -> 201 VmInfo
+///                                     or {"name", "restore": {"snapshot_path", "mem_file_path"}, "start": true}
 /// GET    /v1/vms/NAME                 VmInfo
 /// DELETE /v1/vms/NAME                 204 (refused while it runs)
 /// POST   /v1/vms/NAME/start|pause|resume
 /// POST   /v1/vms/NAME/stop            {"force": false, "timeout_seconds": 10}
+/// POST   /v1/vms/NAME/snapshot        {"snapshot_path", "mem_file_path", "snapshot_type": "Full"|"Diff"}
 /// GET    /v1/vms/NAME/logs[?follow=true]   the serial console so far (text), then as it comes
 /// GET    /v1/vms/NAME/console[?history=true]  WebSocket: binary frames of console output; frames sent are typed in
 /// </code>
@@ -130,6 +132,14 @@ public sealed class ManagerRouter(VmManager manager, ManagerOptions options, Das
                     break;
                 }
 
+            case ([var name, "snapshot"], "POST"):
+                {
+                    var vm = manager.Get(name);
+                    var body = await ReadBodyAsync(request, ManagerJsonContext.Default.SnapshotVmRequest).ConfigureAwait(false);
+                    await vm.SnapshotAsync(SnapshotParams(body), cancellation).ConfigureAwait(false);
+                    break;
+                }
+
             case ([var name, "logs"], "GET"):
                 await StreamLogsAsync(context, manager.Get(name), request.Query["follow"] == "true").ConfigureAwait(false);
                 return;
@@ -143,6 +153,35 @@ public sealed class ManagerRouter(VmManager manager, ManagerOptions options, Das
         }
 
         await WriteJsonAsync(context, 200, manager.Get(segments[0]).Info(), ManagerJsonContext.Default.VmInfo).ConfigureAwait(false);
+    }
+
+    /// <summary>Checks a snapshot request: absolute paths in folders that exist, and Full or Diff.</summary>
+    private static Vessel.Client.Models.SnapshotCreateParams SnapshotParams(SnapshotVmRequest body)
+    {
+        string type = body.SnapshotType ?? Vessel.Client.Models.SnapshotCreateParams.Full;
+        if (type is not (Vessel.Client.Models.SnapshotCreateParams.Full or Vessel.Client.Models.SnapshotCreateParams.Diff))
+        {
+            throw new ManagerRequestException(ManagerRequestException.BadRequest, $"snapshot_type: '{type}' is not a snapshot type; give Full or Diff.");
+        }
+
+        return new Vessel.Client.Models.SnapshotCreateParams
+        {
+            SnapshotType = type,
+            SnapshotPath = WritablePath("snapshot_path", body.SnapshotPath),
+            MemFilePath = WritablePath("mem_file_path", body.MemFilePath),
+        };
+    }
+
+    private static string WritablePath(string field, string? path)
+    {
+        if (string.IsNullOrEmpty(path) || !Path.IsPathFullyQualified(path))
+        {
+            throw new ManagerRequestException(ManagerRequestException.BadRequest, $"{field}: {(string.IsNullOrEmpty(path) ? "required" : $"'{path}' is not an absolute path")}; give the absolute path of the file to write on the daemon's host.");
+        }
+
+        return Directory.Exists(Path.GetDirectoryName(path))
+            ? path
+            : throw new ManagerRequestException(ManagerRequestException.BadRequest, $"{field}: the folder of '{path}' does not exist; create it first.");
     }
 
     private static async Task<T> ReadBodyAsync<T>(HttpRequest request, JsonTypeInfo<T> type)

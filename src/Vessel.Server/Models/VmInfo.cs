@@ -25,4 +25,7 @@ public sealed record VmInfo
     public string? Reason { get; init; }
 
     public VmLimits? Limits { get; init; }
+
+    /// <summary>The snapshot state file a restored VM was created from (each start restores it again); null for a configured VM.</summary>
+    public string? RestoredFrom { get; init; }
 }

@@ -82,9 +82,14 @@ public sealed partial class VmManager : IDisposable
             throw BadRequest($"name: '{name}' is not a valid VM name; use letters, digits, '.', '_' or '-', up to 64, starting with a letter or digit.");
         }
 
+        if (request.Restore != null)
+        {
+            return DefineRestored(name, request);
+        }
+
         if (request.Config is not { ValueKind: JsonValueKind.Object } config)
         {
-            throw BadRequest("config: required, a JSON object (Firecracker's VM configuration: boot-source, machine-config, drives, ...).");
+            throw BadRequest("config: required, a JSON object (Firecracker's VM configuration: boot-source, machine-config, drives, ...), or restore: the snapshot to restore the VM from.");
         }
 
         string configJson = config.GetRawText();
@@ -107,17 +112,7 @@ public sealed partial class VmManager : IDisposable
             throw BadRequest($"config: machine-config.mem_size_mib: {memory} is out of range; give 2 to 1048576.");
         }
 
-        lock (sync)
-        {
-            if (vms.ContainsKey(name))
-            {
-                throw new ManagerRequestException(ManagerRequestException.Conflict, $"A VM named '{name}' already exists; choose another name or remove it first (vessel rm {name}).");
-            }
-
-            var vm = VmSupervisor.Define(options, Cgroups, name, configJson, vcpus, memory);
-            vms.Add(name, vm);
-            return vm;
-        }
+        return Add(name, () => VmSupervisor.Define(options, Cgroups, name, configJson, vcpus, memory));
     }
 
     public void Remove(string name)
@@ -171,6 +166,47 @@ public sealed partial class VmManager : IDisposable
         }
 
         return parsed;
+    }
+
+    /// <summary>
+    /// Checks that the snapshot's files exist and are absolute paths and defines a VM restored from them (Stopped): its
+    /// VMM starts without a configuration and the supervisor loads the snapshot through the VMM's API.
+    /// </summary>
+    private VmSupervisor DefineRestored(string name, CreateVmRequest request)
+    {
+        if (request.Config != null)
+        {
+            throw BadRequest("config and restore: give one of them (a restored VM's configuration is the snapshot's).");
+        }
+
+        string snapshot = RequireFile("restore.snapshot_path", request.Restore!.SnapshotPath, "the snapshot's state file");
+        string memory = RequireFile("restore.mem_file_path", request.Restore.MemFilePath, "the snapshot's memory file");
+        return Add(name, () => VmSupervisor.DefineRestored(options, Cgroups, name, snapshot, memory));
+    }
+
+    private static string RequireFile(string field, string? path, string what)
+    {
+        if (string.IsNullOrEmpty(path) || !Path.IsPathFullyQualified(path))
+        {
+            throw BadRequest($"{field}: {(string.IsNullOrEmpty(path) ? "required" : $"'{path}' is not an absolute path")}; give the absolute path of {what} on the daemon's host.");
+        }
+
+        return File.Exists(path) ? path : throw BadRequest($"{field}: '{path}' does not exist; give {what} that vessel snapshot wrote.");
+    }
+
+    private VmSupervisor Add(string name, Func<VmSupervisor> define)
+    {
+        lock (sync)
+        {
+            if (vms.ContainsKey(name))
+            {
+                throw new ManagerRequestException(ManagerRequestException.Conflict, $"A VM named '{name}' already exists; choose another name or remove it first (vessel rm {name}).");
+            }
+
+            var vm = define();
+            vms.Add(name, vm);
+            return vm;
+        }
     }
 
     private static string FirstSentence(string message)

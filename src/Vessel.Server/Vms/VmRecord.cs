@@ -21,4 +21,9 @@ public sealed record VmRecord
     public DateTimeOffset? StartedAt { get; init; }
 
     public string? Reason { get; init; }
+
+    /// <summary>For a VM restored from a snapshot (it has no config.json): the snapshot's state file and memory file.</summary>
+    public string? SnapshotPath { get; init; }
+
+    public string? MemFilePath { get; init; }
 }

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Vessel.Client;
+using Vessel.Client.Models;
 using Vessel.Server.Interop;
 using Vessel.Server.Limits;
 using Vessel.Server.Models;
@@ -34,6 +35,7 @@ public sealed class VmSupervisor : IDisposable
     private string? cgroup;
     private long vmmLogStart;
     private bool stopRequested;
+    private string? launchFailure;
     private TaskCompletionSource exited = Completed();
 
     private VmSupervisor(ManagerOptions options, CgroupLimits cgroups, VmRecord record)
@@ -69,6 +71,19 @@ public sealed class VmSupervisor : IDisposable
         Directory.CreateDirectory(paths.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.WriteAllText(paths.Config, configJson);
         var vm = new VmSupervisor(options, cgroups, new VmRecord { Name = name, State = VmState.Stopped, VcpuCount = vcpus, MemSizeMib = memSizeMib });
+        vm.Save();
+        return vm;
+    }
+
+    /// <summary>
+    /// Writes the folder (vm.json only) of a VM restored from a snapshot and returns it Stopped; each start runs a VMM
+    /// without a configuration and loads the snapshot into it. Its vCPUs and memory are known once it has been loaded.
+    /// </summary>
+    public static VmSupervisor DefineRestored(ManagerOptions options, CgroupLimits cgroups, string name, string snapshotPath, string memFilePath)
+    {
+        var paths = new VmPaths(options.StateDirectory, name);
+        Directory.CreateDirectory(paths.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var vm = new VmSupervisor(options, cgroups, new VmRecord { Name = name, State = VmState.Stopped, SnapshotPath = snapshotPath, MemFilePath = memFilePath });
         vm.Save();
         return vm;
     }
@@ -129,6 +144,7 @@ public sealed class VmSupervisor : IDisposable
                         MemoryMaxBytes = CgroupLimits.MemoryMax(record.MemSizeMib),
                         Cgroup = running ? cgroup : null,
                     },
+                RestoredFrom = record.SnapshotPath,
             };
         }
     }
@@ -210,6 +226,62 @@ public sealed class VmSupervisor : IDisposable
             if (!done.IsCompleted)
             {
                 throw new ManagerRequestException(ManagerRequestException.Conflict, $"VM '{Name}': its VMM process (pid {target?.Pid}) did not exit after SIGKILL.");
+            }
+        }
+        finally
+        {
+            lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// Snapshots a running or paused VM through its VMM's <c>PUT /snapshot/create</c>: a running VM is paused for it and
+    /// resumed afterwards (also when the snapshot fails), a paused one stays paused.
+    /// </summary>
+    public async Task SnapshotAsync(SnapshotCreateParams snapshot, CancellationToken cancellation)
+    {
+        await lifecycle.WaitAsync(cancellation).ConfigureAwait(false);
+        try
+        {
+            FirecrackerClient client;
+            bool wasRunning;
+            lock (sync)
+            {
+                if (record.State is not (VmState.Running or VmState.Paused) || api == null)
+                {
+                    throw new ManagerRequestException(ManagerRequestException.Conflict, $"VM '{Name}' is not running (it is {record.State}); only a running or paused VM can be snapshotted.");
+                }
+
+                client = api;
+                wasRunning = record.State == VmState.Running;
+            }
+
+            try
+            {
+                if (wasRunning)
+                {
+                    await client.PauseAsync(cancellation).ConfigureAwait(false);
+                }
+
+                try
+                {
+                    await client.CreateSnapshotAsync(snapshot, cancellation).ConfigureAwait(false);
+                }
+                finally
+                {
+                    if (wasRunning)
+                    {
+                        await client.ResumeAsync(CancellationToken.None).ConfigureAwait(false);
+                    }
+                }
+            }
+            catch (FirecrackerApiException exception)
+            {
+                throw new ManagerRequestException(ManagerRequestException.BadRequest, $"VM '{Name}': its VMM refused the snapshot ({exception.Message.TrimEnd('.')}).");
+            }
+            catch (Exception exception) when (IsVmmGone(exception, cancellation))
+            {
+                throw new ManagerRequestException(ManagerRequestException.Conflict, $"VM '{Name}': its VMM went away during the snapshot ({exception.Message.TrimEnd('.')}).");
             }
         }
         finally
@@ -339,13 +411,16 @@ public sealed class VmSupervisor : IDisposable
     private void Launch()
     {
         File.Delete(paths.ApiSocket);
-        string? group = cgroups.Prepare(Name, record.VcpuCount, record.MemSizeMib);
+        // A restored VM's size is known once its snapshot has been loaded: until then (its first start) it runs
+        // without its group, and joins it after the load (LoadSnapshotAsync).
+        bool restored = record.SnapshotPath != null;
+        string? group = record.VcpuCount > 0 ? cgroups.Prepare(Name, record.VcpuCount, record.MemSizeMib) : null;
         vmmLogStart = File.Exists(paths.VmmLog) ? new FileInfo(paths.VmmLog).Length : 0;
         var consolePipes = ConsolePipes.Open(paths, Console);
         Process child;
         try
         {
-            child = new Process { StartInfo = options.Vmm.StartInfo(paths, Name, group), EnableRaisingEvents = true };
+            child = new Process { StartInfo = options.Vmm.StartInfo(paths, Name, group, withConfig: !restored), EnableRaisingEvents = true };
             child.Exited += (_, _) => OnExited(child);
             child.Start();
         }
@@ -364,6 +439,7 @@ public sealed class VmSupervisor : IDisposable
             identity = ProcessIdentity.Of(child.Id) ?? new ProcessIdentity(child.Id, 0);
             api = new FirecrackerClient(paths.ApiSocket);
             stopRequested = false;
+            launchFailure = null;
             exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             record = record with
             {
@@ -397,6 +473,7 @@ public sealed class VmSupervisor : IDisposable
         }
 
         var deadline = Stopwatch.StartNew();
+        bool restore = record.SnapshotPath != null;
         while (client != null && !done.IsCompleted && deadline.Elapsed < options.StartTimeout)
         {
             try
@@ -404,6 +481,13 @@ public sealed class VmSupervisor : IDisposable
                 var info = await client.GetInstanceInfoAsync(cancellation).ConfigureAwait(false);
                 if (info.State is "Running" or "Paused")
                 {
+                    return;
+                }
+
+                if (restore)
+                {
+                    // Its API answers and nothing is configured: load the snapshot, running.
+                    await LoadSnapshotAsync(client, done, cancellation).ConfigureAwait(false);
                     return;
                 }
             }
@@ -421,6 +505,58 @@ public sealed class VmSupervisor : IDisposable
         }
 
         throw new ManagerRequestException(ManagerRequestException.Conflict, $"VM '{Name}': its VMM did not report the machine running within {options.StartTimeout.TotalSeconds:0} s; it is left running (see vessel logs {Name}, and {paths.VmmLog}).");
+    }
+
+    /// <summary>
+    /// Loads the VM's snapshot into its fresh VMM (<c>PUT /snapshot/load</c> with <c>resume_vm</c>), then learns its
+    /// size from the VMM and puts it in its cgroup. A load the VMM refuses ends the VMM and fails the VM with its reason.
+    /// </summary>
+    private async Task LoadSnapshotAsync(FirecrackerClient client, Task done, CancellationToken cancellation)
+    {
+        try
+        {
+            await client.LoadSnapshotAsync(
+                new SnapshotLoadParams
+                {
+                    SnapshotPath = record.SnapshotPath!,
+                    MemBackend = new MemoryBackend { BackendType = MemoryBackend.File, BackendPath = record.MemFilePath! },
+                    ResumeVm = true,
+                },
+                cancellation).ConfigureAwait(false);
+        }
+        catch (FirecrackerApiException exception)
+        {
+            ProcessIdentity? target;
+            lock (sync)
+            {
+                launchFailure = $"its snapshot could not be restored: {exception.Message.TrimEnd('.')}";
+                target = identity;
+            }
+
+            target?.Signal(Libc.SigKill);
+            await WaitAsync(done, TermGrace, cancellation).ConfigureAwait(false);
+            throw new ManagerRequestException(ManagerRequestException.BadRequest, $"VM '{Name}' failed to start: {launchFailure}.");
+        }
+
+        var machine = await client.GetMachineConfigAsync(cancellation).ConfigureAwait(false);
+        int vcpus = machine.VcpuCount ?? 1;
+        int memSizeMib = machine.MemSizeMib ?? 128;
+        ProcessIdentity? running;
+        lock (sync)
+        {
+            record = record with { VcpuCount = vcpus, MemSizeMib = memSizeMib };
+            Save();
+            running = identity;
+        }
+
+        if (cgroup == null && running is { } vmm && cgroups.Prepare(Name, vcpus, memSizeMib) is { } group)
+        {
+            File.WriteAllText(Path.Combine(group, "cgroup.procs"), vmm.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            lock (sync)
+            {
+                cgroup = group;
+            }
+        }
     }
 
     private void Adopt(ProcessIdentity alive)
@@ -489,13 +625,13 @@ public sealed class VmSupervisor : IDisposable
             identity = null;
 
             string? lastError = LastVmmLogLine();
-            bool failed = !stopRequested && status != 0;
+            bool failed = launchFailure != null || (!stopRequested && status != 0);
             record = record with
             {
                 State = failed ? VmState.Failed : VmState.Stopped,
                 Pid = null,
                 ProcessStartTicks = null,
-                Reason = Describe(status, stopRequested, lastError),
+                Reason = launchFailure ?? Describe(status, stopRequested, lastError),
             };
             Save();
             exited.TrySetResult();

@@ -5,7 +5,8 @@ namespace Vessel.Server.Vms;
 
 /// <summary>
 /// The command line that starts one VM's VMM: <c>vessel run --api-sock STATE/NAME/api.sock --config-file
-/// STATE/NAME/config.json --id NAME</c>, run as the daemon itself runs (the same dotnet and vessel.dll, or the same
+/// STATE/NAME/config.json --id NAME</c> (without <c>--config-file</c> for a VM restored from a snapshot, which the
+/// daemon loads through the API), run as the daemon itself runs (the same dotnet and vessel.dll, or the same
 /// apphost), in a session of its own so it outlives the daemon, its console on the VM's FIFOs and its stderr appended
 /// to vmm.log, joining its cgroup before the runtime starts.
 /// </summary>
@@ -26,7 +27,7 @@ public sealed record VmmCommand(string Executable, IReadOnlyList<string> Leading
         return new VmmCommand(executable, underDotnet && !string.IsNullOrEmpty(assembly) ? [assembly] : [], runArguments);
     }
 
-    public ProcessStartInfo StartInfo(VmPaths paths, string name, string? cgroup)
+    public ProcessStartInfo StartInfo(VmPaths paths, string name, string? cgroup, bool withConfig = true)
     {
         var start = new ProcessStartInfo(File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : "setsid")
         {
@@ -34,7 +35,7 @@ public sealed record VmmCommand(string Executable, IReadOnlyList<string> Leading
             WorkingDirectory = paths.Directory,
         };
         foreach (string argument in (string[])["/bin/sh", "-c", Wrapper, "vessel-vmm", Executable, .. LeadingArguments, "run",
-            "--api-sock", paths.ApiSocket, "--config-file", paths.Config, "--id", name, .. RunArguments])
+            "--api-sock", paths.ApiSocket, .. (withConfig ? (string[])["--config-file", paths.Config] : []), "--id", name, .. RunArguments])
         {
             start.ArgumentList.Add(argument);
         }

@@ -94,7 +94,6 @@ public sealed class SnapshotFileTests : IDisposable
                     HostForwards = [new HostForward("tcp", "127.0.0.1", 8080, 80)],
                 },
             ],
-            Vsock = new VsockConfig { GuestCid = 42, UdsPath = "/run/vm.vsock" },
         };
         var writer = new StateWriter();
         MachineConfigState.Write(writer, config);
