@@ -37,7 +37,8 @@ public sealed class SnapshotLinuxGuestTests : IDisposable
         int beforeSnapshot;
         using (var guest = LinuxGuest.Boot(accelerator, vcpus, MemoryBytes, disks, null))
         {
-            guest.Run("{ (i=0; while :; do i=$((i+1)); printf '%08d\\n' $i | dd of=/dev/vda bs=9 seek=$i conv=notrunc,fsync 2>/dev/null; echo $i > /tmp/count; done) >/dev/null 2>&1 & }");
+            // The count is renamed into place, so a read (or the snapshot) never sees the file between truncation and write.
+            guest.Run("{ (i=0; while :; do i=$((i+1)); printf '%08d\\n' $i | dd of=/dev/vda bs=9 seek=$i conv=notrunc,fsync 2>/dev/null; echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count; done) >/dev/null 2>&1 & }");
             beforeSnapshot = WaitForCount(guest, 20);
             guest.Snapshot(SnapshotType.Full, state, memory);
         }
