@@ -175,6 +175,13 @@ public static class MachineBuilder
                 continue;
             }
 
+            if (config.TrackDirtyPages)
+            {
+                // vhost-net writes received frames into guest memory behind KVM's dirty log (VHOST_F_LOG_ALL is not set up),
+                // so a diff snapshot would miss those pages.
+                throw new ConfigurationException(ConfigField.TrackDirtyPages, $"--net '{network.Id}' has vhost=on, whose kernel writes into guest memory are not tracked, so diff snapshots would miss them. Turn off one of the two.");
+            }
+
             if (accelerator.Name != "kvm")
             {
                 throw new ConfigurationException(

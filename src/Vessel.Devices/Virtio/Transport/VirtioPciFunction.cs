@@ -83,6 +83,9 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisp
     /// <summary>The kick and call eventfds the device's queues were handed to the host kernel with (under ConfigurationLock), or null.</summary>
     private (int[] Kicks, int[] Calls)? kernelDataPath;
 
+    /// <summary>Set while the host kernel consumes the doorbells, so a doorbell wake-up already queued leaves their counts alone.</summary>
+    private volatile bool kernelServesQueues;
+
     /// <param name="kernelIoEvents">
     /// The accelerator's in-kernel doorbells and MSI routes (KVM), or null to notify and interrupt through the buses and
     /// <paramref name="msiSink"/> (the software CPU). Doorbells also need a <paramref name="scheduler"/> that watches descriptors.
@@ -702,6 +705,7 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisp
             }
         }
 
+        kernelServesQueues = true;
         foreach (var doorbell in doorbells)
         {
             // A notify rung while the queues changed hands was counted here or went to the bus: the kernel looks once itself.
@@ -724,6 +728,8 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisp
         {
             device.StopKernelDataPath();
         }
+
+        kernelServesQueues = false;
 
         foreach (var doorbell in doorbells)
         {
@@ -821,6 +827,11 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisp
     {
         public override void Run()
         {
+            if (owner.kernelServesQueues)
+            {
+                return;
+            }
+
             kernelEvent.Drain();
             owner.ServeQueue(queueIndex);
         }

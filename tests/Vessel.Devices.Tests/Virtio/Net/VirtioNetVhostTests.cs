@@ -69,6 +69,21 @@ public sealed class VirtioNetVhostTests : IDisposable
     }
 
     [Fact]
+    public void A_doorbell_wake_up_queued_before_the_hand_over_leaves_the_kick_for_the_kernel()
+    {
+        driver.Start(0, QueueSize, msix: true);
+        var transmitDoorbell = kernel.Registered.ToArray()[1];
+        var queuedWakeUp = ioThread.WatchHistory.Single(watch => watch.Fd == transmitDoorbell.Descriptor).Work;
+        Assert.Empty(ioThread.Watched);
+        ioThread.Scheduled.Clear();
+
+        queuedWakeUp.Run();
+
+        Assert.Equal(1UL, transmitDoorbell.Count);
+        Assert.Empty(ioThread.Scheduled);
+    }
+
+    [Fact]
     public void Ring_addresses_given_to_vhost_are_the_host_addresses_of_the_drivers_rings()
     {
         driver.Start(0, QueueSize, msix: true);
