@@ -40,6 +40,19 @@ internal sealed unsafe class KvmIoEvent : IKernelIoEvent
         }
     }
 
+    public void Signal()
+    {
+        ulong one = 1;
+        try
+        {
+            // Safety: one is a local 8-byte integer, the size an eventfd write takes.
+            _ = Libc.Write(eventFd, &one, sizeof(ulong));
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref disposed, 1) != 0)

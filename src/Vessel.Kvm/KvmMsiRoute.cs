@@ -12,6 +12,8 @@ internal sealed unsafe class KvmMsiRoute(KvmVm owner, int gsi, SafeEventFdHandle
 
     internal SafeEventFdHandle EventFd { get; } = eventFd;
 
+    public int Descriptor { get; } = (int)eventFd.DangerousGetHandle();
+
     public bool SetMessage(ulong address, uint data) => owner.SetMsiMessage(Gsi, address, data);
 
     public void Signal()

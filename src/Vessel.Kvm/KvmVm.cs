@@ -11,7 +11,7 @@ namespace Vessel.Kvm;
 /// A KVM virtual machine: its memory slots over the machine's <see cref="GuestMemory"/>, the in-kernel irqchip and PIT,
 /// and its vCPUs. Device interrupts arrive here as GSI levels and MSIs.
 /// </summary>
-public sealed unsafe partial class KvmVm : IAcceleratorVm, IKernelIoEvents
+public sealed unsafe partial class KvmVm : IAcceleratorVm, IKernelIoEvents, IVhostNetHost
 {
     /// <summary>
     /// Three pages for the TSS Intel hosts need to run real mode (KVM_SET_TSS_ADDR), and the identity-map page table
@@ -203,6 +203,10 @@ public sealed unsafe partial class KvmVm : IAcceleratorVm, IKernelIoEvents
         reason = kernelIoEventsMissing.Length == 0 ? string.Empty : $"this KVM host lacks {kernelIoEventsMissing}.";
         return routing != null;
     }
+
+    public bool IsVhostNetAvailable(out string reason) => KvmVhostNet.IsAvailable(out reason);
+
+    public IVhostNet OpenVhostNet() => KvmVhostNet.Open();
 
     public IKernelIoEvent RegisterMmioWrite(GuestAddress address, int length)
     {

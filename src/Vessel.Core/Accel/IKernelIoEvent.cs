@@ -8,4 +8,7 @@ public interface IKernelIoEvent : IDisposable
 
     /// <summary>Reads and clears the count of writes since the last call (0 when none, or when already disposed). Never blocks.</summary>
     ulong Drain();
+
+    /// <summary>Counts one write as the guest's would, for whoever consumes the eventfd (vhost-net after taking a queue over).</summary>
+    void Signal();
 }

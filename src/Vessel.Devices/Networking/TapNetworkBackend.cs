@@ -57,6 +57,9 @@ public sealed class TapNetworkBackend : INetworkBackend
 
     public string DeviceName { get; }
 
+    /// <summary>The TAP descriptor, for the kernel's vhost-net to use as its backend. Valid until disposed.</summary>
+    public int Descriptor => fd;
+
     public int VirtioHeaderLength => NetHeader.Size;
 
     public ulong OffloadFeatures => NetFeature.TapOffloads;

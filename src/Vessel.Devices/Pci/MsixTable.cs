@@ -212,6 +212,25 @@ public sealed class MsixTable : IStateful, IDisposable
         return true;
     }
 
+    /// <summary>
+    /// The eventfd of <paramref name="vector"/>'s kernel route with its message brought up to date with the table entry, for a
+    /// kernel component that raises the vector itself (vhost-net's call); null when MSI-X is off, the vector has no route or
+    /// the kernel refused its message. Such a signal bypasses the mask bits, which only this table applies.
+    /// </summary>
+    public int? KernelRouteDescriptor(int vector)
+    {
+        lock (gate)
+        {
+            if (!enabled || (uint)vector >= (uint)VectorCount)
+            {
+                return null;
+            }
+
+            var (address, data) = MessageLocked(vector);
+            return RouteLocked(vector, address, data)?.Descriptor;
+        }
+    }
+
     /// <summary>Returns the table to its reset state (every vector masked, nothing pending, disabled).</summary>
     public void Reset()
     {

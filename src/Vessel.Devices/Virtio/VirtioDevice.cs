@@ -47,6 +47,19 @@ public abstract class VirtioDevice
         OnReset();
     }
 
+    /// <summary>
+    /// Under KVM, once the driver runs and every queue's doorbell is an ioeventfd: a device whose queues the host kernel can
+    /// serve itself (vhost-net) hands them over, woken by <paramref name="kickEventFds"/> and interrupting through
+    /// <paramref name="callEventFds"/> (one each per queue), and returns true; the transport then stops watching those
+    /// doorbells. False keeps the queues here. Called under the transport's lock.
+    /// </summary>
+    public virtual bool StartKernelDataPath(ReadOnlySpan<int> kickEventFds, ReadOnlySpan<int> callEventFds) => false;
+
+    /// <summary>Takes the queues back from the host kernel, their positions where it left them. Called under the transport's lock.</summary>
+    public virtual void StopKernelDataPath()
+    {
+    }
+
     protected virtual void OnActivated()
     {
     }

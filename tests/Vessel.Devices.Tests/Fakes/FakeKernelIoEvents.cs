@@ -66,12 +66,17 @@ public sealed class FakeKernelIoEvent(GuestAddress address, int length, int desc
         return count;
     }
 
+    public void Signal() => Count++;
+
     public void Dispose() => Disposed = true;
 }
 
 public sealed class FakeMsiRoute(int gsi, FakeKernelIoEvents owner) : IKernelMsiRoute
 {
     public int Gsi { get; } = gsi;
+
+    /// <summary>A made-up descriptor, 5000 + the GSI (doorbells count from 1000), so tests can tell which route a component was given.</summary>
+    public int Descriptor => 5000 + Gsi;
 
     public (ulong Address, uint Data)? Message { get; private set; }
 

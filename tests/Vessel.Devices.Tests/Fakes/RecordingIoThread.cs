@@ -11,7 +11,14 @@ public sealed class RecordingIoThread : IIoScheduler, IIoDescriptorWatcher
 
     public void Schedule(IoWork work) => Scheduled.Add(work);
 
-    public void Watch(int fd, IoWork onReadable) => Watched.Add(fd, onReadable);
+    /// <summary>Every watch ever made, also those since dropped: a real loop may still run their work once, already queued.</summary>
+    public List<(int Fd, IoWork Work)> WatchHistory { get; } = [];
+
+    public void Watch(int fd, IoWork onReadable)
+    {
+        Watched.Add(fd, onReadable);
+        WatchHistory.Add((fd, onReadable));
+    }
 
     public void Unwatch(int fd) => Watched.Remove(fd);
 }

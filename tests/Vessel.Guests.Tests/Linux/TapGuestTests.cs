@@ -21,7 +21,14 @@ public sealed class TapGuestTests(ITestOutputHelper output)
     [Theory]
     [TapGuest(GuestAccelerators.Kvm)]
     [TapGuest(GuestAccelerators.Software)]
-    public void A_guest_on_a_tap_device_in_a_namespace_downloads_from_it_and_serves_it(string accelerator)
+    public void A_guest_on_a_tap_device_in_a_namespace_downloads_from_it_and_serves_it(string accelerator) => DownloadAndServe(accelerator, vhost: false);
+
+    /// <summary>The same over vhost-net: the kernel moves the frames between the TAP device and the guest's rings.</summary>
+    [Theory]
+    [TapGuest(GuestAccelerators.Kvm, vhost: true)]
+    public void A_guest_on_vhost_net_downloads_from_the_namespace_and_serves_it(string accelerator) => DownloadAndServe(accelerator, vhost: true);
+
+    private void DownloadAndServe(string accelerator, bool vhost)
     {
         string suffix = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
         string device = $"vtap{suffix}";
@@ -33,7 +40,7 @@ public sealed class TapGuestTests(ITestOutputHelper output)
         try
         {
             Ip($"netns add {space}");
-            var network = NetworkInterfaceConfig.Parse($"tap={device}", 0);
+            var network = NetworkInterfaceConfig.Parse($"tap={device}{(vhost ? ",vhost=on" : string.Empty)}", 0);
             using var guest = LinuxGuest.Boot(accelerator, 1, MemoryBytes, [network]);
 
             Ip($"link set {device} netns {space}");
@@ -89,16 +96,21 @@ public sealed class TapGuestTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>A Linux guest row that also needs root, /dev/net/tun and iproute2 (for the namespace); skipped, with the reason, otherwise.</summary>
+/// <summary>
+/// A Linux guest row that also needs root, /dev/net/tun and iproute2 (for the namespace), and with vhost /dev/vhost-net;
+/// skipped, with the reason, otherwise.
+/// </summary>
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
 public sealed class TapGuestAttribute : DataAttribute
 {
     private readonly string accelerator;
 
-    public TapGuestAttribute(string accelerator)
+    public TapGuestAttribute(string accelerator, bool vhost = false)
     {
         this.accelerator = accelerator;
-        Skip = GuestAccelerators.SkipReason(accelerator) ?? HostReason()!;
+        Skip = GuestAccelerators.SkipReason(accelerator) ?? HostReason() ?? (vhost && !File.Exists("/dev/vhost-net")
+            ? "vhost=on needs /dev/vhost-net, which this host lacks (modprobe vhost_net)."
+            : null)!;
     }
 
     public override IEnumerable<object[]> GetData(MethodInfo testMethod) => [[accelerator]];

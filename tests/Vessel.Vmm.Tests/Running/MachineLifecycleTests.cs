@@ -147,6 +147,21 @@ public sealed class MachineLifecycleTests : IDisposable
         Assert.Equal("--net 'net0': vhost=on needs the KVM accelerator (the kernel moves the frames between KVM's ioeventfd/irqfd and the TAP device), so --accel fake cannot use it; remove vhost=on or use --accel kvm.", error.Message);
     }
 
+    [Fact]
+    public void Vhost_on_with_dirty_page_tracking_is_refused_because_the_kernels_writes_are_not_tracked()
+    {
+        var withVhost = new MachineConfig
+        {
+            KernelPath = kernelPath,
+            TrackDirtyPages = true,
+            NetworkInterfaces = [NetworkInterfaceConfig.Parse("tap=vtap0,vhost=on", 0)],
+        };
+
+        var error = Assert.Throws<ConfigurationException>(() => MachineBuilder.Build(withVhost, new FakeAccelerator(), new DiscardingOutput(), new NullMachineLog()));
+
+        Assert.Contains("vhost=on, whose kernel writes into guest memory are not tracked", error.Message);
+    }
+
     private sealed class DiscardingOutput : ISerialOutput
     {
         public void Write(ReadOnlySpan<byte> data)

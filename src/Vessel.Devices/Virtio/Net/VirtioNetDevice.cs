@@ -47,10 +47,17 @@ public sealed class VirtioNetDevice : VirtioDevice, IStateful
 
     /// <summary>Drop reports a guest can cause at will: five at once, then one a minute, with a count of the rest.</summary>
     private readonly LogRateLimiter dropReports = new(refillInterval: TimeSpan.FromSeconds(60));
+    private readonly VhostNetDataPath? vhost;
+    private readonly ushort[] vhostPositions = new ushort[2];
     private int pendingLength;
 
-    public VirtioNetDevice(INetworkBackend backend, ReadOnlySpan<byte> mac, IMachineLog log, string name = "virtio-net", ushort queueSize = 256)
+    /// <param name="vhost">
+    /// The kernel's vhost-net over the same TAP device (vhost=on), which serves both queues once the transport offers them
+    /// (<see cref="StartKernelDataPath"/>); until then, and whenever it declines, the queues are served here.
+    /// </param>
+    public VirtioNetDevice(INetworkBackend backend, ReadOnlySpan<byte> mac, IMachineLog log, string name = "virtio-net", ushort queueSize = 256, VhostNetDataPath? vhost = null)
     {
+        this.vhost = vhost;
         if (mac.Length != 6)
         {
             throw new ArgumentException("A MAC address is 6 bytes.", nameof(mac));
@@ -118,8 +125,16 @@ public sealed class VirtioNetDevice : VirtioDevice, IStateful
 
     public override void ReadConfiguration(int offset, Span<byte> data) => configuration.AsSpan(offset, data.Length).CopyTo(data);
 
+    /// <summary>Whether the kernel's vhost-net serves the queues now.</summary>
+    public bool KernelDataPathRunning => vhost?.Running == true;
+
     public override void ProcessQueue(int queueIndex)
     {
+        if (KernelDataPathRunning)
+        {
+            return;
+        }
+
         if (queueIndex == TransmitQueue)
         {
             ServeRequests(TransmitQueue, transmitChain, transmit);
@@ -127,6 +142,61 @@ public sealed class VirtioNetDevice : VirtioDevice, IStateful
         else if (queueIndex == ReceiveQueue)
         {
             Receive();
+        }
+    }
+
+    public override bool StartKernelDataPath(ReadOnlySpan<int> kickEventFds, ReadOnlySpan<int> callEventFds)
+    {
+        var context = Context;
+        if (vhost == null || context == null || vhost.Running || kickEventFds.Length != QueueCount || callEventFds.Length != QueueCount)
+        {
+            return false;
+        }
+
+        // A frame read from the TAP device but not yet delivered would be lost to the kernel's path: deliver it here first.
+        if (pendingLength != 0)
+        {
+            return false;
+        }
+
+        Span<VhostNetQueue> queues = stackalloc VhostNetQueue[2];
+        for (int index = 0; index < QueueCount; index++)
+        {
+            var queue = context.Queues[index];
+            queues[index] = new VhostNetQueue(queue.Size, queue.DescriptorTable, queue.DriverArea, queue.DeviceArea, queue.NextAvailable, kickEventFds[index], callEventFds[index]);
+        }
+
+        try
+        {
+            vhost.Start(context.Memory, context.NegotiatedFeatures, queues);
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or IOException)
+        {
+            log.Warn($"{name}: vhost-net declined the queues, so Vessel serves them: {exception.Message}");
+            return false;
+        }
+
+        backend.SetReceiveInterest(false);
+        log.Info($"{name}: the kernel's vhost-net serves the receive and transmit queues");
+        return true;
+    }
+
+    public override void StopKernelDataPath()
+    {
+        if (vhost == null || !vhost.Stop(vhostPositions))
+        {
+            return;
+        }
+
+        var context = Context;
+        if (context != null)
+        {
+            for (int index = 0; index < QueueCount; index++)
+            {
+                context.Queues[index].ResumeAt(vhostPositions[index]);
+            }
+
+            backend.SetReceiveInterest(true);
         }
     }
 
@@ -138,6 +208,7 @@ public sealed class VirtioNetDevice : VirtioDevice, IStateful
 
     protected override void OnReset()
     {
+        vhost?.Stop(vhostPositions);
         backend.SetReceiveInterest(false);
         pendingLength = 0;
     }

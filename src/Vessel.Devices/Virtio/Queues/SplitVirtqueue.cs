@@ -143,6 +143,20 @@ public sealed unsafe class SplitVirtqueue : IStateful
         Violation = violation.Length == 0 ? null : violation;
     }
 
+    /// <summary>
+    /// Continues from where another server of the rings (the kernel's vhost-net) left off: its next available entry, and the
+    /// used index as it stands in the used ring.
+    /// </summary>
+    public void ResumeAt(ushort nextAvailableEntry)
+    {
+        nextAvailable = nextAvailableEntry;
+        if (used != null)
+        {
+            nextUsed = Volatile.Read(ref *(ushort*)(used + 2));
+            signalledUsed = nextUsed;
+        }
+    }
+
     /// <summary>The driver wrote 1 to queue_enable. Whether the rings are usable is checked at <see cref="Activate"/>.</summary>
     public void Enable() => Enabled = true;
 

@@ -80,6 +80,12 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisp
     private volatile bool driverReady;
     private volatile bool disposed;
 
+    /// <summary>The kick and call eventfds the device's queues were handed to the host kernel with (under ConfigurationLock), or null.</summary>
+    private (int[] Kicks, int[] Calls)? kernelDataPath;
+
+    /// <summary>Set while the host kernel consumes the doorbells, so a doorbell wake-up already queued leaves their counts alone.</summary>
+    private volatile bool kernelServesQueues;
+
     /// <param name="kernelIoEvents">
     /// The accelerator's in-kernel doorbells and MSI routes (KVM), or null to notify and interrupt through the buses and
     /// <paramref name="msiSink"/> (the software CPU). Doorbells also need a <paramref name="scheduler"/> that watches descriptors.
@@ -242,6 +248,18 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisp
     /// is not saved; restore serves every queue once instead, which finds anything the driver made available.
     /// </remarks>
     public override void SaveState(StateWriter writer)
+    {
+        lock (ConfigurationLock)
+        {
+            // The kernel moves the ring positions, and writes received frames into guest memory, while it serves the queues:
+            // take them back before saving, so the saved positions are its and memory holds still. The queues stay here
+            // afterwards (the next reset or restore hands them over again), since guest memory may be saved after this.
+            StopKernelDataPathLocked();
+            SaveStateLocked(writer);
+        }
+    }
+
+    private void SaveStateLocked(StateWriter writer)
     {
         using (writer.BeginSection("msix", msix.StateVersion))
         {
@@ -606,10 +624,12 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisp
                 return;
             }
 
+            StopKernelDataPathLocked();
             DropDoorbellsLocked();
             if (wanted is { } barAddress)
             {
                 RegisterDoorbellsLocked(barAddress);
+                StartKernelDataPathLocked();
 
                 // A doorbell rung during the swap was counted on a dropped eventfd or went through the bus: serve each queue once.
                 for (int index = 0; index < queues.Length; index++)
@@ -651,6 +671,72 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisp
 
         doorbells = [.. registered];
         doorbellBase = barAddress;
+    }
+
+    /// <summary>
+    /// Offers the device the host kernel's data path (vhost-net) over the doorbells just registered and each queue's MSI-X
+    /// route; when it takes it, the I/O thread stops watching those doorbells, since the kernel now consumes them.
+    /// </summary>
+    private void StartKernelDataPathLocked()
+    {
+        if (doorbells.Length != queues.Length)
+        {
+            return;
+        }
+
+        var kicks = new int[queues.Length];
+        var calls = new int[queues.Length];
+        for (int index = 0; index < queues.Length; index++)
+        {
+            kicks[index] = doorbells[index].Event.Descriptor;
+            if (msix.KernelRouteDescriptor(queues[index].MsixVector) is not { } call)
+            {
+                return;
+            }
+
+            calls[index] = call;
+        }
+
+        lock (stateLock)
+        {
+            if (!Running || !device.StartKernelDataPath(kicks, calls))
+            {
+                return;
+            }
+        }
+
+        kernelServesQueues = true;
+        foreach (var doorbell in doorbells)
+        {
+            // A notify rung while the queues changed hands was counted here or went to the bus: the kernel looks once itself.
+            watcher!.Unwatch(doorbell.Event.Descriptor);
+            doorbell.Event.Signal();
+        }
+
+        kernelDataPath = (kicks, calls);
+    }
+
+    /// <summary>Takes the queues back from the host kernel and watches their doorbells here again.</summary>
+    private void StopKernelDataPathLocked()
+    {
+        if (kernelDataPath == null)
+        {
+            return;
+        }
+
+        lock (stateLock)
+        {
+            device.StopKernelDataPath();
+        }
+
+        kernelServesQueues = false;
+
+        foreach (var doorbell in doorbells)
+        {
+            watcher!.Watch(doorbell.Event.Descriptor, doorbell.Work);
+        }
+
+        kernelDataPath = null;
     }
 
     private void DropDoorbellsLocked()
@@ -741,6 +827,11 @@ public sealed class VirtioPciFunction : PciFunction, IVirtioDeviceContext, IDisp
     {
         public override void Run()
         {
+            if (owner.kernelServesQueues)
+            {
+                return;
+            }
+
             kernelEvent.Drain();
             owner.ServeQueue(queueIndex);
         }
