@@ -22,8 +22,17 @@ public sealed unsafe partial class Cpu
     private TlbEntry* fetchTlb;
     private int largePageEntries;
 
+    /// <summary>
+    /// Bumped whenever a fetch translation this CPU cached may have changed: a TLB flush (CR0/CR3/CR4/EFER writes, state
+    /// restore, debug-register changes), INVLPG and a privilege change (which selects the other TLB). Compiled blocks
+    /// link straight to their successors only while it holds (Jit/Cpu.CompilingTier.cs); starts at 1 so an empty link
+    /// (epoch 0) never matches; 64 bits never wrap.
+    /// </summary>
+    private ulong codeLinkEpoch = 1;
+
     private void SelectTlbForPrivilege()
     {
+        codeLinkEpoch++;
         TlbEntry* privilegeBase = tlb + (CurrentPrivilegeLevel == 3 ? TlbEntriesPerTable * TlbTablesPerPrivilege : 0);
         readTlb = privilegeBase;
         writeTlb = privilegeBase + TlbEntriesPerTable;
@@ -49,6 +58,7 @@ public sealed unsafe partial class Cpu
     /// <summary>INVLPG: a 4 KiB slot is enough unless large pages were cached, whose other slots share the mapping.</summary>
     public void InvalidatePage(ulong linear)
     {
+        codeLinkEpoch++;
         if (largePageEntries > 0)
         {
             FlushTlb(includeGlobal: true);

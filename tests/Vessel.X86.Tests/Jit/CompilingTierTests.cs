@@ -39,6 +39,54 @@ public class CompilingTierTests
         Assert.True(guest.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_linked_successor_is_not_followed_once_its_page_is_mapped_elsewhere(bool reloadCr3)
+    {
+        // Linear 8 MiB is a 2 MiB page the loop flips between two physical pages whose functions return 1 and 2, then
+        // drops the old translation (INVLPG, or a CR3 reload): the caller's block, linked to the function it called
+        // last time, must call the function that is mapped now.
+        const ulong function = 0x80_0000;
+        const ulong first = 0x40_0000;
+        const ulong second = 0x60_0000;
+        using var guest = new LongModeGuest(a =>
+        {
+            var loop = a.CreateLabel();
+            a.xor(ebx, ebx);
+            a.mov(ecx, 6);
+            a.mov(r8, function);
+            a.mov(r9, LongModeGuest.PdAddress + ((function >> 21) * 8));
+            a.Label(ref loop);
+            a.call(r8);
+            a.add(ebx, eax);
+            a.xor(__qword_ptr[r9], (int)(first ^ second));
+            if (reloadCr3)
+            {
+                a.mov(rax, cr3);
+                a.mov(cr3, rax);
+            }
+            else
+            {
+                a.invlpg(__[r8]);
+            }
+
+            a.dec(ecx);
+            a.jnz(loop);
+            LongModeGuest.EmitExit(a, 7);
+        });
+        guest.Memory.WriteBytes(new Vessel.Core.Memory.GuestAddress(first), [0xB8, 1, 0, 0, 0, 0xC3]);   // mov eax, 1; ret
+        guest.Memory.WriteBytes(new Vessel.Core.Memory.GuestAddress(second), [0xB8, 2, 0, 0, 0, 0xC3]);  // mov eax, 2; ret
+        guest.SetLargePage(function, first | 0x87);
+        guest.Cpu.CompilingTier = CompilingTierMode.Always;
+
+        guest.Run();
+
+        Assert.Equal(7u, guest.Io.ExitValue);
+        Assert.Equal(9UL, guest.Cpu.Register(3));
+        Assert.True(guest.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+    }
+
     [Fact]
     public void Hot_blocks_are_compiled_in_the_background_and_then_run_compiled()
     {

@@ -26,8 +26,12 @@ public sealed class TierPair : IDisposable
 
     public LongModeGuest Compiled { get; }
 
-    /// <summary>Runs both to the exit port, a block at a time, failing at the first block after which they differ.</summary>
-    public int RunToExit(int maximumBlocks = 2_000_000)
+    /// <summary>
+    /// Runs both to the exit port, a block at a time, failing at the first block after which they differ. With a larger
+    /// <paramref name="instructionsPerStep"/> each step runs that many instructions (rounded up to a block boundary), so
+    /// compiled blocks chain into each other through their direct links between comparisons.
+    /// </summary>
+    public int RunToExit(int maximumBlocks = 2_000_000, ulong instructionsPerStep = 1)
     {
         for (int block = 0; block < maximumBlocks; block++)
         {
@@ -36,8 +40,8 @@ public sealed class TierPair : IDisposable
                 return block;
             }
 
-            Interpreted.Cpu.Run(1);
-            Compiled.Cpu.Run(1);
+            Interpreted.Cpu.Run(instructionsPerStep);
+            Compiled.Cpu.Run(instructionsPerStep);
             string? difference = Difference();
             Assert.True(difference == null, $"after block {block}: {difference}");
         }

@@ -37,4 +37,28 @@ public sealed unsafe class DecodedBlock
 
     /// <summary>Non-zero once the block is queued for, or has been through, compilation (vCPU thread only).</summary>
     internal bool CompileRequested;
+
+    /// <summary>
+    /// Direct links to the compiled blocks that ran after this one (vCPU thread only): a taken and a fall-through
+    /// successor, so a conditional branch keeps both. See <see cref="Cpu"/>'s compiling tier for when a link holds.
+    /// </summary>
+    internal BlockLink Link0;
+
+    /// <summary>The second link; <see cref="NextLinkSlot"/> says which one a new successor replaces.</summary>
+    internal BlockLink Link1;
+
+    /// <summary>0 or 1: the link a new successor overwrites.</summary>
+    internal byte NextLinkSlot;
+}
+
+/// <summary>
+/// A remembered successor: the block that was found at <see cref="Rip"/> (linear address <see cref="Linear"/>) while the
+/// CPU's code-link epoch was <see cref="Epoch"/>. Null <see cref="Target"/> is an empty link.
+/// </summary>
+internal struct BlockLink
+{
+    public ulong Rip;
+    public ulong Linear;
+    public ulong Epoch;
+    public DecodedBlock? Target;
 }

@@ -100,17 +100,75 @@ public sealed unsafe partial class Cpu
             }
 
             rip = s->Gpr[CpuState.RipIndex];
-            var next = FindBlock(rip);
-            if (next?.CompiledCode is not { } nextCode)
+            var next = FollowLink(block, rip);
+            if (next == null)
             {
-                // Not compiled (or fetching faulted and was delivered): the run loop takes it from here, and finds the
-                // same block again.
-                return;
+                next = FindBlock(rip);
+                if (next?.CompiledCode == null)
+                {
+                    // Not compiled (or fetching faulted and was delivered): the run loop takes it from here, and finds
+                    // the same block again.
+                    return;
+                }
+
+                AddLink(block, rip, next);
             }
 
             block = next;
-            code = nextCode;
+            code = next.CompiledCode!;
         }
+    }
+
+    /// <summary>
+    /// The compiled successor <paramref name="block"/> remembers for <paramref name="rip"/>, when FindBlock would find
+    /// that same block now: no fetch translation changed since (<see cref="codeLinkEpoch"/>), the code segment maps
+    /// RIP to the same linear address at the same width, and the successor's page was not written (its generation).
+    /// Null sends the caller to FindBlock.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private DecodedBlock? FollowLink(DecodedBlock block, ulong rip)
+    {
+        ref BlockLink link = ref block.Link0;
+        if (link.Rip != rip)
+        {
+            link = ref block.Link1;
+            if (link.Rip != rip)
+            {
+                return null;
+            }
+        }
+
+        var target = link.Target;
+        int bits = CodeBits;
+        return target != null && link.Epoch == codeLinkEpoch && target.CodeBits == bits
+            && CodeLinearAddress(rip, bits) == link.Linear
+            && target.Generation == codeCache.GenerationOf(target.PhysicalAddress)
+            ? target
+            : null;
+    }
+
+    /// <summary>Remembers <paramref name="next"/> (just found by FindBlock, compiled) as a successor of <paramref name="block"/>.</summary>
+    private void AddLink(DecodedBlock block, ulong rip, DecodedBlock next)
+    {
+        ref BlockLink link = ref block.Link0;
+        if (block.Link0.Rip != rip)
+        {
+            if (block.Link1.Rip == rip)
+            {
+                link = ref block.Link1;
+            }
+            else
+            {
+                // A third successor replaces the older of the two.
+                link = ref block.NextLinkSlot == 0 ? ref block.Link0 : ref block.Link1;
+                block.NextLinkSlot ^= 1;
+            }
+        }
+
+        link.Rip = rip;
+        link.Linear = CodeLinearAddress(rip, CodeBits);
+        link.Epoch = codeLinkEpoch;
+        link.Target = next;
     }
 
     /// <summary>One compiled block, finished as RunInstructions finishes a block; false when it stopped early or faulted.</summary>
