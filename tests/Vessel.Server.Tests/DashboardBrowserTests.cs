@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Playwright;
@@ -7,7 +8,8 @@ namespace Vessel.Server.Tests;
 
 /// <summary>
 /// The dashboard in a real headless browser (Debian's chromium driven by Playwright): the VM list, pause and resume
-/// buttons, and typing into a guest's serial console in xterm.js and seeing its echo.
+/// buttons, snapshotting a counting guest and restoring it under a new name from the page, and typing into a guest's
+/// serial console in xterm.js and seeing its echo.
 /// </summary>
 public sealed class DashboardBrowserTests : IDisposable
 {
@@ -24,12 +26,16 @@ public sealed class DashboardBrowserTests : IDisposable
     public void Dispose() => daemon.Dispose();
 
     [ChromiumFact]
-    public async Task The_page_lists_the_vms_pauses_and_resumes_one_and_its_console_echoes_what_is_typed()
+    public async Task The_page_lists_the_vms_pauses_and_resumes_one_snapshots_and_restores_one_and_its_console_echoes_what_is_typed()
     {
+        daemon.Create("counter", TinyGuests.Config(TinyGuests.WriteCounter(daemon.Root)));
         daemon.Create("idle", TinyGuests.Config(TinyGuests.WriteIdle(daemon.Root), vcpus: 2, memSizeMib: 32));
         daemon.Create("echo", TinyGuests.Config(TinyGuests.WriteEcho(daemon.Root)));
         daemon.Create("spare", TinyGuests.Config(TinyGuests.WriteIdle(daemon.Root)), start: false);
         daemon.WaitForConsole("echo", "echo ready", Boot);
+        daemon.WaitForConsole("counter", "000002\n", Boot);
+        string snapshotPath = Path.Combine(daemon.Root, "counter.snap");
+        string memoryPath = Path.Combine(daemon.Root, "counter.mem");
 
         // Generous bounds: the machine running the tests may be loaded; each wait still ends as soon as the page shows it.
         Assertions.SetDefaultExpectTimeout(30_000);
@@ -56,6 +62,47 @@ public sealed class DashboardBrowserTests : IDisposable
         await idle.Locator("button[data-action='resume']").ClickAsync();
         await Assertions.Expect(idle.Locator(".state")).ToHaveTextAsync("Running");
         Assert.Equal(VmState.Running, daemon.Get("idle").State);
+
+        // Snapshot: a refused request shows the daemon's sentence, as text (the markup in the path stays text).
+        var snapshotForm = page.Locator("#snapshot-form");
+        await page.Locator("tr[data-vm='counter'] button[data-action='snapshot']").ClickAsync();
+        await Assertions.Expect(page.Locator("#snapshot-name")).ToHaveTextAsync("counter");
+        await snapshotForm.Locator("input[name='snapshot_path']").FillAsync("<b>vm.snap</b>");
+        await snapshotForm.Locator("input[name='mem_file_path']").FillAsync(memoryPath);
+        await snapshotForm.Locator("button[type='submit']").ClickAsync();
+        await Assertions.Expect(page.Locator("#snapshot-error")).ToContainTextAsync("snapshot_path: '<b>vm.snap</b>' is not an absolute path");
+        Assert.Equal(0, await page.Locator("#snapshot-error b").CountAsync());
+        Assert.False(File.Exists(memoryPath));
+
+        await snapshotForm.Locator("input[name='snapshot_path']").FillAsync(snapshotPath);
+        await snapshotForm.Locator("select[name='snapshot_type']").SelectOptionAsync("Full");
+        await snapshotForm.Locator("button[type='submit']").ClickAsync();
+        await Assertions.Expect(page.Locator("#notice")).ToHaveTextAsync($"Snapshot of counter written to {snapshotPath}.");
+        await Assertions.Expect(snapshotForm).ToBeHiddenAsync();
+        Assert.True(File.Exists(snapshotPath) && File.Exists(memoryPath));
+        Assert.Equal(VmState.Running, daemon.Get("counter").State);
+
+        // Restore it under a new name: listed Running, and its console goes on from a count the original printed.
+        var restoreForm = page.Locator("#restore-form");
+        await restoreForm.Locator("input[name='name']").FillAsync("copy");
+        await restoreForm.Locator("input[name='snapshot_path']").FillAsync(snapshotPath);
+        await restoreForm.Locator("input[name='mem_file_path']").FillAsync(memoryPath);
+        await restoreForm.Locator("button[type='submit']").ClickAsync();
+        await Assertions.Expect(page.Locator("#notice")).ToHaveTextAsync($"copy restored from {snapshotPath}.");
+        await Assertions.Expect(page.Locator("tr[data-vm='copy'] .state")).ToHaveTextAsync("Running");
+        Assert.Equal(snapshotPath, daemon.Get("copy").RestoredFrom);
+
+        string copied = daemon.WaitForConsole("copy", "\n", Boot);
+        int first = int.Parse(copied.Split('\n').First(line => line.Length == 6), CultureInfo.InvariantCulture);
+        Assert.Contains(Count(first - 1) + "\n", daemon.WaitForConsole("counter", Count(first - 1), Boot));
+        await page.Locator("tr[data-vm='copy'] button[data-action='console']").ClickAsync();
+        await Assertions.Expect(page.Locator("#console-name")).ToHaveTextAsync("copy");
+        await page.WaitForFunctionAsync($"() => {TerminalText}.includes('{Count(first)}') && {TerminalText}.includes('{Count(first + 2)}')");
+
+        // The same form again with the name taken: the daemon's refusal shows under the form.
+        await restoreForm.Locator("input[name='name']").FillAsync("copy");
+        await restoreForm.Locator("button[type='submit']").ClickAsync();
+        await Assertions.Expect(page.Locator("#restore-error")).ToContainTextAsync("A VM named 'copy' already exists");
 
         await page.Locator("tr[data-vm='echo'] button[data-action='console']").ClickAsync();
         await page.Locator("#terminal .xterm").WaitForAsync();
@@ -100,6 +147,8 @@ public sealed class DashboardBrowserTests : IDisposable
         Assert.Contains("not a loopback address", refused.Errors);
         Assert.Contains("--http-allow-remote and --token", refused.Errors);
     }
+
+    private static string Count(int count) => count.ToString("D6", CultureInfo.InvariantCulture);
 
     /// <summary>The xterm.js buffer's text (the dashboard keeps its terminal in window.vesselTerminal).</summary>
     private const string TerminalText =

@@ -1,5 +1,6 @@
-// The Vessel dashboard: the VM list from GET /v1/vms every second, buttons for the lifecycle requests, and the serial
-// console over the console WebSocket in xterm.js. The token comes once in the URL's fragment (#token=...), which the
+// The Vessel dashboard: the VM list from GET /v1/vms every second, buttons for the lifecycle requests, a snapshot form
+// (POST /v1/vms/NAME/snapshot), a restore form (POST /v1/vms with a restore object), and the serial console over the
+// console WebSocket in xterm.js. Everything shown goes in as textContent, never as markup. The token comes once in the URL's fragment (#token=...), which the
 // browser never sends to the server, and is kept for this tab only.
 "use strict";
 
@@ -50,6 +51,7 @@ const actions = [
   ["resume", vm => vm.state === "Paused"],
   ["stop", vm => vm.state === "Running" || vm.state === "Paused"],
   ["console", vm => vm.state === "Running" || vm.state === "Paused"],
+  ["snapshot", vm => vm.state === "Running" || vm.state === "Paused"],
 ];
 
 function cell(text, className) {
@@ -97,6 +99,10 @@ async function act(name, action) {
     openConsole(name);
     return;
   }
+  if (action === "snapshot") {
+    openSnapshot(name);
+    return;
+  }
   try {
     statusLine.textContent = `${action} ${name}...`;
     await api("POST", `/${encodeURIComponent(name)}/${action}`, action === "stop" ? { timeout_seconds: 5 } : undefined);
@@ -135,6 +141,72 @@ function closeConsole() {
   consoleSession = null;
   document.getElementById("console-panel").hidden = true;
 }
+
+const notice = document.getElementById("notice");
+const snapshotForm = document.getElementById("snapshot-form");
+const restoreForm = document.getElementById("restore-form");
+
+function openSnapshot(name) {
+  snapshotForm.dataset.vm = name;
+  document.getElementById("snapshot-name").textContent = name;
+  document.getElementById("snapshot-error").textContent = "";
+  snapshotForm.hidden = false;
+  snapshotForm.elements.snapshot_path.focus();
+}
+
+// Sends a form's request with its submit button held down; a failure shows the daemon's sentence under the form.
+async function submit(form, errorId, busy, send) {
+  const error = document.getElementById(errorId);
+  const button = form.querySelector("button[type='submit']");
+  error.textContent = "";
+  notice.textContent = "";
+  button.disabled = true;
+  statusLine.textContent = busy;
+  try {
+    await send(form.elements);
+    statusLine.textContent = "";
+    return true;
+  } catch (failure) {
+    error.textContent = failure.message;
+    statusLine.textContent = "";
+    return false;
+  } finally {
+    button.disabled = false;
+    await refresh();
+  }
+}
+
+snapshotForm.addEventListener("submit", async event => {
+  event.preventDefault();
+  const name = snapshotForm.dataset.vm;
+  const done = await submit(snapshotForm, "snapshot-error", `snapshot ${name}...`, fields =>
+    api("POST", `/${encodeURIComponent(name)}/snapshot`, {
+      snapshot_path: fields.snapshot_path.value.trim(),
+      mem_file_path: fields.mem_file_path.value.trim(),
+      snapshot_type: fields.snapshot_type.value,
+    }));
+  if (done) {
+    snapshotForm.hidden = true;
+    notice.textContent = `Snapshot of ${name} written to ${snapshotForm.elements.snapshot_path.value.trim()}.`;
+  }
+});
+
+document.getElementById("snapshot-cancel").addEventListener("click", () => { snapshotForm.hidden = true; });
+
+restoreForm.addEventListener("submit", async event => {
+  event.preventDefault();
+  const name = restoreForm.elements.name.value.trim();
+  const done = await submit(restoreForm, "restore-error", `restore ${name}...`, fields =>
+    api("POST", "", {
+      name,
+      restore: { snapshot_path: fields.snapshot_path.value.trim(), mem_file_path: fields.mem_file_path.value.trim() },
+      start: true,
+    }));
+  if (done) {
+    notice.textContent = `${name} restored from ${restoreForm.elements.snapshot_path.value.trim()}.`;
+    restoreForm.elements.name.value = "";
+  }
+});
 
 document.getElementById("console-close").addEventListener("click", closeConsole);
 refresh();
