@@ -114,7 +114,7 @@ public sealed class DashboardBrowserTests : IDisposable
 
         if (Environment.GetEnvironmentVariable("VESSEL_DASHBOARD_SCREENSHOT") is { Length: > 0 } screenshot)
         {
-            await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot });
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = screenshot, FullPage = true });
         }
     }
 
