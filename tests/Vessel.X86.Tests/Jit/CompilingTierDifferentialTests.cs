@@ -194,4 +194,104 @@ public class CompilingTierDifferentialTests
         Assert.Equal(3ul, Log(32));
         Assert.Equal(0ul, pair.Compiled.Cpu.Register(8));
     }
+
+    [Fact]
+    public void Conditional_jumps_right_after_inc_and_dec_at_every_width_and_edge_leave_the_same_state()
+    {
+        // JZ and JS read the INC/DEC record inline; JB (CF carried over from STC/CLC) and JL (OF) ask Cpu.Condition.
+        int[] widths = [8, 16, 32, 64];
+        int[] conditions = [4, 8, 2, 0xC];
+        ulong expected = 0;
+        using var pair = new TierPair((a, _) =>
+        {
+            // TierPair assembles the program once for each side.
+            expected = 0;
+            a.xor(ebx, ebx);
+            int index = 0;
+            foreach (int bits in widths)
+            {
+                ulong mask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
+                ulong signBit = 1UL << (bits - 1);
+                foreach (ulong value in new[] { 0UL, 1UL, signBit - 1, signBit, mask })
+                {
+                    foreach (bool increment in new[] { true, false })
+                    {
+                        foreach (int condition in conditions)
+                        {
+                            bool carry = index % 3 == 0;
+                            ulong result = (increment ? value + 1 : value - 1) & mask;
+                            bool zero = result == 0;
+                            bool sign = (result & signBit) != 0;
+                            bool overflow = increment ? result == signBit : value == signBit;
+                            bool taken = condition switch
+                            {
+                                4 => zero,
+                                8 => sign,
+                                2 => carry,
+                                _ => sign != overflow,
+                            };
+                            if (!taken)
+                            {
+                                expected += (ulong)index + 1;
+                            }
+
+                            var skip = a.CreateLabel();
+                            EmitIncDec(a, bits, value, increment, carry);
+                            switch (condition)
+                            {
+                                case 4: a.jz(skip); break;
+                                case 8: a.js(skip); break;
+                                case 2: a.jb(skip); break;
+                                default: a.jl(skip); break;
+                            }
+
+                            a.add(rbx, index + 1);
+                            a.Label(ref skip);
+                            index++;
+                        }
+                    }
+                }
+            }
+
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        pair.RunToExit();
+
+        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
+        Assert.Equal(expected, pair.Compiled.Cpu.Register(3));
+        Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+    }
+
+    private static void EmitIncDec(Assembler a, int bits, ulong value, bool increment, bool carry)
+    {
+        if (carry)
+        {
+            a.stc();
+        }
+        else
+        {
+            a.clc();
+        }
+
+        switch (bits)
+        {
+            case 8:
+                a.mov(al, (byte)value);
+                if (increment) { a.inc(al); } else { a.dec(al); }
+                break;
+            case 16:
+                a.mov(cx, (ushort)value);
+                if (increment) { a.inc(cx); } else { a.dec(cx); }
+                break;
+            case 32:
+                a.mov(edx, (uint)value);
+                if (increment) { a.inc(edx); } else { a.dec(edx); }
+                break;
+            default:
+                a.mov(r9, value);
+                if (increment) { a.inc(r9); } else { a.dec(r9); }
+                break;
+        }
+    }
 }

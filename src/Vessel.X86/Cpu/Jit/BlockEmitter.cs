@@ -260,7 +260,12 @@ internal sealed unsafe class BlockEmitter
 
                     il.Emit(OpCodes.Ldloc, result);
                     StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
-                    knownFlags = null;
+
+                    // The record's result is this one, so a JZ/JNZ/JS/JNS after it (a loop's DEC; JNZ) reads ZF and
+                    // SF inline; the conditions that need CF or OF still ask Cpu.Condition.
+                    knownFlags = flagsNeeded
+                        ? (increment ? FlagOperation.Inc : FlagOperation.Dec, instruction.OperandBits)
+                        : null;
                     usesHandler = false;
                     break;
                 }

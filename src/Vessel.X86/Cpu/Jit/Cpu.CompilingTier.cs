@@ -80,7 +80,9 @@ public sealed unsafe partial class Cpu
     /// <summary>
     /// Compiled blocks run back to back here while nothing would make the run loop do more than find the next block:
     /// no event to handle, budget left, no single-step, breakpoint or interrupt shadow. The checks are the run loop's
-    /// and ExecuteBlock's, in their order. The chain is bounded so that this method returns often, and the .NET
+    /// and ExecuteBlock's, in their order, less those a block that ran to its end cannot need: HLT, a failure and a
+    /// triple fault set StopBlock (Halt, Fail, the shutdown in delivery), so RunCompiledBlock returned false, and the
+    /// wait for STARTUP only begins in HandleEvents, outside any block. The chain is bounded so that this method returns often, and the .NET
     /// runtime can replace it with its optimized code (a loop that never returns stays in on-stack-replacement code);
     /// for the same reason it is not inlined into the run loop, which never returns while a guest runs.
     /// </summary>
@@ -92,8 +94,7 @@ public sealed unsafe partial class Cpu
         for (int chained = 0; RunCompiledBlock(s, block, code, rip) && chained < chainLimit; chained++)
         {
             int events = pendingEvents;
-            if ((events != 0 && (events != (int)PendingEvent.InterruptRequest || InterruptsEnabled)) || halted || waitingForStartup
-                || shutdownReason != null || failureReason != null || InstructionsRetired >= runStopAt
+            if ((events != 0 && (events != (int)PendingEvent.InterruptRequest || InterruptsEnabled)) || InstructionsRetired >= runStopAt
                 || (s->Rflags & (ulong)(RflagsBits.Trap | RflagsBits.Resume)) != 0 || debugArmed || s->InterruptShadow != 0)
             {
                 return;
