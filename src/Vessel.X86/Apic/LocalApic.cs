@@ -426,6 +426,10 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
         long now = cpu.Clock.GetTimestamp();
         lock (sync)
         {
+            // A deadline the host timer thread has not reached yet (it runs late on a loaded host) is taken now, as the
+            // hardware would have: the tick lands in IRR and a periodic count reloads, instead of the state recording an
+            // overdue timer reading 0 that fires again at once wherever it is restored.
+            ExpireTimerIfDue(now);
             var state = new LocalApicState { ApicBase = apicBase, TscDeadline = tscDeadline };
             state.SetRegister((int)ApicRegister.Id, id << 24);
             state.SetRegister((int)ApicRegister.Version, VersionValue);
