@@ -473,12 +473,7 @@ internal sealed unsafe class BlockEmitter
         il.Emit(OpCodes.Stloc, second);
         if (flagsNeeded)
         {
-            StateAddress(LazyOpOffset);
-            EmitInt((int)FlagOperation.ResultWithCarryOverflow);
-            il.Emit(OpCodes.Stind_I4);
-            StateAddress(LazyBitsOffset);
-            EmitInt(bits);
-            il.Emit(OpCodes.Stind_I4);
+            StoreFlagOperation(FlagOperation.ResultWithCarryOverflow, bits);
 
             // CF: the last bit shifted out (none when a left shift moves everything out of an 8- or 16-bit operand).
             StateAddress(LazySource1Offset);
@@ -566,12 +561,7 @@ internal sealed unsafe class BlockEmitter
         il.Emit(OpCodes.Stloc, second);
         if (flagsNeeded)
         {
-            StateAddress(LazyOpOffset);
-            EmitInt((int)FlagOperation.ResultWithCarryOverflow);
-            il.Emit(OpCodes.Stind_I4);
-            StateAddress(LazyBitsOffset);
-            EmitInt(bits);
-            il.Emit(OpCodes.Stind_I4);
+            StoreFlagOperation(FlagOperation.ResultWithCarryOverflow, bits);
 
             // Did not fit: the product differs from its low part sign-extended.
             il.Emit(OpCodes.Ldloc, first);
@@ -622,12 +612,7 @@ internal sealed unsafe class BlockEmitter
             return;
         }
 
-        StateAddress(LazyOpOffset);
-        EmitInt((int)flags);
-        il.Emit(OpCodes.Stind_I4);
-        StateAddress(LazyBitsOffset);
-        EmitInt(bits);
-        il.Emit(OpCodes.Stind_I4);
+        StoreFlagOperation(flags, bits);
         StateAddress(LazySource1Offset);
         il.Emit(OpCodes.Ldloc, first);
         il.Emit(OpCodes.Stind_I8);
@@ -814,6 +799,17 @@ internal sealed unsafe class BlockEmitter
     }
 
     private void RipAddress() => StateAddress(GprOffset + (CpuState.RipIndex * 8));
+
+    /// <summary>Records which operation at which width the lazy flag record describes (its operands follow separately).</summary>
+    private void StoreFlagOperation(FlagOperation operation, int bits)
+    {
+        StateAddress(LazyOpOffset);
+        EmitInt((int)operation);
+        il.Emit(OpCodes.Stind_I4);
+        StateAddress(LazyBitsOffset);
+        EmitInt(bits);
+        il.Emit(OpCodes.Stind_I4);
+    }
 
     private void StateAddress(int offset)
     {
