@@ -24,10 +24,19 @@ public sealed unsafe partial class Cpu
     /// <summary>Whether the run loop must take <see cref="ExecuteInstructionWithDebugChecks"/> even with TF and RF clear.</summary>
     private bool debugArmed;
 
-    private void UpdateDebugArmed() =>
+    private void UpdateDebugArmed()
+    {
         debugArmed = (instructionBreakpoints | dataBreakpoints | ioBreakpoints) != 0
             || pendingDebugTrap != DebugStatus.None
             || deferredDebugTrap != DebugStatus.None;
+
+        // Armed, the run loop must take the one-instruction path from the next instruction on: end the block (and any
+        // compiled region, which checks nothing else between its blocks).
+        if (debugArmed)
+        {
+            State->StopBlock = 1;
+        }
+    }
 
     /// <summary>
     /// SYSCALL and SYSRET: single-step depends on TF at the end of the instruction (FMASK may clear it, SYSRET may set
@@ -39,6 +48,7 @@ public sealed unsafe partial class Cpu
         {
             pendingDebugTrap |= DebugStatus.SingleStep;
             debugArmed = true;
+            State->StopBlock = 1;
         }
     }
 

@@ -58,7 +58,9 @@ public sealed unsafe partial class Cpu
     /// <summary>INVLPG: a 4 KiB slot is enough unless large pages were cached, whose other slots share the mapping.</summary>
     public void InvalidatePage(ulong linear)
     {
+        // The page may hold the code running now: a compiled region must not go on into another of its blocks.
         codeLinkEpoch++;
+        State->StopBlock = 1;
         if (largePageEntries > 0)
         {
             FlushTlb(includeGlobal: true);

@@ -47,6 +47,25 @@ public class CompilingTierDifferentialTests
         Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
     }
 
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Random_integer_code_run_in_compiled_regions_leaves_the_same_state(int seed)
+    {
+        using var pair = new TierPair(
+            (a, _) =>
+            {
+                RandomProgram.Emit(a, seed, length: 60, iterations: 20, LongModeGuest.DataAddress);
+                LongModeGuest.EmitExit(a, 7);
+            },
+            compileThreshold: 2);
+
+        int steps = pair.RunToExit(instructionsPerStep: 97);
+
+        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
+        Assert.True(steps > 2, $"only {steps} steps ran");
+        Assert.True(pair.Compiled.Cpu.CompiledRegionRuns > 0, "no region of several blocks ran");
+    }
+
     [Fact]
     public void A_sieve_with_calls_and_string_copies_leaves_the_same_state_after_every_block()
     {

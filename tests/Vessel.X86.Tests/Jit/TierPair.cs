@@ -14,12 +14,26 @@ public sealed class TierPair : IDisposable
     private const ulong StackWindow = 512;
     private const int DataWindow = 8192;
 
-    public TierPair(Action<Assembler, InterruptRoutes> program)
+    /// <summary>
+    /// Two guests running <paramref name="program"/>: one interpreted, one compiled. By default every block is compiled
+    /// before it first runs (so alone: its successors are not decoded yet); with a <paramref name="compileThreshold"/>
+    /// a block is compiled on its vCPU thread once it ran that often, by then with the blocks it leads to, into regions.
+    /// </summary>
+    public TierPair(Action<Assembler, InterruptRoutes> program, int? compileThreshold = null)
     {
         Interpreted = new LongModeGuest(program);
         Compiled = new LongModeGuest(program);
         Interpreted.Cpu.CompilingTier = CompilingTierMode.Off;
-        Compiled.Cpu.CompilingTier = CompilingTierMode.Always;
+        if (compileThreshold is int threshold)
+        {
+            Compiled.Cpu.CompilingTier = CompilingTierMode.On;
+            Compiled.Cpu.CompileThreshold = threshold;
+            Compiled.Cpu.CompileOnVcpuThread = true;
+        }
+        else
+        {
+            Compiled.Cpu.CompilingTier = CompilingTierMode.Always;
+        }
     }
 
     public LongModeGuest Interpreted { get; }

@@ -27,10 +27,11 @@ public sealed unsafe class DecodedBlock
     public DecodedInstruction[] Instructions => instructions;
 
     /// <summary>
-    /// The block compiled to host code once it ran often enough (Jit/); null until then. Written by the background
-    /// compiler, read by the vCPU; it lives and dies with the block, so a write to the page drops it too.
+    /// The block compiled to host code once it ran often enough, alone or as the entry of a region of its page (Jit/);
+    /// null until then. Written by the background compiler, read by the vCPU; it lives and dies with the block, so a
+    /// write to the page drops it too (a region's other members are on the same page).
     /// </summary>
-    internal volatile Jit.CompiledBlockCode? CompiledCode;
+    internal volatile Jit.CompiledRegion? CompiledCode;
 
     /// <summary>Runs counted towards the compile threshold (vCPU thread only).</summary>
     internal int ExecutionCount;

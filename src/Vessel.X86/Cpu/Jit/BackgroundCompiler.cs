@@ -16,7 +16,7 @@ public sealed class BackgroundCompiler
     private const double BudgetShare = 0.25;
     private static readonly long StartupAllowanceTicks = Stopwatch.Frequency / 5;
 
-    private readonly ConcurrentQueue<DecodedBlock> queue = new();
+    private readonly ConcurrentQueue<RegionMember[]> queue = new();
     private readonly SemaphoreSlim available = new(0);
     private readonly object startLock = new();
     private Thread? thread;
@@ -25,6 +25,7 @@ public sealed class BackgroundCompiler
     private long compileTicks;
     private int queued;
     private long compiledBlocks;
+    private long compiledRegions;
     private long compiledInstructions;
     private long inlineInstructions;
     private long refusedRequests;
@@ -35,6 +36,9 @@ public sealed class BackgroundCompiler
     public static BackgroundCompiler Shared { get; } = new();
 
     public long CompiledBlocks => Interlocked.Read(ref compiledBlocks);
+
+    /// <summary>Compiled regions of more than one block (their blocks count in <see cref="CompiledBlocks"/>).</summary>
+    public long CompiledRegions => Interlocked.Read(ref compiledRegions);
 
     public long CompiledInstructions => Interlocked.Read(ref compiledInstructions);
 
@@ -51,12 +55,15 @@ public sealed class BackgroundCompiler
 
     /// <summary>A one-line account of the work so far, for logs and benchmarks.</summary>
     public string Describe() => FormattableString.Invariant(
-        $"{CompiledBlocks} blocks compiled ({CompiledInstructions} instructions, {InlineInstructions} inline, {IlBytes / 1024} KiB of IL) in {CompileTime.TotalMilliseconds:F0} ms; {RefusedRequests} requests refused by the budget");
+        $"{CompiledBlocks} blocks compiled, {CompiledRegions} regions of several ({CompiledInstructions} instructions, {InlineInstructions} inline, {IlBytes / 1024} KiB of IL) in {CompileTime.TotalMilliseconds:F0} ms; {RefusedRequests} requests refused by the budget");
 
     public TimeSpan CompileTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref compileTicks));
 
-    /// <summary>Queues <paramref name="block"/>; false when the queue or the time budget is full (the caller asks again later).</summary>
-    public bool TryEnqueue(DecodedBlock block)
+    /// <summary>
+    /// Queues the region <paramref name="members"/> (its entry first); false when the queue or the time budget is full
+    /// (the caller asks again later).
+    /// </summary>
+    public bool TryEnqueue(RegionMember[] members)
     {
         long now = Stopwatch.GetTimestamp();
         if (Interlocked.CompareExchange(ref firstRequestTicks, now, 0) == 0)
@@ -71,13 +78,13 @@ public sealed class BackgroundCompiler
             return false;
         }
 
-        queue.Enqueue(block);
+        queue.Enqueue(members);
         available.Release();
         return true;
     }
 
     /// <summary>Compiles on the calling thread (the <see cref="CompilingTierMode.Always"/> mode), outside the background budget.</summary>
-    public void CompileNow(DecodedBlock block) => CompileAndInstall(block);
+    public void CompileNow(RegionMember[] members) => CompileAndInstall(members);
 
     private void Start()
     {
@@ -103,34 +110,39 @@ public sealed class BackgroundCompiler
         while (true)
         {
             available.Wait();
-            if (queue.TryDequeue(out var block))
+            if (queue.TryDequeue(out var members))
             {
                 Interlocked.Decrement(ref queued);
                 long start = Stopwatch.GetTimestamp();
-                CompileAndInstall(block);
+                CompileAndInstall(members);
                 Interlocked.Add(ref backgroundTicks, Stopwatch.GetTimestamp() - start);
             }
         }
     }
 
-    private void CompileAndInstall(DecodedBlock block)
+    private void CompileAndInstall(RegionMember[] members)
     {
         long start = Stopwatch.GetTimestamp();
-        var code = BlockCompiler.Compile(block, out int inline, out int il);
+        var region = BlockCompiler.Compile(members, out int inline, out int il);
 
         // RyuJIT compiles a DynamicMethod at its first call: make that call here, off the vCPU thread (without a CPU the
         // code returns at once; see BlockCompiler).
         unsafe
         {
-            code(null!, null, null, 0);
+            region.Code(null!, null, null, 0);
         }
 
-        block.CompiledCode = code;
+        members[0].Block.CompiledCode = region;
         Interlocked.Add(ref compileTicks, Stopwatch.GetTimestamp() - start);
-        Interlocked.Add(ref compiledInstructions, block.Count);
+        Interlocked.Add(ref compiledInstructions, region.Count);
         Interlocked.Add(ref inlineInstructions, inline);
         Interlocked.Add(ref ilBytes, il);
-        long compiled = Interlocked.Increment(ref compiledBlocks);
+        if (members.Length > 1)
+        {
+            Interlocked.Increment(ref compiledRegions);
+        }
+
+        long compiled = Interlocked.Add(ref compiledBlocks, members.Length);
         if (compiled >= Interlocked.Read(ref nextReport))
         {
             Interlocked.Exchange(ref nextReport, compiled * 2);

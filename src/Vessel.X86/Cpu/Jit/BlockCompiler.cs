@@ -16,24 +16,42 @@ public static unsafe class BlockCompiler
 {
     private static readonly Type[] Parameters = [typeof(object), typeof(Cpu), typeof(CpuState*), typeof(DecodedInstruction*), typeof(ulong)];
 
-    /// <summary>Compiles <paramref name="block"/>; the code is valid for as long as the block is (same bytes, same code width).</summary>
-    public static CompiledBlockCode Compile(DecodedBlock block, out int translatedInline) => Compile(block, out translatedInline, out _);
+    /// <summary>Compiles <paramref name="block"/> alone; the code is valid for as long as the block is (same bytes, same code width).</summary>
+    public static CompiledRegion Compile(DecodedBlock block, out int translatedInline) => Compile([new RegionMember(block, 0)], out translatedInline, out _);
 
-    /// <inheritdoc cref="Compile(DecodedBlock, out int)"/>
-    public static CompiledBlockCode Compile(DecodedBlock block, out int translatedInline, out int ilBytes)
+    /// <summary>
+    /// Compiles a region: <paramref name="members"/>[0] is the entry, the others blocks it may lead to, each with its
+    /// first byte's offset from the region's base. They must share a code width, and their RIPs must keep those
+    /// offsets for as long as the code is used (the compiling tier forms regions from one code page: see Cpu's
+    /// FormRegion). The code is valid for as long as the entry block is.
+    /// </summary>
+    public static CompiledRegion Compile(IReadOnlyList<RegionMember> members, out int translatedInline, out int ilBytes)
     {
-        var instructions = block.Instructions;
-        int count = block.Count;
-        var kinds = new Translation[count];
-        for (int i = 0; i < count; i++)
+        int total = 0;
+        foreach (var member in members)
         {
-            kinds[i] = HandlerRecognizer.Classify(in instructions[i]);
+            total += member.Block.Count;
         }
 
-        bool[] flagsNeeded = FindLiveFlags(kinds, instructions);
-        var method = new DynamicMethod($"block_{block.PhysicalAddress:x}_{block.CodeBits}", typeof(int), Parameters, typeof(BlockCompiler).Module, skipVisibility: true);
-        var il = method.GetILGenerator(64 + (count * 64));
-        var emitter = new BlockEmitter(il, block.CodeBits);
+        // One pinned copy of every member's instructions, their end offsets counted from the region's base, so the code
+        // can name any instruction by its address and the caller find a faulting one from the position returned.
+        var instructions = GC.AllocateArray<DecodedInstruction>(total, pinned: true);
+        int position = 0;
+        foreach (var member in members)
+        {
+            for (int i = 0; i < member.Block.Count; i++)
+            {
+                instructions[position] = member.Block.Instructions[i];
+                instructions[position].EndOffset += member.Offset;
+                position++;
+            }
+        }
+
+        var region = new CompiledRegion(instructions, members[0].Offset, members.Count);
+        var entry = members[0].Block;
+        var method = new DynamicMethod($"block_{entry.PhysicalAddress:x}_{entry.CodeBits}", typeof(int), Parameters, typeof(BlockCompiler).Module, skipVisibility: true);
+        var il = method.GetILGenerator(64 + (total * 64));
+        var emitter = new BlockEmitter(il, entry.CodeBits);
         translatedInline = 0;
 
         // Called without a CPU, the code returns at once: the background compiler calls it so to have RyuJIT compile it.
@@ -43,32 +61,81 @@ public static unsafe class BlockCompiler
         il.Emit(OpCodes.Ldc_I4_0);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(body);
-        for (int i = 0; i < count; i++)
+        var labels = new Label[members.Count];
+        for (int m = 0; m < members.Count; m++)
         {
-            ref readonly var instruction = ref instructions[i];
-            bool last = i == count - 1;
-            if (kinds[i].Kind != TranslationKind.Handler)
-            {
-                translatedInline++;
-            }
-
-            // The block's end leaves RIP at the next instruction unless its last instruction (a jump) moves it.
-            if (last)
-            {
-                emitter.SetNextRip(instruction.EndOffset);
-            }
-
-            emitter.Emit(in instruction, i, kinds[i], flagsNeeded[i], last);
+            labels[m] = il.DefineLabel();
         }
 
-        il.Emit(OpCodes.Ldc_I4, count);
-        il.Emit(OpCodes.Ret);
+        position = 0;
+        for (int m = 0; m < members.Count; m++)
+        {
+            var block = members[m].Block;
+            int count = block.Count;
+            var kinds = new Translation[count];
+            for (int i = 0; i < count; i++)
+            {
+                kinds[i] = HandlerRecognizer.Classify(in block.Instructions[i]);
+            }
+
+            bool[] flagsNeeded = FindLiveFlags(kinds, block.Instructions);
+            il.MarkLabel(labels[m]);
+            emitter.BeginBlock(position);
+            for (int i = 0; i < count; i++)
+            {
+                ref readonly var instruction = ref instructions[position + i];
+                bool last = i == count - 1;
+                if (kinds[i].Kind != TranslationKind.Handler)
+                {
+                    translatedInline++;
+                }
+
+                // The block's end leaves RIP at the next instruction unless its last instruction (a jump) moves it.
+                if (last)
+                {
+                    emitter.SetNextRip(instruction.EndOffset);
+                }
+
+                emitter.Emit(in instruction, position + i, kinds[i], flagsNeeded[i], last);
+            }
+
+            emitter.EndBlock(count, Successors(members, in instructions[position + count - 1], kinds[count - 1], labels));
+            position += count;
+        }
+
         emitter.EmitExits();
         ilBytes = il.ILOffset;
 
-        // Bound to the block as its (unused) first argument: a closed delegate is called directly, where an open static
-        // one goes through a shuffle thunk on every call.
-        return (CompiledBlockCode)method.CreateDelegate(typeof(CompiledBlockCode), block);
+        // Bound to the region as its (unused) first argument: a closed delegate is called directly, where an open static
+        // one goes through a shuffle thunk on every call; it also keeps the pinned instructions alive with the code.
+        region.Code = (CompiledBlockCode)method.CreateDelegate(typeof(CompiledBlockCode), region);
+        return region;
+    }
+
+    /// <summary>
+    /// The members a member may go to, with their labels: the targets a direct jump, call or fall-through names, or
+    /// every member after a return, an indirect jump or a handler (where RIP is known only when it has run).
+    /// </summary>
+    private static List<(uint Offset, Label Label)> Successors(IReadOnlyList<RegionMember> members, in DecodedInstruction last, Translation kind, Label[] labels)
+    {
+        var found = new List<(uint, Label)>();
+        Span<long> targets = stackalloc long[2];
+        int count = RegionFormation.StaticSuccessors(in last, kind, targets, withReturnAddress: false);
+        for (int m = 0; m < members.Count; m++)
+        {
+            bool named = count < 0;
+            for (int t = 0; t < count; t++)
+            {
+                named |= targets[t] == members[m].Offset;
+            }
+
+            if (named)
+            {
+                found.Add((members[m].Offset, labels[m]));
+            }
+        }
+
+        return found;
     }
 
     /// <summary>

@@ -29,6 +29,10 @@ internal sealed unsafe class BlockEmitter
     private static readonly int AddendOffset;
     private static readonly FieldInfo ReadTlbField = typeof(Cpu).GetField("readTlb", BindingFlags.NonPublic | BindingFlags.Instance)!;
     private static readonly FieldInfo WriteTlbField = typeof(Cpu).GetField("writeTlb", BindingFlags.NonPublic | BindingFlags.Instance)!;
+    private static readonly FieldInfo RetiredField = typeof(Cpu).GetField("compiledRetired", BindingFlags.NonPublic | BindingFlags.Instance)!;
+    private static readonly FieldInfo BudgetField = typeof(Cpu).GetField("compiledBudget", BindingFlags.NonPublic | BindingFlags.Instance)!;
+    private static readonly FieldInfo PendingEventsField = typeof(Cpu).GetField("pendingEvents", BindingFlags.NonPublic | BindingFlags.Instance)!;
+    private static readonly int RflagsOffset;
 
     private readonly ILGenerator il;
     private readonly int codeBits;
@@ -38,7 +42,15 @@ internal sealed unsafe class BlockEmitter
     private readonly LocalBuilder first;
     private readonly LocalBuilder second;
     private readonly LocalBuilder result;
-    private readonly List<(Label Label, int Executed)> exits = [];
+
+    /// <summary>Instructions run by the region's blocks that completed before the current one, in this call.</summary>
+    private readonly LocalBuilder retired;
+
+    /// <summary>Early returns (a handler stopped the block): the label, the position returned, the block's first position.</summary>
+    private readonly List<(Label Label, int Position, int BlockStart)> exits = [];
+
+    /// <summary>The region position of the current block's first instruction.</summary>
+    private int blockStart;
 
     /// <summary>The lazy flag record's operation and width when an inline instruction of this block wrote it last.</summary>
     private (FlagOperation Operation, int Bits)? knownFlags;
@@ -56,6 +68,7 @@ internal sealed unsafe class BlockEmitter
         SegmentBaseOffset = (int)((byte*)state.SegmentBase - origin);
         SegmentChecksOffset = (int)((byte*)&state.SegmentChecks - origin);
         StopBlockOffset = (int)((byte*)&state.StopBlock - origin);
+        RflagsOffset = (int)((byte*)&state.Rflags - origin);
         TlbEntry tlbEntry = default;
         AddendOffset = (int)((byte*)&tlbEntry.Addend - (byte*)&tlbEntry);
     }
@@ -70,6 +83,7 @@ internal sealed unsafe class BlockEmitter
         first = il.DeclareLocal(typeof(ulong));
         second = il.DeclareLocal(typeof(ulong));
         result = il.DeclareLocal(typeof(ulong));
+        retired = il.DeclareLocal(typeof(ulong));
     }
 
     /// <summary>
@@ -390,7 +404,7 @@ internal sealed unsafe class BlockEmitter
             if (!last)
             {
                 var exit = il.DefineLabel();
-                exits.Add((exit, index + 1));
+                exits.Add((exit, index + 1, blockStart));
                 StateAddress(StopBlockOffset);
                 il.Emit(OpCodes.Ldind_I4);
                 il.Emit(OpCodes.Brtrue, exit);
@@ -400,15 +414,99 @@ internal sealed unsafe class BlockEmitter
         il.MarkLabel(done);
     }
 
-    /// <summary>The returns of a block stopped early, each with the count of instructions run (placed after the body).</summary>
+    /// <summary>The returns of blocks stopped early (placed after the body).</summary>
     public void EmitExits()
     {
-        foreach (var (label, executed) in exits)
+        foreach (var (label, position, start) in exits)
         {
             il.MarkLabel(label);
-            EmitInt(executed);
-            il.Emit(OpCodes.Ret);
+            Return(position, position - start);
         }
+    }
+
+    /// <summary>
+    /// Starts a member block at region position <paramref name="start"/>. Flags known from the block before do not
+    /// carry over: a member may be reached from several others.
+    /// </summary>
+    public void BeginBlock(int start)
+    {
+        blockStart = start;
+        knownFlags = null;
+    }
+
+    /// <summary>
+    /// Ends the member of <paramref name="count"/> instructions that began with <see cref="BeginBlock"/>: RIP is where
+    /// it went. When it may have gone to a member of the region (<paramref name="successors"/>: each one's offset from
+    /// the base and its label), that member runs next, unless something stopped the block, the budget is spent, or an
+    /// event waits that the run loop must take (an interrupt request IF holds back does not count, as in the run loop);
+    /// otherwise the code returns.
+    /// </summary>
+    public void EndBlock(int count, IReadOnlyList<(uint Offset, Label Label)> successors)
+    {
+        il.Emit(OpCodes.Ldloc, retired);
+        il.Emit(OpCodes.Ldc_I8, (long)count);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Stloc, retired);
+        if (successors.Count > 0)
+        {
+            var leave = il.DefineLabel();
+            StateAddress(StopBlockOffset);
+            il.Emit(OpCodes.Ldind_I4);
+            il.Emit(OpCodes.Brtrue, leave);
+            il.Emit(OpCodes.Ldloc, retired);
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldfld, BudgetField);
+            il.Emit(OpCodes.Bge_Un, leave);
+
+            // An interrupt request alone, with IF clear, stays pending without ending the region (Cpu.Run does the same).
+            var noEvent = il.DefineLabel();
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Volatile);
+            il.Emit(OpCodes.Ldfld, PendingEventsField);
+            il.Emit(OpCodes.Conv_I8);
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Stloc, first);
+            il.Emit(OpCodes.Brfalse, noEvent);
+            il.Emit(OpCodes.Ldloc, first);
+            EmitInt((int)PendingEvent.InterruptRequest);
+            il.Emit(OpCodes.Conv_I8);
+            il.Emit(OpCodes.Bne_Un, leave);
+            StateAddress(RflagsOffset);
+            il.Emit(OpCodes.Ldind_I8);
+            il.Emit(OpCodes.Ldc_I8, (long)RflagsBits.InterruptEnable);
+            il.Emit(OpCodes.And);
+            il.Emit(OpCodes.Brtrue, leave);
+            il.MarkLabel(noEvent);
+            foreach (var (offset, label) in successors)
+            {
+                RipAddress();
+                il.Emit(OpCodes.Ldind_I8);
+                il.Emit(OpCodes.Ldarg_S, (byte)4);
+                il.Emit(OpCodes.Ldc_I8, (long)offset);
+                il.Emit(OpCodes.Add);
+                il.Emit(OpCodes.Beq, label);
+            }
+
+            il.MarkLabel(leave);
+        }
+
+        Return(blockStart + count, 0);
+    }
+
+    /// <summary>Stores the instructions run (the finished blocks' and <paramref name="inBlock"/> of this one) and returns <paramref name="position"/>.</summary>
+    private void Return(int position, int inBlock)
+    {
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldloc, retired);
+        if (inBlock != 0)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)inBlock);
+            il.Emit(OpCodes.Add);
+        }
+
+        il.Emit(OpCodes.Stfld, RetiredField);
+        EmitInt(position);
+        il.Emit(OpCodes.Ret);
     }
 
     /// <summary>RIP = rip + <paramref name="endOffset"/>, the address of the next instruction (before it runs, for handlers that read it).</summary>

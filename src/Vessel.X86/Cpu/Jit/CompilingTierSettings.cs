@@ -16,6 +16,14 @@ public static class CompilingTierSettings
 
     public const string ThresholdVariable = "VESSEL_JIT_THRESHOLD";
 
+    public const string RegionsVariable = "VESSEL_JIT_REGIONS";
+
+    /// <summary>
+    /// Whether hot 64-bit blocks are compiled as regions with the blocks of their page they lead to: on unless
+    /// <c>VESSEL_JIT_REGIONS=off</c> (for comparing against single blocks).
+    /// </summary>
+    public static bool Regions() => Parse(Environment.GetEnvironmentVariable(RegionsVariable), RegionsVariable) != CompilingTierMode.Off;
+
     /// <summary>The threshold: <c>VESSEL_JIT_THRESHOLD</c> (for tuning) when it is a positive number, else the default.</summary>
     public static int Threshold() =>
         int.TryParse(Environment.GetEnvironmentVariable(ThresholdVariable), out int threshold) && threshold > 0 ? threshold : DefaultThreshold;

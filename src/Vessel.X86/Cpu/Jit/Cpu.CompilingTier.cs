@@ -20,8 +20,31 @@ public sealed unsafe partial class Cpu
     /// <summary>The instruction count at which the current <see cref="Run(ulong)"/> returns; compiled chains stop there too.</summary>
     private ulong runStopAt = ulong.MaxValue;
 
-    /// <summary>Blocks this CPU ran as compiled code (for the benchmarks and tests).</summary>
+    /// <summary>Calls into compiled code this CPU made (a call may run several blocks of a region; for the benchmarks and tests).</summary>
     public ulong CompiledBlockRuns { get; private set; }
+
+    /// <summary>
+    /// Compiles a block that turns hot on the vCPU thread at once instead of queuing it, so tests see the same blocks
+    /// compiled (and the same regions formed) at every run.
+    /// </summary>
+    public bool CompileOnVcpuThread { get; set; }
+
+    /// <summary>Calls into compiled regions of more than one block (for the benchmarks and tests).</summary>
+    public ulong CompiledRegionRuns { get; private set; }
+
+    /// <summary>Whether hot 64-bit blocks are compiled together with the blocks of their page they lead to (see <see cref="FormRegion"/>).</summary>
+    public bool CompileRegions { get; set; } = CompilingTierSettings.Regions();
+
+    /// <summary>Most instructions one call into a region may run before it returns to the run loop (it also returns at any event).</summary>
+    private const ulong RegionInstructionLimit = 1 << 16;
+
+    /// <summary>Written by compiled code before it returns: the instructions it ran (see <see cref="CompiledBlockCode"/>).</summary>
+#pragma warning disable CS0649 // only the emitted IL stores it
+    private ulong compiledRetired;
+#pragma warning restore CS0649
+
+    /// <summary>Read by compiled code: it goes on into another member only while it has run fewer instructions than this.</summary>
+    private ulong compiledBudget;
 
     /// <summary>
     /// Runs <paramref name="block"/> as compiled code when it has some; false when the interpreter must run it. A block
@@ -33,7 +56,7 @@ public sealed unsafe partial class Cpu
         var code = block.CompiledCode;
         if (code == null)
         {
-            if (CompilingTier == CompilingTierMode.Off || block.CompileRequested || !RequestCompilation(block))
+            if (CompilingTier == CompilingTierMode.Off || block.CompileRequested || !RequestCompilation(block, rip))
             {
                 return false;
             }
@@ -51,7 +74,7 @@ public sealed unsafe partial class Cpu
 
     /// <summary>True when the block was compiled on this thread and can run compiled now.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool RequestCompilation(DecodedBlock block)
+    private bool RequestCompilation(DecodedBlock block, ulong rip)
     {
         // Page-straddling instructions are decoded into a reused slot at every run: there is nothing to keep.
         if (block.PhysicalAddress == ulong.MaxValue)
@@ -63,7 +86,7 @@ public sealed unsafe partial class Cpu
         if (CompilingTier == CompilingTierMode.Always)
         {
             block.CompileRequested = true;
-            BackgroundCompiler.Shared.CompileNow(block);
+            BackgroundCompiler.Shared.CompileNow(FormRegion(block, rip));
             return true;
         }
 
@@ -73,8 +96,73 @@ public sealed unsafe partial class Cpu
         }
 
         block.ExecutionCount = 0;
-        block.CompileRequested = BackgroundCompiler.Shared.TryEnqueue(block);
+        if (CompileOnVcpuThread)
+        {
+            block.CompileRequested = true;
+            BackgroundCompiler.Shared.CompileNow(FormRegion(block, rip));
+            return true;
+        }
+
+        block.CompileRequested = BackgroundCompiler.Shared.TryEnqueue(FormRegion(block, rip));
         return false;
+    }
+
+    /// <summary>
+    /// The region to compile for the hot block <paramref name="entry"/> at <paramref name="rip"/>: the entry, then the
+    /// blocks of the same code page that its members' last instructions name (jump and branch targets, fall-throughs,
+    /// call targets and the return addresses a callee's RET comes back to) and that are hot themselves (queued already,
+    /// or half-way to the threshold), up to <see cref="RegionFormation.MaxMembers"/>; the entry alone unless one of
+    /// them leads back to it, since what a region saves is the trips through the run loop around a loop, and RyuJIT's
+    /// time grows with every member. Members' own counts start again, so the blocks of one loop do not each compile
+    /// the same loop; one entered often from outside still turns hot on its own. Only 64-bit code: there RIP is the
+    /// linear address, so members keep their page offsets from the region's base (the page's RIP) at any RIP the page
+    /// runs at, and the entry's generation validates them all.
+    /// </summary>
+    private RegionMember[] FormRegion(DecodedBlock entry, ulong rip)
+    {
+        uint entryOffset = (uint)(rip & 0xFFF);
+        if (!CompileRegions || entry.CodeBits != 64 || (entry.PhysicalAddress & 0xFFF) != entryOffset)
+        {
+            return [new RegionMember(entry, 0)];
+        }
+
+        ulong physicalPage = entry.PhysicalAddress & ~0xFFFul;
+        var members = new List<RegionMember> { new(entry, entryOffset) };
+        bool loops = false;
+        Span<long> targets = stackalloc long[2];
+        for (int m = 0; m < members.Count; m++)
+        {
+            var block = members[m].Block;
+            ref readonly var last = ref block.Instructions[block.Count - 1];
+            int count = RegionFormation.StaticSuccessors(in last, HandlerRecognizer.Classify(in last), targets, withReturnAddress: true);
+            for (int t = 0; t < count; t++)
+            {
+                long offset = members[m].Offset + targets[t];
+                loops |= offset == entryOffset;
+                if (offset < 0 || offset >= 4096 || members.Count >= RegionFormation.MaxMembers || members.Exists(member => member.Offset == offset))
+                {
+                    continue;
+                }
+
+                var found = blockCache.Find(physicalPage + (ulong)offset, 64, entry.Generation);
+                if (found != null && (found.CompileRequested || found.ExecutionCount >= CompileThreshold / 2))
+                {
+                    members.Add(new RegionMember(found, (uint)offset));
+                }
+            }
+        }
+
+        if (!loops)
+        {
+            return [new RegionMember(entry, 0)];
+        }
+
+        foreach (var member in members)
+        {
+            member.Block.ExecutionCount = 0;
+        }
+
+        return [.. members];
     }
 
     /// <summary>
@@ -87,11 +175,11 @@ public sealed unsafe partial class Cpu
     /// for the same reason it is not inlined into the run loop, which never returns while a guest runs.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RunCompiled(DecodedBlock block, CompiledBlockCode code, ulong rip)
+    private void RunCompiled(DecodedBlock block, CompiledRegion code, ulong rip)
     {
         const int chainLimit = 256;
         var s = State;
-        for (int chained = 0; RunCompiledBlock(s, block, code, rip) && chained < chainLimit; chained++)
+        for (int chained = 0; RunCompiledBlock(s, code, rip) && chained < chainLimit; chained++)
         {
             int events = pendingEvents;
             if ((events != 0 && (events != (int)PendingEvent.InterruptRequest || InterruptsEnabled)) || InstructionsRetired >= runStopAt
@@ -172,33 +260,42 @@ public sealed unsafe partial class Cpu
         link.Target = next;
     }
 
-    /// <summary>One compiled block, finished as RunInstructions finishes a block; false when it stopped early or faulted.</summary>
+    /// <summary>
+    /// One call into compiled code (one block, or several of a region), finished as RunInstructions finishes a block;
+    /// false when it stopped early or faulted.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool RunCompiledBlock(CpuState* s, DecodedBlock block, CompiledBlockCode code, ulong rip)
+    private bool RunCompiledBlock(CpuState* s, CompiledRegion region, ulong rip)
     {
         s->StopBlock = 0;
         CompiledBlockRuns++;
-        fixed (DecodedInstruction* first = block.Instructions)
+        if (region.Members > 1)
         {
-            ulong executed = (ulong)code(this, s, first, rip);
+            CompiledRegionRuns++;
+        }
 
-            // As at the end of RunInstructions: a fault leaves RIP at the faulting instruction, which did not retire.
-            if (s->ExceptionPending != 0)
+        ulong retiredBefore = InstructionsRetired;
+        compiledBudget = runStopAt > retiredBefore ? Math.Min(runStopAt - retiredBefore, RegionInstructionLimit) : 0;
+        ulong regionBase = rip - region.EntryOffset;
+        int position = region.Code(this, s, region.First, regionBase);
+        ulong executed = compiledRetired;
+
+        // As at the end of RunInstructions: a fault leaves RIP at the faulting instruction, which did not retire.
+        if (s->ExceptionPending != 0)
+        {
+            var instruction = region.First + position - 1;
+            s->Gpr[CpuState.RipIndex] = regionBase + instruction->EndOffset - instruction->Length;
+            InstructionsRetired = retiredBefore + executed - 1;
+            if (nonCanonicalDataAccess)
             {
-                var instruction = first + executed - 1;
-                s->Gpr[CpuState.RipIndex] = rip + instruction->EndOffset - instruction->Length;
-                InstructionsRetired += executed - 1;
-                if (nonCanonicalDataAccess)
-                {
-                    ClassifyNonCanonicalFault(instruction);
-                }
-
-                DeliverPendingException();
-                return false;
+                ClassifyNonCanonicalFault(instruction);
             }
 
-            InstructionsRetired += executed;
-            return s->StopBlock == 0;
+            DeliverPendingException();
+            return false;
         }
+
+        InstructionsRetired = retiredBefore + executed;
+        return s->StopBlock == 0;
     }
 }
