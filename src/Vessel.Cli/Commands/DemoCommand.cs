@@ -71,6 +71,7 @@ public static class DemoCommand
     private static int Execute(
         string memory, int cpus, string accel, string? cpu, string kernelImage, string? append, bool fresh, bool noDisk, bool verbose) =>
         MachineLauncher.Run(
+            MachineLauncher.ParseAccelerator(accel),
             () =>
             {
                 var images = GuestImages.Ensure(AppContext.BaseDirectory);

@@ -44,11 +44,21 @@ internal static class MachineLauncher
     /// <summary>The <c>--jit</c> value as the configuration holds it: null when not given.</summary>
     public static bool? ParseJit(string? value) => value is null ? null : value == "on";
 
-    /// <summary>Boots <paramref name="config"/> with the console on this terminal and returns the exit status; user errors print one line and return 1.</summary>
-    public static int Run(Func<MachineConfig> configure, IMachineLog log)
+    /// <summary>
+    /// Boots the configuration <paramref name="configure"/> makes (with the <paramref name="requested"/> accelerator)
+    /// with the console on this terminal and returns the exit status; user errors print one line and return 1. When the
+    /// guest will run on the software CPU the process first restarts itself with the runtime setting that CPU wants
+    /// (<see cref="SoftwareCpuRuntime"/>), before configuring does anything (fetching images, preparing disks).
+    /// </summary>
+    public static int Run(AcceleratorKind requested, Func<MachineConfig> configure, IMachineLog log)
     {
         try
         {
+            if (SoftwareCpuRuntime.WillRunOnSoftwareCpu(requested))
+            {
+                SoftwareCpuRuntime.RestartWithPromptTiering();
+            }
+
             var config = configure();
             config.Validate();
             var (accelerator, notice) = AcceleratorSelector.Select(config.Accelerator, [new KvmAccelerator(), new SoftwareAccelerator()]);

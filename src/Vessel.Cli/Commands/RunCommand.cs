@@ -123,6 +123,7 @@ public static class RunCommand
 
     private static int Execute(string kernel, string? initrd, string commandLine, string memory, int cpus, string accel, string? cpu, string[] disks, string[] networks, string? vsock, bool? jit, bool verbose) =>
         MachineLauncher.Run(
+            MachineLauncher.ParseAccelerator(accel),
             () => new MachineConfig
             {
                 KernelPath = kernel,

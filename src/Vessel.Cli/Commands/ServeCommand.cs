@@ -47,7 +47,12 @@ public static class ServeCommand
                 StateDirectory = state,
                 HttpEndPoint = endPoint,
                 HttpToken = secret,
-                Vmm = VmmCommand.FromCurrentProcess(["--accel", parse.GetValue(accel) ?? "auto"]),
+                Vmm = VmmCommand.FromCurrentProcess(["--accel", parse.GetValue(accel) ?? "auto"]) with
+                {
+                    Environment = SoftwareCpuRuntime.WillRunOnSoftwareCpu(MachineLauncher.ParseAccelerator(parse.GetValue(accel) ?? "auto"))
+                        ? new Dictionary<string, string> { [SoftwareCpuRuntime.Variable] = "0" }
+                        : new Dictionary<string, string>(),
+                },
             };
             try
             {

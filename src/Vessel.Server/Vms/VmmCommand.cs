@@ -12,6 +12,9 @@ namespace Vessel.Server.Vms;
 /// </summary>
 public sealed record VmmCommand(string Executable, IReadOnlyList<string> LeadingArguments, IReadOnlyList<string> RunArguments)
 {
+    /// <summary>Variables added to each VMM's environment (the runtime settings its accelerator wants).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
     // sh(1) does the file work a fork would: join the cgroup, then exec the VMM with its descriptors in place. "0<>"
     // and "1<>" open the FIFOs read-write, so the VMM never blocks opening them nor meets a broken pipe.
     private const string Wrapper =
@@ -21,7 +24,7 @@ public sealed record VmmCommand(string Executable, IReadOnlyList<string> Leading
     /// <summary>The running process's own way of starting vessel: <c>dotnet vessel.dll</c> under the dotnet host, else the apphost.</summary>
     public static VmmCommand FromCurrentProcess(IReadOnlyList<string> runArguments)
     {
-        string executable = Environment.ProcessPath ?? throw new InvalidOperationException("The path of the running executable is unknown.");
+        string executable = System.Environment.ProcessPath ?? throw new InvalidOperationException("The path of the running executable is unknown.");
         bool underDotnet = Path.GetFileNameWithoutExtension(executable) == "dotnet";
         string? assembly = Assembly.GetEntryAssembly()?.Location;
         return new VmmCommand(executable, underDotnet && !string.IsNullOrEmpty(assembly) ? [assembly] : [], runArguments);
@@ -38,6 +41,11 @@ public sealed record VmmCommand(string Executable, IReadOnlyList<string> Leading
             "--api-sock", paths.ApiSocket, .. (withConfig ? (string[])["--config-file", paths.Config] : []), "--id", name, .. RunArguments])
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (variable, value) in Environment)
+        {
+            start.Environment[variable] = value;
         }
 
         start.Environment["VESSEL_CGROUP"] = cgroup ?? string.Empty;
