@@ -7,22 +7,30 @@ namespace Vessel.X86.Tests.Jit;
 
 public class CompilingTierTests
 {
-    [Fact]
-    public void Compiled_code_is_dropped_when_the_guest_rewrites_the_page_it_came_from()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Compiled_code_is_dropped_when_the_guest_rewrites_the_page_it_came_from(bool asRegion)
     {
-        // The function returns its MOV's immediate; the loop patches that immediate between calls, so every call must
-        // see the bytes as they are now, compiled or not.
+        // The function returns its MOV's immediate; half-way through, the loop patches that immediate once, so the
+        // calls after it must see the new bytes, compiled or not. As a region, the loop, the call and the function are
+        // one compiled method by then, and the patch (a store to its own page) must leave it.
+        const int calls = 40;
         using var guest = new LongModeGuest(a =>
         {
             var function = a.CreateLabel();
             var loop = a.CreateLabel();
+            var skip = a.CreateLabel();
             a.xor(ebx, ebx);
-            a.mov(ecx, 5);
+            a.mov(ecx, calls);
             a.Label(ref loop);
             a.call(function);
             a.add(ebx, eax);
+            a.cmp(ecx, calls / 2);
+            a.jne(skip);
             a.lea(rdx, __[function]);
             a.inc(__dword_ptr[rdx + 1]);
+            a.Label(ref skip);
             a.dec(ecx);
             a.jnz(loop);
             LongModeGuest.EmitExit(a, 7);
@@ -30,19 +38,40 @@ public class CompilingTierTests
             a.mov(eax, 100);
             a.ret();
         });
-        guest.Cpu.CompilingTier = CompilingTierMode.Always;
+        CompileEveryBlock(guest, asRegion);
 
         guest.Run();
 
         Assert.Equal(7u, guest.Io.ExitValue);
-        Assert.Equal((ulong)(100 + 101 + 102 + 103 + 104), guest.Cpu.Register(3));
+        Assert.Equal((ulong)((100 * ((calls / 2) + 1)) + (101 * ((calls / 2) - 1))), guest.Cpu.Register(3));
         Assert.True(guest.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+        Assert.True(!asRegion || guest.Cpu.CompiledRegionRuns > 0, "no region ran");
+    }
+
+    /// <summary>
+    /// Every block compiled before its first run, or (<paramref name="asRegion"/>) on the vCPU thread after its second,
+    /// when the blocks it leads to are decoded, so loops form regions.
+    /// </summary>
+    private static void CompileEveryBlock(LongModeGuest guest, bool asRegion)
+    {
+        if (asRegion)
+        {
+            guest.Cpu.CompilingTier = CompilingTierMode.On;
+            guest.Cpu.CompileThreshold = 2;
+            guest.Cpu.CompileOnVcpuThread = true;
+        }
+        else
+        {
+            guest.Cpu.CompilingTier = CompilingTierMode.Always;
+        }
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void A_linked_successor_is_not_followed_once_its_page_is_mapped_elsewhere(bool reloadCr3)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void A_linked_successor_is_not_followed_once_its_page_is_mapped_elsewhere(bool reloadCr3, bool asRegion)
     {
         // Linear 8 MiB is a 2 MiB page the loop flips between two physical pages whose functions return 1 and 2, then
         // drops the old translation (INVLPG, or a CR3 reload): the caller's block, linked to the function it called
@@ -54,7 +83,7 @@ public class CompilingTierTests
         {
             var loop = a.CreateLabel();
             a.xor(ebx, ebx);
-            a.mov(ecx, 6);
+            a.mov(ecx, 30);
             a.mov(r8, function);
             a.mov(r9, LongModeGuest.PdAddress + ((function >> 21) * 8));
             a.Label(ref loop);
@@ -78,12 +107,12 @@ public class CompilingTierTests
         guest.Memory.WriteBytes(new Vessel.Core.Memory.GuestAddress(first), [0xB8, 1, 0, 0, 0, 0xC3]);   // mov eax, 1; ret
         guest.Memory.WriteBytes(new Vessel.Core.Memory.GuestAddress(second), [0xB8, 2, 0, 0, 0, 0xC3]);  // mov eax, 2; ret
         guest.SetLargePage(function, first | 0x87);
-        guest.Cpu.CompilingTier = CompilingTierMode.Always;
+        CompileEveryBlock(guest, asRegion);
 
         guest.Run();
 
         Assert.Equal(7u, guest.Io.ExitValue);
-        Assert.Equal(9UL, guest.Cpu.Register(3));
+        Assert.Equal(45UL, guest.Cpu.Register(3));
         Assert.True(guest.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
     }
 
