@@ -157,7 +157,7 @@ public sealed unsafe partial class Cpu
     /// The RFLAGS bits that exist (SDM 1 §3.4.3): CF, PF, AF, ZF, SF, TF, IF, DF, OF, IOPL, NT, RF, VM, AC, VIF, VIP, ID.
     /// Bits 3, 5, 15 and 22-63 read as zero whatever a POPF or IRET image holds, bit 1 as one.
     /// </summary>
-    private const ulong DefinedFlagBits = 0x3F_7FD5;
+    internal const ulong DefinedFlagBits = 0x3F_7FD5;
 
     public void SetCarryIn(bool carry)
     {

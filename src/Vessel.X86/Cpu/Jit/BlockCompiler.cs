@@ -100,6 +100,15 @@ public static unsafe class BlockCompiler
                     needed[i] = live;
                     live = false;
                     break;
+                case TranslationKind.MultiplyLoad or TranslationKind.MultiplyLoadImmediate:
+                    // The load may fault before the record is replaced, so the record before stays live.
+                    needed[i] = live;
+                    live = true;
+                    break;
+                case TranslationKind.ShiftImmediate when kinds[i].OperationType?.Name is "RotateLeft" or "RotateRight":
+                    // ROL and ROR replace CF and OF and keep the other flags of the record before, like INC/DEC.
+                    needed[i] = live;
+                    break;
                 case TranslationKind.Increment or TranslationKind.Decrement:
                     // INC and DEC carry CF over from the record before them, but only when their own record is needed.
                     needed[i] = live;

@@ -70,7 +70,7 @@ internal static unsafe class HandlerRecognizer
         return probe.MethodHandle.GetFunctionPointer() == (nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterRegister<AddOperation>;
     }
 
-    /// <summary>Handlers private to their families (MOVZX/MOVSX, CMOVcc, SETcc, IMUL r, r, indirect JMP and CALL), found by name.</summary>
+    /// <summary>Handlers private to their families (MOVZX/MOVSX, CMOVcc, SETcc, IMUL r, r/m, indirect JMP and CALL), found by name.</summary>
     private static void AddReflected(Dictionary<nint, Translation> known)
     {
         if (!EntryPointsAreStable())
@@ -105,6 +105,8 @@ internal static unsafe class HandlerRecognizer
         Add(typeof(DataTransfer), "ConditionalMoveRegister", null, new(TranslationKind.ConditionalMove));
         Add(typeof(DataTransfer), "SetConditionRegister", null, new(TranslationKind.SetCondition));
         Add(typeof(MultiplyDivide), "TwoOperandRegister", null, new(TranslationKind.MultiplyRegister));
+        Add(typeof(MultiplyDivide), "TwoOperandMemory", null, new(TranslationKind.MultiplyLoad));
+        Add(typeof(MultiplyDivide), "ThreeOperandMemory", null, new(TranslationKind.MultiplyLoadImmediate));
         Add(typeof(ControlFlow), "JumpIndirectRegister", null, new(TranslationKind.JumpIndirectRegister));
         Add(typeof(ControlFlow), "CallIndirectRegister", null, new(TranslationKind.CallIndirectRegister));
     }

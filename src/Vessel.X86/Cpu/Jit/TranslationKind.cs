@@ -47,4 +47,10 @@ internal enum TranslationKind
 
     /// <summary>IMUL r, r, imm.</summary>
     MultiplyImmediate,
+
+    /// <summary>IMUL r, m.</summary>
+    MultiplyLoad,
+
+    /// <summary>IMUL r, m, imm.</summary>
+    MultiplyLoadImmediate,
 }
