@@ -5,8 +5,8 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Vessel.X86.Tests.Jit;
 
 /// <summary>
-/// The inline forms that read or partly keep the flag record before them (INC/DEC's carried CF, ROL/ROR's kept SF, ZF,
-/// AF and PF) and the inline 64-bit IMUL, against the interpreter with random operands: every kind of flag producer
+/// The inline forms that read or partly keep the flag record before them (INC/DEC's carried CF, ADC and SBB's carry in,
+/// ROL/ROR's kept SF, ZF, AF and PF) and the inline 64-bit IMUL, against the interpreter with random operands: every kind of flag producer
 /// before them, in the same block (the record known when compiling) and in the block before (read at run time).
 /// </summary>
 public class CompilingTierFlagFormTests
@@ -39,6 +39,73 @@ public class CompilingTierFlagFormTests
                 // CF (and the rest) into R12, so a wrong carry shows in a register as well as in RFLAGS.
                 a.adc(r12, rcx);
                 a.rcl(r12, 1);
+            }
+
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        pair.RunToExit();
+
+        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
+        Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Adc_and_sbb_of_every_form_take_the_carry_of_every_kind_of_producer(int seed)
+    {
+        using var pair = new TierPair((a, _) =>
+        {
+            var random = new Random(seed);
+            a.mov(rdi, LongModeGuest.DataAddress);
+            a.xor(r12d, r12d);
+            for (int i = 0; i < 200; i++)
+            {
+                LoadRandom(a, random);
+                int offset = random.Next(0, 256) * 8;
+                a.mov(__qword_ptr[rdi + offset], rdx);
+                EmitProducer(a, random, random.Next(Producers));
+                if (random.Next(2) == 0)
+                {
+                    var next = a.CreateLabel();
+                    a.jmp(next);
+                    a.Label(ref next);
+                }
+
+                int immediate = (int)RandomValue(random);
+                bool add = random.Next(2) == 0;
+                switch (random.Next(8))
+                {
+                    case 0: if (add) { a.adc(rcx, rbx); } else { a.sbb(rcx, rbx); } break;
+                    case 1: if (add) { a.adc(ecx, immediate); } else { a.sbb(ecx, immediate); } break;
+                    case 2: if (add) { a.adc(cx, bx); } else { a.sbb(cx, bx); } break;
+                    case 3: if (add) { a.adc(cl, bh); } else { a.sbb(cl, bh); } break;
+                    case 4: if (add) { a.adc(rcx, __qword_ptr[rdi + offset]); } else { a.sbb(rcx, __qword_ptr[rdi + offset]); } break;
+                    case 5: if (add) { a.adc(__dword_ptr[rdi + offset], ecx); } else { a.sbb(__dword_ptr[rdi + offset], ecx); } break;
+                    case 6: if (add) { a.adc(__qword_ptr[rdi + offset], immediate); } else { a.sbb(__qword_ptr[rdi + offset], immediate); } break;
+                    default:
+                        // A chain, as a checksum loop runs it.
+                        a.adc(rcx, rbx);
+                        a.adc(rcx, rax);
+                        a.sbb(ecx, edx);
+                        break;
+                }
+
+                switch (random.Next(3))
+                {
+                    case 0:
+                        a.setb(r12b);
+                        a.rcl(r12, 1);
+                        break;
+                    case 1:
+                        a.pushfq();
+                        a.pop(r13);
+                        a.add(r12, r13);
+                        break;
+                    default:
+                        a.adc(r12, rcx);
+                        break;
+                }
             }
 
             LongModeGuest.EmitExit(a, 7);

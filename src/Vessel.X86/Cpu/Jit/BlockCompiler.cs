@@ -84,6 +84,12 @@ public static unsafe class BlockCompiler
         {
             switch (kinds[i].Kind)
             {
+                case TranslationKind.BinaryRegister or TranslationKind.BinaryImmediate
+                    when kinds[i].Operation is AluOperation.Adc or AluOperation.Sbb:
+                    // ADC and SBB read CF from the record before them.
+                    needed[i] = live;
+                    live = true;
+                    break;
                 case TranslationKind.BinaryRegister or TranslationKind.BinaryImmediate:
                     needed[i] = live;
                     live = false;

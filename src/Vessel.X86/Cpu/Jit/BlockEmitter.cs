@@ -817,12 +817,31 @@ internal sealed unsafe class BlockEmitter
     /// <summary>The result and, when needed, the lazy flag record, exactly as Cpu.SetLazyFlags stores it.</summary>
     private void Binary(AluOperation operation, int bits, bool flagsNeeded)
     {
+        bool carryIn = operation is AluOperation.Adc or AluOperation.Sbb;
+        if (carryIn)
+        {
+            CarryFlag();
+            il.Emit(OpCodes.Stloc, Carry);
+        }
+
         il.Emit(OpCodes.Ldloc, first);
         il.Emit(OpCodes.Ldloc, second);
         FlagOperation flags;
         switch (operation)
         {
             case AluOperation.Add: il.Emit(OpCodes.Add); flags = FlagOperation.Add; break;
+            case AluOperation.Adc:
+                il.Emit(OpCodes.Add);
+                il.Emit(OpCodes.Ldloc, Carry);
+                il.Emit(OpCodes.Add);
+                flags = FlagOperation.Adc;
+                break;
+            case AluOperation.Sbb:
+                il.Emit(OpCodes.Sub);
+                il.Emit(OpCodes.Ldloc, Carry);
+                il.Emit(OpCodes.Sub);
+                flags = FlagOperation.Sbb;
+                break;
             case AluOperation.Or: il.Emit(OpCodes.Or); flags = FlagOperation.Logic; break;
             case AluOperation.And or AluOperation.Test: il.Emit(OpCodes.And); flags = FlagOperation.Logic; break;
             case AluOperation.Xor: il.Emit(OpCodes.Xor); flags = FlagOperation.Logic; break;
@@ -834,6 +853,21 @@ internal sealed unsafe class BlockEmitter
         {
             knownFlags = null;
             return;
+        }
+
+        if (carryIn)
+        {
+            // Cpu.SetCarryIn: the carry that went in, for CF and OF of the record.
+            StateAddress(RflagsOffset);
+            StateAddress(RflagsOffset);
+            il.Emit(OpCodes.Ldind_I8);
+            il.Emit(OpCodes.Ldc_I8, (long)~Cpu.CarryInBit);
+            il.Emit(OpCodes.And);
+            il.Emit(OpCodes.Ldloc, Carry);
+            EmitInt(63);
+            il.Emit(OpCodes.Shl);
+            il.Emit(OpCodes.Or);
+            il.Emit(OpCodes.Stind_I8);
         }
 
         StoreFlagOperation(flags, bits);
@@ -849,103 +883,97 @@ internal sealed unsafe class BlockEmitter
         knownFlags = (flags, bits);
     }
 
+    private LocalBuilder? carry;
+
+    /// <summary>A ulong local for ADC and SBB's carry in, declared by the first block that needs it.</summary>
+    private LocalBuilder Carry => carry ??= il.DeclareLocal(typeof(ulong));
+
     /// <summary>
     /// Pushes CF of the lazy flag record (Cpu.CarryFlag) as a ulong 0 or 1. A record an inline instruction of this block
-    /// wrote is read directly; otherwise the record's operation is switched on at run time, the common producers (ADD,
-    /// SUB/CMP, logic, INC/DEC, shifts and IMUL, flags already in RFLAGS) inline and ADC/SBB by a call.
+    /// wrote is read directly; otherwise the record's operation is switched on at run time, every operation inline.
     /// </summary>
     private void CarryFlag()
     {
         if (knownFlags is { } known)
         {
             ulong mask = known.Bits == 64 ? ulong.MaxValue : (1UL << known.Bits) - 1;
-            switch (known.Operation)
-            {
-                case FlagOperation.Add:
-                    LazyField(LazyResultOffset, mask, 0);
-                    LazyField(LazySource1Offset, mask, 0);
-                    il.Emit(OpCodes.Clt_Un);
-                    il.Emit(OpCodes.Conv_U8);
-                    return;
-                case FlagOperation.Sub:
-                    LazyField(LazySource1Offset, mask, 0);
-                    LazyField(LazySource2Offset, mask, 0);
-                    il.Emit(OpCodes.Clt_Un);
-                    il.Emit(OpCodes.Conv_U8);
-                    return;
-                case FlagOperation.Logic:
-                    il.Emit(OpCodes.Ldc_I8, 0L);
-                    return;
-                case FlagOperation.Inc or FlagOperation.Dec:
-                    NonZero(LazySource2Offset);
-                    return;
-                case FlagOperation.ResultWithCarryOverflow:
-                    NonZero(LazySource1Offset);
-                    return;
-            }
+            CarryOf(known.Operation, offset => LazyField(offset, mask, 0));
+            return;
         }
 
-        var none = il.DefineLabel();
-        var add = il.DefineLabel();
-        var sub = il.DefineLabel();
-        var logic = il.DefineLabel();
-        var carried = il.DefineLabel();
-        var explicitCarry = il.DefineLabel();
-        var call = il.DefineLabel();
+        // FlagOperation's values run from 0 without gaps, so they index the switch's targets.
+        FlagOperation[] operations = Enum.GetValues<FlagOperation>();
+        var labels = new Label[operations.Length];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            labels[i] = il.DefineLabel();
+        }
+
         var done = il.DefineLabel();
         StateAddress(LazyOpOffset);
         il.Emit(OpCodes.Ldind_I4);
-        var targets = new Label[(int)FlagOperation.ResultWithCarryOverflow + 1];
-        Array.Fill(targets, call);
-        targets[(int)FlagOperation.None] = none;
-        targets[(int)FlagOperation.Add] = add;
-        targets[(int)FlagOperation.Sub] = sub;
-        targets[(int)FlagOperation.Logic] = logic;
-        targets[(int)FlagOperation.Inc] = carried;
-        targets[(int)FlagOperation.Dec] = carried;
-        targets[(int)FlagOperation.ResultWithCarryOverflow] = explicitCarry;
-        il.Emit(OpCodes.Switch, targets);
-        il.Emit(OpCodes.Br, call);
+        il.Emit(OpCodes.Switch, labels);
+        il.Emit(OpCodes.Br, labels[0]);
+        for (int i = 0; i < operations.Length; i++)
+        {
+            // Operands shifted left by 64 - width compare as their masked values do.
+            il.MarkLabel(labels[i]);
+            CarryOf(operations[i], WidthAligned);
+            if (i != operations.Length - 1)
+            {
+                il.Emit(OpCodes.Br, done);
+            }
+        }
 
-        il.MarkLabel(none);
-        StateAddress(RflagsOffset);
-        il.Emit(OpCodes.Ldind_I8);
-        il.Emit(OpCodes.Ldc_I8, (long)RflagsBits.Carry);
-        il.Emit(OpCodes.And);
-        il.Emit(OpCodes.Br, done);
-
-        // Operands shifted left by 64 - width compare as their masked values do.
-        il.MarkLabel(add);
-        WidthAligned(LazyResultOffset);
-        WidthAligned(LazySource1Offset);
-        il.Emit(OpCodes.Clt_Un);
-        il.Emit(OpCodes.Conv_U8);
-        il.Emit(OpCodes.Br, done);
-
-        il.MarkLabel(sub);
-        WidthAligned(LazySource1Offset);
-        WidthAligned(LazySource2Offset);
-        il.Emit(OpCodes.Clt_Un);
-        il.Emit(OpCodes.Conv_U8);
-        il.Emit(OpCodes.Br, done);
-
-        il.MarkLabel(logic);
-        il.Emit(OpCodes.Ldc_I8, 0L);
-        il.Emit(OpCodes.Br, done);
-
-        il.MarkLabel(carried);
-        NonZero(LazySource2Offset);
-        il.Emit(OpCodes.Br, done);
-
-        il.MarkLabel(explicitCarry);
-        NonZero(LazySource1Offset);
-        il.Emit(OpCodes.Br, done);
-
-        il.MarkLabel(call);
-        il.Emit(OpCodes.Ldarg_1);
-        il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.CarryFlag)));
-        il.Emit(OpCodes.Conv_U8);
         il.MarkLabel(done);
+    }
+
+    /// <summary>Pushes CF as a ulong 0 or 1 from a record of <paramref name="operation"/>, its fields pushed by <paramref name="field"/> comparable.</summary>
+    private void CarryOf(FlagOperation operation, Action<int> field)
+    {
+        switch (operation)
+        {
+            case FlagOperation.None:
+                StateAddress(RflagsOffset);
+                il.Emit(OpCodes.Ldind_I8);
+                il.Emit(OpCodes.Ldc_I8, (long)RflagsBits.Carry);
+                il.Emit(OpCodes.And);
+                return;
+            case FlagOperation.Add or FlagOperation.Sub:
+                CarryCompare(operation == FlagOperation.Add, field);
+                il.Emit(OpCodes.Conv_U8);
+                return;
+            case FlagOperation.Adc or FlagOperation.Sbb:
+                // With a carry in, an equal compare also carries (Cpu.CarryFlag).
+                CarryCompare(operation == FlagOperation.Adc, field);
+                StateAddress(RflagsOffset);
+                il.Emit(OpCodes.Ldind_I8);
+                EmitInt(63);
+                il.Emit(OpCodes.Shr_Un);
+                il.Emit(OpCodes.Conv_I4);
+                CarryCompare(operation == FlagOperation.Adc, field, equal: true);
+                il.Emit(OpCodes.And);
+                il.Emit(OpCodes.Or);
+                il.Emit(OpCodes.Conv_U8);
+                return;
+            case FlagOperation.Inc or FlagOperation.Dec:
+                NonZero(LazySource2Offset);
+                return;
+            case FlagOperation.ResultWithCarryOverflow:
+                NonZero(LazySource1Offset);
+                return;
+            default:
+                il.Emit(OpCodes.Ldc_I8, 0L);
+                return;
+        }
+    }
+
+    /// <summary>Pushes result &lt; source1 (an addition) or source1 &lt; source2 (a subtraction), unsigned, or their equality.</summary>
+    private void CarryCompare(bool addition, Action<int> field, bool equal = false)
+    {
+        field(addition ? LazyResultOffset : LazySource1Offset);
+        field(addition ? LazySource1Offset : LazySource2Offset);
+        il.Emit(equal ? OpCodes.Ceq : OpCodes.Clt_Un);
     }
 
     /// <summary>Pushes the lazy record's field at <paramref name="offset"/> shifted left by 64 - LazyBits.</summary>

@@ -13,10 +13,6 @@ internal static unsafe class CompiledOperations
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static bool Condition(Cpu cpu, int code) => cpu.Condition(code);
 
-    /// <summary>CF from a flag record the compiled code does not read inline (ADC, SBB).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static bool CarryFlag(Cpu cpu) => cpu.CarryFlag;
-
     /// <summary>ROL and ROR's CF and OF over a flag record the compiled code cannot rewrite inline (Cpu.SetCarryAndOverflow).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void SetCarryAndOverflow(Cpu cpu, ulong carry, ulong overflow) => cpu.SetCarryAndOverflow(carry != 0, overflow != 0);

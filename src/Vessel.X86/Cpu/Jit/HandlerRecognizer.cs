@@ -49,6 +49,8 @@ internal static unsafe class HandlerRecognizer
         AddBinary<XorOperation>(known, AluOperation.Xor);
         AddBinary<CmpOperation>(known, AluOperation.Cmp);
         AddBinary<TestOperation>(known, AluOperation.Test);
+        AddBinary<AdcOperation>(known, AluOperation.Adc);
+        AddBinary<SbbOperation>(known, AluOperation.Sbb);
         AddShifts(known);
         return known;
     }
