@@ -6,7 +6,7 @@ namespace Vessel.X86.Tests.Jit;
 
 /// <summary>
 /// The inline forms that read or partly keep the flag record before them (INC/DEC's carried CF, ADC and SBB's carry in,
-/// ROL/ROR's kept SF, ZF, AF and PF) and the inline 64-bit IMUL, against the interpreter with random operands: every kind of flag producer
+/// ROL/ROR's kept SF, ZF, AF and PF, shifts by CL that keep the record when the count is zero) and the inline 64-bit IMUL, against the interpreter with random operands: every kind of flag producer
 /// before them, in the same block (the record known when compiling) and in the block before (read at run time).
 /// </summary>
 public class CompilingTierFlagFormTests
@@ -166,6 +166,104 @@ public class CompilingTierFlagFormTests
 
         Assert.Equal(7u, pair.Compiled.Io.ExitValue);
         Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+    }
+
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Shifts_by_cl_of_every_width_and_count_leave_the_flags_as_the_interpreter(int seed)
+    {
+        using var pair = new TierPair((a, _) =>
+        {
+            var random = new Random(seed);
+            a.mov(rdi, LongModeGuest.DataAddress);
+            a.xor(r12d, r12d);
+            for (int i = 0; i < 200; i++)
+            {
+                LoadRandom(a, random);
+                EmitProducer(a, random, random.Next(Producers));
+                if (random.Next(2) == 0)
+                {
+                    var next = a.CreateLabel();
+                    a.jmp(next);
+                    a.Label(ref next);
+                }
+
+                // Counts of zero (flags kept), within the width, and past it (masked, or all bits out of a narrow one).
+                a.mov(ecx, random.Next(3) == 0 ? random.Next(0, 3) * 32 : random.Next(0, 256));
+                int kind = random.Next(3);
+                switch (random.Next(5))
+                {
+                    case 0: Shift(a, kind, al); break;
+                    case 1: Shift(a, kind, bh); break;
+                    case 2: Shift(a, kind, dx); break;
+                    case 3: Shift(a, kind, ebx); break;
+                    default: Shift(a, kind, rax); break;
+                }
+
+                switch (random.Next(3))
+                {
+                    case 0:
+                        a.pushfq();
+                        a.pop(r13);
+                        a.add(r12, r13);
+                        break;
+                    case 1:
+                        a.adc(r12, rax);
+                        break;
+                    default:
+                        a.seto(r12b);
+                        a.rcl(r12, 1);
+                        break;
+                }
+            }
+
+            LongModeGuest.EmitExit(a, 7);
+        });
+
+        pair.RunToExit();
+
+        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
+        Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+    }
+
+    private static void Shift(Assembler a, int kind, AssemblerRegister8 register)
+    {
+        switch (kind)
+        {
+            case 0: a.shl(register, cl); break;
+            case 1: a.shr(register, cl); break;
+            default: a.sar(register, cl); break;
+        }
+    }
+
+    private static void Shift(Assembler a, int kind, AssemblerRegister16 register)
+    {
+        switch (kind)
+        {
+            case 0: a.shl(register, cl); break;
+            case 1: a.shr(register, cl); break;
+            default: a.sar(register, cl); break;
+        }
+    }
+
+    private static void Shift(Assembler a, int kind, AssemblerRegister32 register)
+    {
+        switch (kind)
+        {
+            case 0: a.shl(register, cl); break;
+            case 1: a.shr(register, cl); break;
+            default: a.sar(register, cl); break;
+        }
+    }
+
+    private static void Shift(Assembler a, int kind, AssemblerRegister64 register)
+    {
+        switch (kind)
+        {
+            case 0: a.shl(register, cl); break;
+            case 1: a.shr(register, cl); break;
+            default: a.sar(register, cl); break;
+        }
     }
 
     [Theory]

@@ -111,6 +111,10 @@ public static unsafe class BlockCompiler
                     needed[i] = live;
                     live = true;
                     break;
+                case TranslationKind.ShiftCount:
+                    // A count of zero at run time leaves the record before in place.
+                    needed[i] = live;
+                    break;
                 case TranslationKind.ShiftImmediate when kinds[i].OperationType?.Name is "RotateLeft" or "RotateRight":
                     // ROL and ROR replace CF and OF and keep the other flags of the record before, like INC/DEC.
                     needed[i] = live;

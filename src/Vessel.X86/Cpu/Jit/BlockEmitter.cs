@@ -271,6 +271,10 @@ internal sealed unsafe class BlockEmitter
                 EmitShift(in instruction, ShiftKind(translation), flagsNeeded);
                 usesHandler = false;
                 break;
+            case TranslationKind.ShiftCount:
+                EmitShiftByCount(in instruction, ShiftKind(translation), flagsNeeded);
+                usesHandler = false;
+                break;
             case TranslationKind.ShiftImmediate:
                 il.Emit(OpCodes.Ldarg_1);
                 EmitInt(instruction.Operand0Register);
@@ -586,6 +590,127 @@ internal sealed unsafe class BlockEmitter
         il.MarkLabel(done);
         knownFlags = null;
     }
+
+    /// <summary>
+    /// SHL/SAL, SHR and SAR by CL (ShiftForms.RegisterForm with RegisterClCount): the count masked at run time; a masked
+    /// count of zero writes the register back and leaves the flags alone, any other sets the record as
+    /// <see cref="EmitShift"/> does (Shifts.ShiftLeft, ShiftRightLogical, ShiftRightArithmetic).
+    /// </summary>
+    private void EmitShiftByCount(in DecodedInstruction instruction, Shift shift, bool flagsNeeded)
+    {
+        int bits = instruction.OperandBits;
+        ulong mask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
+        var write = il.DefineLabel();
+        LoadRegister(1, 8);
+        il.Emit(OpCodes.Conv_I4);
+        EmitInt(bits == 64 ? 0x3F : 0x1F);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Stloc, Count);
+        LoadRegister(instruction.Operand0Register, bits);
+        il.Emit(OpCodes.Stloc, first);
+        il.Emit(OpCodes.Ldloc, first);
+        il.Emit(OpCodes.Stloc, second);
+        il.Emit(OpCodes.Ldloc, Count);
+        il.Emit(OpCodes.Brfalse, write);
+        if (shift == Shift.RightArithmetic)
+        {
+            il.Emit(OpCodes.Ldloc, first);
+            EmitInt(64 - bits);
+            il.Emit(OpCodes.Shl);
+            EmitInt(64 - bits);
+            il.Emit(OpCodes.Shr);
+            il.Emit(OpCodes.Stloc, first);
+        }
+
+        il.Emit(OpCodes.Ldloc, first);
+        il.Emit(OpCodes.Ldloc, Count);
+        il.Emit(shift switch { Shift.Left => OpCodes.Shl, Shift.RightLogical => OpCodes.Shr_Un, _ => OpCodes.Shr });
+        if (shift != Shift.RightLogical && mask != ulong.MaxValue)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)mask);
+            il.Emit(OpCodes.And);
+        }
+
+        il.Emit(OpCodes.Stloc, second);
+        if (flagsNeeded)
+        {
+            StoreFlagOperation(FlagOperation.ResultWithCarryOverflow, bits);
+
+            // CF: the last bit shifted out (none when a left shift of an 8- or 16-bit operand moves everything out).
+            var carryDone = il.DefineLabel();
+            il.Emit(OpCodes.Ldc_I8, 0L);
+            il.Emit(OpCodes.Stloc, result);
+            if (shift == Shift.Left && bits < 32)
+            {
+                il.Emit(OpCodes.Ldloc, Count);
+                EmitInt(bits);
+                il.Emit(OpCodes.Bgt, carryDone);
+            }
+
+            il.Emit(OpCodes.Ldloc, first);
+            if (shift == Shift.Left)
+            {
+                EmitInt(bits);
+                il.Emit(OpCodes.Ldloc, Count);
+                il.Emit(OpCodes.Sub);
+            }
+            else
+            {
+                il.Emit(OpCodes.Ldloc, Count);
+                EmitInt(1);
+                il.Emit(OpCodes.Sub);
+            }
+
+            il.Emit(shift == Shift.RightArithmetic ? OpCodes.Shr : OpCodes.Shr_Un);
+            il.Emit(OpCodes.Ldc_I8, 1L);
+            il.Emit(OpCodes.And);
+            il.Emit(OpCodes.Stloc, result);
+            il.MarkLabel(carryDone);
+            StateAddress(LazySource1Offset);
+            il.Emit(OpCodes.Ldloc, result);
+            il.Emit(OpCodes.Stind_I8);
+
+            // OF: the result's sign differing from CF (SHL), the original sign (SHR), clear (SAR).
+            StateAddress(LazySource2Offset);
+            switch (shift)
+            {
+                case Shift.Left:
+                    il.Emit(OpCodes.Ldloc, second);
+                    EmitInt(bits - 1);
+                    il.Emit(OpCodes.Shr_Un);
+                    il.Emit(OpCodes.Ldc_I8, 1L);
+                    il.Emit(OpCodes.And);
+                    il.Emit(OpCodes.Ldloc, result);
+                    il.Emit(OpCodes.Xor);
+                    break;
+                case Shift.RightLogical:
+                    il.Emit(OpCodes.Ldloc, first);
+                    EmitInt(bits - 1);
+                    il.Emit(OpCodes.Shr_Un);
+                    il.Emit(OpCodes.Ldc_I8, 1L);
+                    il.Emit(OpCodes.And);
+                    break;
+                default:
+                    il.Emit(OpCodes.Ldc_I8, 0L);
+                    break;
+            }
+
+            il.Emit(OpCodes.Stind_I8);
+            StateAddress(LazyResultOffset);
+            il.Emit(OpCodes.Ldloc, second);
+            il.Emit(OpCodes.Stind_I8);
+        }
+
+        il.MarkLabel(write);
+        knownFlags = null;
+        il.Emit(OpCodes.Ldloc, second);
+        StoreRegisterFromStack(instruction.Operand0Register, bits);
+    }
+
+    private LocalBuilder? count;
+
+    /// <summary>An int local for a shift count read at run time, declared by the first block that needs it.</summary>
+    private LocalBuilder Count => count ??= il.DeclareLocal(typeof(int));
 
     /// <summary>
     /// Shifts.ShiftLeft, ShiftRightLogical and ShiftRightArithmetic with the count a constant: the result, and when

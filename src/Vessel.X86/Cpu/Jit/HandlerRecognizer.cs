@@ -114,9 +114,10 @@ internal static unsafe class HandlerRecognizer
     }
 
     /// <summary>
-    /// The shift and rotate operations are private to their families, so their register-by-immediate handlers are
-    /// found by reflection. A reflected method's entry point is the address the decoder stored only if the runtime
-    /// hands out one stable address per method, which is checked here first on a handler whose address is known.
+    /// The shift and rotate operations are private to their families, so their register-by-immediate handlers (and
+    /// the shifts' register-by-CL ones) are found by reflection. A reflected method's entry point is the address the
+    /// decoder stored only if the runtime hands out one stable address per method, which is checked here first on a
+    /// handler whose address is known.
     /// </summary>
     private static void AddShifts(Dictionary<nint, Translation> known)
     {
@@ -134,6 +135,11 @@ internal static unsafe class HandlerRecognizer
                 {
                     var handler = registerForm.MakeGenericMethod(operation, typeof(ImmediateCount));
                     known[handler.MethodHandle.GetFunctionPointer()] = new(TranslationKind.ShiftImmediate, OperationType: operation);
+                    if (operation.Name is "ShiftLeft" or "ShiftRightLogical" or "ShiftRightArithmetic")
+                    {
+                        var byCount = registerForm.MakeGenericMethod(operation, typeof(RegisterClCount));
+                        known[byCount.MethodHandle.GetFunctionPointer()] = new(TranslationKind.ShiftCount, OperationType: operation);
+                    }
                 }
             }
         }

@@ -42,6 +42,9 @@ internal enum TranslationKind
     Return,
     ShiftImmediate,
 
+    /// <summary>SHL/SAL, SHR and SAR of a register by CL.</summary>
+    ShiftCount,
+
     /// <summary>IMUL r, r.</summary>
     MultiplyRegister,
 
