@@ -151,13 +151,13 @@ public sealed unsafe partial class Cpu
     /// ADC and SBB need the carry that went in; it is parked in an RFLAGS bit no architectural flag uses (bit 63)
     /// so the lazy record stays five fields.
     /// </summary>
-    private const ulong CarryInBit = 1UL << 63;
+    internal const ulong CarryInBit = 1UL << 63;
 
     /// <summary>
     /// The RFLAGS bits that exist (SDM 1 §3.4.3): CF, PF, AF, ZF, SF, TF, IF, DF, OF, IOPL, NT, RF, VM, AC, VIF, VIP, ID.
     /// Bits 3, 5, 15 and 22-63 read as zero whatever a POPF or IRET image holds, bit 1 as one.
     /// </summary>
-    private const ulong DefinedFlagBits = 0x3F_7FD5;
+    internal const ulong DefinedFlagBits = 0x3F_7FD5;
 
     public void SetCarryIn(bool carry)
     {

@@ -1,6 +1,6 @@
 namespace Vessel.X86.Cpu.Jit;
 
-/// <summary>The two-operand ALU operations the compiler emits inline (ADC and SBB, which read CF, go to their handlers).</summary>
+/// <summary>The two-operand ALU operations the compiler emits inline.</summary>
 internal enum AluOperation
 {
     Add,
@@ -10,4 +10,8 @@ internal enum AluOperation
     Xor,
     Cmp,
     Test,
+
+    /// <summary>ADC and SBB read CF from the record before them.</summary>
+    Adc,
+    Sbb,
 }

@@ -151,6 +151,12 @@ public static unsafe class BlockCompiler
         {
             switch (kinds[i].Kind)
             {
+                case TranslationKind.BinaryRegister or TranslationKind.BinaryImmediate
+                    when kinds[i].Operation is AluOperation.Adc or AluOperation.Sbb:
+                    // ADC and SBB read CF from the record before them.
+                    needed[i] = live;
+                    live = true;
+                    break;
                 case TranslationKind.BinaryRegister or TranslationKind.BinaryImmediate:
                     needed[i] = live;
                     live = false;
@@ -166,6 +172,19 @@ public static unsafe class BlockCompiler
                 case TranslationKind.MultiplyRegister or TranslationKind.MultiplyImmediate:
                     needed[i] = live;
                     live = false;
+                    break;
+                case TranslationKind.MultiplyLoad or TranslationKind.MultiplyLoadImmediate:
+                    // The load may fault before the record is replaced, so the record before stays live.
+                    needed[i] = live;
+                    live = true;
+                    break;
+                case TranslationKind.ShiftCount:
+                    // A count of zero at run time leaves the record before in place.
+                    needed[i] = live;
+                    break;
+                case TranslationKind.ShiftImmediate when kinds[i].OperationType?.Name is "RotateLeft" or "RotateRight":
+                    // ROL and ROR replace CF and OF and keep the other flags of the record before, like INC/DEC.
+                    needed[i] = live;
                     break;
                 case TranslationKind.Increment or TranslationKind.Decrement:
                     // INC and DEC carry CF over from the record before them, but only when their own record is needed.

@@ -23,6 +23,7 @@ internal sealed unsafe class BlockEmitter
     private static readonly int LazySource2Offset;
     private static readonly int LazyOpOffset;
     private static readonly int LazyBitsOffset;
+    private static readonly int RflagsOffset;
     private static readonly int SegmentBaseOffset;
     private static readonly int SegmentChecksOffset;
     private static readonly int StopBlockOffset;
@@ -32,7 +33,6 @@ internal sealed unsafe class BlockEmitter
     private static readonly FieldInfo RetiredField = typeof(Cpu).GetField("compiledRetired", BindingFlags.NonPublic | BindingFlags.Instance)!;
     private static readonly FieldInfo BudgetField = typeof(Cpu).GetField("compiledBudget", BindingFlags.NonPublic | BindingFlags.Instance)!;
     private static readonly FieldInfo PendingEventsField = typeof(Cpu).GetField("pendingEvents", BindingFlags.NonPublic | BindingFlags.Instance)!;
-    private static readonly int RflagsOffset;
 
     private readonly ILGenerator il;
     private readonly int codeBits;
@@ -65,10 +65,10 @@ internal sealed unsafe class BlockEmitter
         LazySource2Offset = (int)((byte*)&state.LazySource2 - origin);
         LazyOpOffset = (int)((byte*)&state.LazyOp - origin);
         LazyBitsOffset = (int)((byte*)&state.LazyBits - origin);
+        RflagsOffset = (int)((byte*)&state.Rflags - origin);
         SegmentBaseOffset = (int)((byte*)state.SegmentBase - origin);
         SegmentChecksOffset = (int)((byte*)&state.SegmentChecks - origin);
         StopBlockOffset = (int)((byte*)&state.StopBlock - origin);
-        RflagsOffset = (int)((byte*)&state.Rflags - origin);
         TlbEntry tlbEntry = default;
         AddendOffset = (int)((byte*)&tlbEntry.Addend - (byte*)&tlbEntry);
     }
@@ -229,28 +229,12 @@ internal sealed unsafe class BlockEmitter
                 StoreRegisterFromStack(instruction.Operand0Register, 8);
                 usesHandler = false;
                 break;
-            case TranslationKind.MultiplyRegister or TranslationKind.MultiplyImmediate when instruction.OperandBits != 64:
-                EmitMultiply(in instruction, translation.Kind == TranslationKind.MultiplyImmediate, flagsNeeded);
+            case TranslationKind.MultiplyRegister or TranslationKind.MultiplyImmediate:
+                EmitMultiply(in instruction, translation.Kind, flagsNeeded, handler);
                 usesHandler = false;
                 break;
-            case TranslationKind.MultiplyRegister or TranslationKind.MultiplyImmediate:
-                il.Emit(OpCodes.Ldarg_1);
-                if (translation.Kind == TranslationKind.MultiplyRegister)
-                {
-                    LoadRegister(instruction.Operand0Register, instruction.OperandBits);
-                    LoadRegister(instruction.Operand1Register, instruction.OperandBits);
-                }
-                else
-                {
-                    LoadRegister(instruction.Operand1Register, instruction.OperandBits);
-                    il.Emit(OpCodes.Ldc_I8, (long)instruction.Immediate);
-                }
-
-                EmitInt(instruction.OperandBits);
-                il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.Multiply)));
-                StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
-                knownFlags = null;
-                usesHandler = false;
+            case TranslationKind.MultiplyLoad or TranslationKind.MultiplyLoadImmediate:
+                EmitMultiply(in instruction, translation.Kind, flagsNeeded, handler);
                 break;
             case TranslationKind.Increment or TranslationKind.Decrement:
                 {
@@ -264,19 +248,26 @@ internal sealed unsafe class BlockEmitter
                     il.Emit(OpCodes.Stloc, result);
                     if (flagsNeeded)
                     {
-                        il.Emit(OpCodes.Ldarg_1);
-                        EmitInt(increment ? 1 : 0);
-                        EmitInt(instruction.OperandBits);
+                        // Cpu.SetIncDecFlags: CF carried over from the record before, read before it is replaced.
+                        CarryFlag();
+                        il.Emit(OpCodes.Stloc, second);
+                        StoreFlagOperation(increment ? FlagOperation.Inc : FlagOperation.Dec, instruction.OperandBits);
+                        StateAddress(LazySource1Offset);
                         il.Emit(OpCodes.Ldloc, first);
+                        il.Emit(OpCodes.Stind_I8);
+                        StateAddress(LazySource2Offset);
+                        il.Emit(OpCodes.Ldloc, second);
+                        il.Emit(OpCodes.Stind_I8);
+                        StateAddress(LazyResultOffset);
                         il.Emit(OpCodes.Ldloc, result);
-                        il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.IncrementDecrementFlags)));
+                        il.Emit(OpCodes.Stind_I8);
                     }
 
                     il.Emit(OpCodes.Ldloc, result);
                     StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
 
                     // The record's result is this one, so a JZ/JNZ/JS/JNS after it (a loop's DEC; JNZ) reads ZF and
-                    // SF inline; the conditions that need CF or OF still ask Cpu.Condition.
+                    // SF inline, and JB/JAE the carried CF; the conditions that need OF still ask Cpu.Condition.
                     knownFlags = flagsNeeded
                         ? (increment ? FlagOperation.Inc : FlagOperation.Dec, instruction.OperandBits)
                         : null;
@@ -284,8 +275,16 @@ internal sealed unsafe class BlockEmitter
                     break;
                 }
 
+            case TranslationKind.ShiftImmediate when ShiftKind(translation) is Shift.RotateLeft or Shift.RotateRight:
+                EmitRotate(in instruction, ShiftKind(translation) == Shift.RotateLeft, flagsNeeded);
+                usesHandler = false;
+                break;
             case TranslationKind.ShiftImmediate when ShiftKind(translation) != Shift.None:
                 EmitShift(in instruction, ShiftKind(translation), flagsNeeded);
+                usesHandler = false;
+                break;
+            case TranslationKind.ShiftCount:
+                EmitShiftByCount(in instruction, ShiftKind(translation), flagsNeeded);
                 usesHandler = false;
                 break;
             case TranslationKind.ShiftImmediate:
@@ -519,16 +518,295 @@ internal sealed unsafe class BlockEmitter
         Left,
         RightLogical,
         RightArithmetic,
+        RotateLeft,
+        RotateRight,
     }
 
-    /// <summary>SHL/SAL, SHR and SAR by an immediate are written inline; rotates and double shifts call their operation.</summary>
+    /// <summary>SHL/SAL, SHR, SAR, ROL and ROR by an immediate are written inline; RCL, RCR and double shifts call their operation.</summary>
     private static Shift ShiftKind(Translation translation) => translation.OperationType?.Name switch
     {
         "ShiftLeft" => Shift.Left,
         "ShiftRightLogical" => Shift.RightLogical,
         "ShiftRightArithmetic" => Shift.RightArithmetic,
+        "RotateLeft" => Shift.RotateLeft,
+        "RotateRight" => Shift.RotateRight,
         _ => Shift.None,
     };
+
+    /// <summary>
+    /// Rotates.RotateLeft and RotateRight with the count a constant. A masked count of zero writes the register back and
+    /// leaves the flags alone; any other count sets CF and OF (SDM 2 ROL/ROR: OF as the interpreter defines it for every
+    /// count) and keeps SF, ZF, AF and PF (<see cref="SetCarryAndOverflow"/>).
+    /// </summary>
+    private void EmitRotate(in DecodedInstruction instruction, bool left, bool flagsNeeded)
+    {
+        int bits = instruction.OperandBits;
+        int count = Execution.ShiftForms.MaskCount((byte)instruction.Immediate, bits);
+        LoadRegister(instruction.Operand0Register, bits);
+        if (count == 0)
+        {
+            StoreRegisterFromStack(instruction.Operand0Register, bits);
+            return;
+        }
+
+        int rotate = count & (bits - 1);
+        if (rotate != 0)
+        {
+            il.Emit(OpCodes.Stloc, first);
+            il.Emit(OpCodes.Ldloc, first);
+            EmitInt(rotate);
+            il.Emit(left ? OpCodes.Shl : OpCodes.Shr_Un);
+            il.Emit(OpCodes.Ldloc, first);
+            EmitInt(bits - rotate);
+            il.Emit(left ? OpCodes.Shr_Un : OpCodes.Shl);
+            il.Emit(OpCodes.Or);
+            if (bits != 64)
+            {
+                il.Emit(OpCodes.Ldc_I8, (long)((1UL << bits) - 1));
+                il.Emit(OpCodes.And);
+            }
+        }
+
+        il.Emit(OpCodes.Stloc, second);
+        if (flagsNeeded)
+        {
+            // ROL: CF = the result's low bit, OF = its sign xor CF. ROR: CF = the sign, OF = the sign xor the bit below.
+            ResultBit(bits - 1);
+            if (left)
+            {
+                ResultBit(0);
+                il.Emit(OpCodes.Stloc, result);
+                il.Emit(OpCodes.Ldloc, result);
+                il.Emit(OpCodes.Xor);
+            }
+            else
+            {
+                il.Emit(OpCodes.Dup);
+                il.Emit(OpCodes.Stloc, result);
+                ResultBit(bits - 2);
+                il.Emit(OpCodes.Xor);
+            }
+
+            il.Emit(OpCodes.Stloc, first);
+            SetCarryAndOverflow();
+        }
+        else
+        {
+            knownFlags = null;
+        }
+
+        il.Emit(OpCodes.Ldloc, second);
+        StoreRegisterFromStack(instruction.Operand0Register, bits);
+    }
+
+    /// <summary>Pushes bit <paramref name="bit"/> of the second local as a ulong 0 or 1.</summary>
+    private void ResultBit(int bit)
+    {
+        il.Emit(OpCodes.Ldloc, second);
+        if (bit != 0)
+        {
+            EmitInt(bit);
+            il.Emit(OpCodes.Shr_Un);
+        }
+
+        il.Emit(OpCodes.Ldc_I8, 1L);
+        il.Emit(OpCodes.And);
+    }
+
+    /// <summary>
+    /// Cpu.SetCarryAndOverflow with CF in the result local and OF in the first: the other four flags stay as the record
+    /// before gives them. Over a logic or shift/IMUL record (AF clear, SF, ZF and PF from the result) the record becomes a
+    /// shift/IMUL record with the new CF and OF and the same result; over materialized flags the two RFLAGS bits change
+    /// (keeping only the defined bits, as the interpreter's materialization does); anything else is materialized by a call.
+    /// </summary>
+    private void SetCarryAndOverflow()
+    {
+        var rewrite = il.DefineLabel();
+        var materialized = il.DefineLabel();
+        var call = il.DefineLabel();
+        var done = il.DefineLabel();
+        if (knownFlags is { } known)
+        {
+            il.Emit(OpCodes.Br, known.Operation is FlagOperation.Logic or FlagOperation.ResultWithCarryOverflow ? rewrite : call);
+        }
+        else
+        {
+            StateAddress(LazyOpOffset);
+            il.Emit(OpCodes.Ldind_I4);
+            il.Emit(OpCodes.Dup);
+            EmitInt((int)FlagOperation.Logic);
+            il.Emit(OpCodes.Beq, rewrite);
+            il.Emit(OpCodes.Dup);
+            EmitInt((int)FlagOperation.ResultWithCarryOverflow);
+            il.Emit(OpCodes.Beq, rewrite);
+            il.Emit(OpCodes.Brfalse, materialized);
+            il.Emit(OpCodes.Br, call);
+        }
+
+        // Branches to rewrite left the operation on the stack: pop it on that path only when it was pushed.
+        il.MarkLabel(rewrite);
+        if (knownFlags is null)
+        {
+            il.Emit(OpCodes.Pop);
+        }
+
+        StateAddress(LazyOpOffset);
+        EmitInt((int)FlagOperation.ResultWithCarryOverflow);
+        il.Emit(OpCodes.Stind_I4);
+        StateAddress(LazySource1Offset);
+        il.Emit(OpCodes.Ldloc, result);
+        il.Emit(OpCodes.Stind_I8);
+        StateAddress(LazySource2Offset);
+        il.Emit(OpCodes.Ldloc, first);
+        il.Emit(OpCodes.Stind_I8);
+        il.Emit(OpCodes.Br, done);
+
+        il.MarkLabel(materialized);
+        StateAddress(RflagsOffset);
+        StateAddress(RflagsOffset);
+        il.Emit(OpCodes.Ldind_I8);
+        il.Emit(OpCodes.Ldc_I8, (long)(Cpu.DefinedFlagBits & ~(ulong)(RflagsBits.Carry | RflagsBits.Overflow)));
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Ldc_I8, (long)RflagsBits.Reserved1);
+        il.Emit(OpCodes.Or);
+        il.Emit(OpCodes.Ldloc, result);
+        il.Emit(OpCodes.Or);
+        il.Emit(OpCodes.Ldloc, first);
+        EmitInt(11);
+        il.Emit(OpCodes.Shl);
+        il.Emit(OpCodes.Or);
+        il.Emit(OpCodes.Stind_I8);
+        il.Emit(OpCodes.Br, done);
+
+        il.MarkLabel(call);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldloc, result);
+        il.Emit(OpCodes.Ldloc, first);
+        il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.SetCarryAndOverflow)));
+        il.MarkLabel(done);
+        knownFlags = null;
+    }
+
+    /// <summary>
+    /// SHL/SAL, SHR and SAR by CL (ShiftForms.RegisterForm with RegisterClCount): the count masked at run time; a masked
+    /// count of zero writes the register back and leaves the flags alone, any other sets the record as
+    /// <see cref="EmitShift"/> does (Shifts.ShiftLeft, ShiftRightLogical, ShiftRightArithmetic).
+    /// </summary>
+    private void EmitShiftByCount(in DecodedInstruction instruction, Shift shift, bool flagsNeeded)
+    {
+        int bits = instruction.OperandBits;
+        ulong mask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
+        var write = il.DefineLabel();
+        LoadRegister(1, 8);
+        il.Emit(OpCodes.Conv_I4);
+        EmitInt(bits == 64 ? 0x3F : 0x1F);
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Stloc, Count);
+        LoadRegister(instruction.Operand0Register, bits);
+        il.Emit(OpCodes.Stloc, first);
+        il.Emit(OpCodes.Ldloc, first);
+        il.Emit(OpCodes.Stloc, second);
+        il.Emit(OpCodes.Ldloc, Count);
+        il.Emit(OpCodes.Brfalse, write);
+        if (shift == Shift.RightArithmetic)
+        {
+            il.Emit(OpCodes.Ldloc, first);
+            EmitInt(64 - bits);
+            il.Emit(OpCodes.Shl);
+            EmitInt(64 - bits);
+            il.Emit(OpCodes.Shr);
+            il.Emit(OpCodes.Stloc, first);
+        }
+
+        il.Emit(OpCodes.Ldloc, first);
+        il.Emit(OpCodes.Ldloc, Count);
+        il.Emit(shift switch { Shift.Left => OpCodes.Shl, Shift.RightLogical => OpCodes.Shr_Un, _ => OpCodes.Shr });
+        if (shift != Shift.RightLogical && mask != ulong.MaxValue)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)mask);
+            il.Emit(OpCodes.And);
+        }
+
+        il.Emit(OpCodes.Stloc, second);
+        if (flagsNeeded)
+        {
+            StoreFlagOperation(FlagOperation.ResultWithCarryOverflow, bits);
+
+            // CF: the last bit shifted out (none when a left shift of an 8- or 16-bit operand moves everything out).
+            var carryDone = il.DefineLabel();
+            il.Emit(OpCodes.Ldc_I8, 0L);
+            il.Emit(OpCodes.Stloc, result);
+            if (shift == Shift.Left && bits < 32)
+            {
+                il.Emit(OpCodes.Ldloc, Count);
+                EmitInt(bits);
+                il.Emit(OpCodes.Bgt, carryDone);
+            }
+
+            il.Emit(OpCodes.Ldloc, first);
+            if (shift == Shift.Left)
+            {
+                EmitInt(bits);
+                il.Emit(OpCodes.Ldloc, Count);
+                il.Emit(OpCodes.Sub);
+            }
+            else
+            {
+                il.Emit(OpCodes.Ldloc, Count);
+                EmitInt(1);
+                il.Emit(OpCodes.Sub);
+            }
+
+            il.Emit(shift == Shift.RightArithmetic ? OpCodes.Shr : OpCodes.Shr_Un);
+            il.Emit(OpCodes.Ldc_I8, 1L);
+            il.Emit(OpCodes.And);
+            il.Emit(OpCodes.Stloc, result);
+            il.MarkLabel(carryDone);
+            StateAddress(LazySource1Offset);
+            il.Emit(OpCodes.Ldloc, result);
+            il.Emit(OpCodes.Stind_I8);
+
+            // OF: the result's sign differing from CF (SHL), the original sign (SHR), clear (SAR).
+            StateAddress(LazySource2Offset);
+            switch (shift)
+            {
+                case Shift.Left:
+                    il.Emit(OpCodes.Ldloc, second);
+                    EmitInt(bits - 1);
+                    il.Emit(OpCodes.Shr_Un);
+                    il.Emit(OpCodes.Ldc_I8, 1L);
+                    il.Emit(OpCodes.And);
+                    il.Emit(OpCodes.Ldloc, result);
+                    il.Emit(OpCodes.Xor);
+                    break;
+                case Shift.RightLogical:
+                    il.Emit(OpCodes.Ldloc, first);
+                    EmitInt(bits - 1);
+                    il.Emit(OpCodes.Shr_Un);
+                    il.Emit(OpCodes.Ldc_I8, 1L);
+                    il.Emit(OpCodes.And);
+                    break;
+                default:
+                    il.Emit(OpCodes.Ldc_I8, 0L);
+                    break;
+            }
+
+            il.Emit(OpCodes.Stind_I8);
+            StateAddress(LazyResultOffset);
+            il.Emit(OpCodes.Ldloc, second);
+            il.Emit(OpCodes.Stind_I8);
+        }
+
+        il.MarkLabel(write);
+        knownFlags = null;
+        il.Emit(OpCodes.Ldloc, second);
+        StoreRegisterFromStack(instruction.Operand0Register, bits);
+    }
+
+    private LocalBuilder? count;
+
+    /// <summary>An int local for a shift count read at run time, declared by the first block that needs it.</summary>
+    private LocalBuilder Count => count ??= il.DeclareLocal(typeof(int));
 
     /// <summary>
     /// Shifts.ShiftLeft, ShiftRightLogical and ShiftRightArithmetic with the count a constant: the result, and when
@@ -623,49 +901,86 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.Stind_I8);
         }
 
-        knownFlags = null;
+        knownFlags = flagsNeeded ? (FlagOperation.ResultWithCarryOverflow, bits) : null;
         il.Emit(OpCodes.Ldloc, second);
         StoreRegisterFromStack(instruction.Operand0Register, bits);
     }
 
     /// <summary>
-    /// IMUL r, r and IMUL r, r, imm of 16 or 32 bits (MultiplyDivide.MultiplyTruncating): the signed product fits in a
-    /// long, the result is its low part, and CF = OF = the product did not fit (Cpu.SetResultFlags). 64-bit products
-    /// need the high half and call the operation.
+    /// IMUL r, r/m and IMUL r, r/m, imm (MultiplyDivide.MultiplyTruncating): the operands sign-extended from their width,
+    /// the result the product's low part, CF = OF = the product did not fit (Cpu.SetResultFlags). A 16- or 32-bit product
+    /// fits in a long; a 64-bit one takes its high half from Math.BigMul, which RyuJIT compiles to one IMUL.
     /// </summary>
-    private void EmitMultiply(in DecodedInstruction instruction, bool immediate, bool flagsNeeded)
+    private void EmitMultiply(in DecodedInstruction instruction, TranslationKind kind, bool flagsNeeded, Label handler)
     {
         int bits = instruction.OperandBits;
-        var narrow = bits == 16 ? OpCodes.Conv_I2 : OpCodes.Conv_I4;
-        LoadRegister(immediate ? instruction.Operand1Register : instruction.Operand0Register, bits);
-        il.Emit(narrow);
-        il.Emit(OpCodes.Conv_I8);
-        if (immediate)
+
+        // The memory operand first, while the evaluation stack is empty (a TLB miss branches to the handler).
+        if (kind is TranslationKind.MultiplyLoad or TranslationKind.MultiplyLoadImmediate)
         {
-            il.Emit(OpCodes.Ldc_I8, bits == 16 ? (long)(short)instruction.Immediate : (long)(int)instruction.Immediate);
+            ReadMemory(in instruction, bits, handler);
+            il.Emit(OpCodes.Stloc, second);
+        }
+
+        switch (kind)
+        {
+            case TranslationKind.MultiplyRegister:
+                LoadSigned(instruction.Operand0Register, bits);
+                LoadSigned(instruction.Operand1Register, bits);
+                break;
+            case TranslationKind.MultiplyImmediate:
+                LoadSigned(instruction.Operand1Register, bits);
+                SignedImmediate(in instruction, bits);
+                break;
+            case TranslationKind.MultiplyLoad:
+                LoadSigned(instruction.Operand0Register, bits);
+                il.Emit(OpCodes.Ldloc, second);
+                SignExtend(bits);
+                break;
+            default:
+                il.Emit(OpCodes.Ldloc, second);
+                SignExtend(bits);
+                SignedImmediate(in instruction, bits);
+                break;
+        }
+
+        if (bits == 64)
+        {
+            // first = the high half, second = the low half (the result).
+            il.Emit(OpCodes.Ldloca, Low);
+            il.Emit(OpCodes.Call, BigMul);
+            il.Emit(OpCodes.Stloc, first);
+            il.Emit(OpCodes.Ldloc, Low);
+            il.Emit(OpCodes.Stloc, second);
         }
         else
         {
-            LoadRegister(instruction.Operand1Register, bits);
-            il.Emit(narrow);
-            il.Emit(OpCodes.Conv_I8);
+            il.Emit(OpCodes.Mul);
+            il.Emit(OpCodes.Stloc, first);
+            il.Emit(OpCodes.Ldloc, first);
+            il.Emit(OpCodes.Ldc_I8, bits == 16 ? 0xFFFFL : 0xFFFF_FFFFL);
+            il.Emit(OpCodes.And);
+            il.Emit(OpCodes.Stloc, second);
         }
 
-        il.Emit(OpCodes.Mul);
-        il.Emit(OpCodes.Stloc, first);
-        il.Emit(OpCodes.Ldloc, first);
-        il.Emit(OpCodes.Ldc_I8, bits == 16 ? 0xFFFFL : 0xFFFF_FFFFL);
-        il.Emit(OpCodes.And);
-        il.Emit(OpCodes.Stloc, second);
         if (flagsNeeded)
         {
             StoreFlagOperation(FlagOperation.ResultWithCarryOverflow, bits);
 
-            // Did not fit: the product differs from its low part sign-extended.
+            // Did not fit: the high half is not the low half's sign, or the product differs from its low part sign-extended.
             il.Emit(OpCodes.Ldloc, first);
-            il.Emit(OpCodes.Ldloc, first);
-            il.Emit(narrow);
-            il.Emit(OpCodes.Conv_I8);
+            if (bits == 64)
+            {
+                il.Emit(OpCodes.Ldloc, second);
+                EmitInt(63);
+                il.Emit(OpCodes.Shr);
+            }
+            else
+            {
+                il.Emit(OpCodes.Ldloc, first);
+                SignExtend(bits);
+            }
+
             il.Emit(OpCodes.Ceq);
             Not();
             il.Emit(OpCodes.Conv_U8);
@@ -681,22 +996,73 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.Stind_I8);
         }
 
-        knownFlags = null;
+        knownFlags = flagsNeeded ? (FlagOperation.ResultWithCarryOverflow, bits) : null;
         il.Emit(OpCodes.Ldloc, second);
         StoreRegisterFromStack(instruction.Operand0Register, bits);
     }
+
+    private static readonly MethodInfo BigMul = typeof(Math).GetMethod(nameof(Math.BigMul), [typeof(long), typeof(long), typeof(long).MakeByRefType()])!;
+
+    private LocalBuilder? low;
+
+    /// <summary>A long local for the low half of a 64-bit product, declared by the first block that needs it.</summary>
+    private LocalBuilder Low => low ??= il.DeclareLocal(typeof(long));
+
+    private void LoadSigned(int register, int bits)
+    {
+        LoadRegister(register, bits);
+        SignExtend(bits);
+    }
+
+    /// <summary>Sign-extends the value of <paramref name="bits"/> on the stack to 64 bits (WidthMath.SignExtend).</summary>
+    private void SignExtend(int bits)
+    {
+        if (bits != 64)
+        {
+            il.Emit(bits switch { 8 => OpCodes.Conv_I1, 16 => OpCodes.Conv_I2, _ => OpCodes.Conv_I4 });
+            il.Emit(OpCodes.Conv_I8);
+        }
+    }
+
+    /// <summary>The immediate as MultiplyTruncating takes it: sign-extended from the operand width.</summary>
+    private void SignedImmediate(in DecodedInstruction instruction, int bits) =>
+        il.Emit(OpCodes.Ldc_I8, bits switch
+        {
+            16 => (long)(short)instruction.Immediate,
+            32 => (long)(int)instruction.Immediate,
+            _ => (long)instruction.Immediate,
+        });
 
     private static bool Writes(AluOperation operation) => operation is not (AluOperation.Cmp or AluOperation.Test);
 
     /// <summary>The result and, when needed, the lazy flag record, exactly as Cpu.SetLazyFlags stores it.</summary>
     private void Binary(AluOperation operation, int bits, bool flagsNeeded)
     {
+        bool carryIn = operation is AluOperation.Adc or AluOperation.Sbb;
+        if (carryIn)
+        {
+            CarryFlag();
+            il.Emit(OpCodes.Stloc, Carry);
+        }
+
         il.Emit(OpCodes.Ldloc, first);
         il.Emit(OpCodes.Ldloc, second);
         FlagOperation flags;
         switch (operation)
         {
             case AluOperation.Add: il.Emit(OpCodes.Add); flags = FlagOperation.Add; break;
+            case AluOperation.Adc:
+                il.Emit(OpCodes.Add);
+                il.Emit(OpCodes.Ldloc, Carry);
+                il.Emit(OpCodes.Add);
+                flags = FlagOperation.Adc;
+                break;
+            case AluOperation.Sbb:
+                il.Emit(OpCodes.Sub);
+                il.Emit(OpCodes.Ldloc, Carry);
+                il.Emit(OpCodes.Sub);
+                flags = FlagOperation.Sbb;
+                break;
             case AluOperation.Or: il.Emit(OpCodes.Or); flags = FlagOperation.Logic; break;
             case AluOperation.And or AluOperation.Test: il.Emit(OpCodes.And); flags = FlagOperation.Logic; break;
             case AluOperation.Xor: il.Emit(OpCodes.Xor); flags = FlagOperation.Logic; break;
@@ -710,6 +1076,21 @@ internal sealed unsafe class BlockEmitter
             return;
         }
 
+        if (carryIn)
+        {
+            // Cpu.SetCarryIn: the carry that went in, for CF and OF of the record.
+            StateAddress(RflagsOffset);
+            StateAddress(RflagsOffset);
+            il.Emit(OpCodes.Ldind_I8);
+            il.Emit(OpCodes.Ldc_I8, (long)~Cpu.CarryInBit);
+            il.Emit(OpCodes.And);
+            il.Emit(OpCodes.Ldloc, Carry);
+            EmitInt(63);
+            il.Emit(OpCodes.Shl);
+            il.Emit(OpCodes.Or);
+            il.Emit(OpCodes.Stind_I8);
+        }
+
         StoreFlagOperation(flags, bits);
         StateAddress(LazySource1Offset);
         il.Emit(OpCodes.Ldloc, first);
@@ -721,6 +1102,121 @@ internal sealed unsafe class BlockEmitter
         il.Emit(OpCodes.Ldloc, result);
         il.Emit(OpCodes.Stind_I8);
         knownFlags = (flags, bits);
+    }
+
+    private LocalBuilder? carry;
+
+    /// <summary>A ulong local for ADC and SBB's carry in, declared by the first block that needs it.</summary>
+    private LocalBuilder Carry => carry ??= il.DeclareLocal(typeof(ulong));
+
+    /// <summary>
+    /// Pushes CF of the lazy flag record (Cpu.CarryFlag) as a ulong 0 or 1. A record an inline instruction of this block
+    /// wrote is read directly; otherwise the record's operation is switched on at run time, every operation inline.
+    /// </summary>
+    private void CarryFlag()
+    {
+        if (knownFlags is { } known)
+        {
+            ulong mask = known.Bits == 64 ? ulong.MaxValue : (1UL << known.Bits) - 1;
+            CarryOf(known.Operation, offset => LazyField(offset, mask, 0));
+            return;
+        }
+
+        // FlagOperation's values run from 0 without gaps, so they index the switch's targets.
+        FlagOperation[] operations = Enum.GetValues<FlagOperation>();
+        var labels = new Label[operations.Length];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            labels[i] = il.DefineLabel();
+        }
+
+        var done = il.DefineLabel();
+        StateAddress(LazyOpOffset);
+        il.Emit(OpCodes.Ldind_I4);
+        il.Emit(OpCodes.Switch, labels);
+        il.Emit(OpCodes.Br, labels[0]);
+        for (int i = 0; i < operations.Length; i++)
+        {
+            // Operands shifted left by 64 - width compare as their masked values do.
+            il.MarkLabel(labels[i]);
+            CarryOf(operations[i], WidthAligned);
+            if (i != operations.Length - 1)
+            {
+                il.Emit(OpCodes.Br, done);
+            }
+        }
+
+        il.MarkLabel(done);
+    }
+
+    /// <summary>Pushes CF as a ulong 0 or 1 from a record of <paramref name="operation"/>, its fields pushed by <paramref name="field"/> comparable.</summary>
+    private void CarryOf(FlagOperation operation, Action<int> field)
+    {
+        switch (operation)
+        {
+            case FlagOperation.None:
+                StateAddress(RflagsOffset);
+                il.Emit(OpCodes.Ldind_I8);
+                il.Emit(OpCodes.Ldc_I8, (long)RflagsBits.Carry);
+                il.Emit(OpCodes.And);
+                return;
+            case FlagOperation.Add or FlagOperation.Sub:
+                CarryCompare(operation == FlagOperation.Add, field);
+                il.Emit(OpCodes.Conv_U8);
+                return;
+            case FlagOperation.Adc or FlagOperation.Sbb:
+                // With a carry in, an equal compare also carries (Cpu.CarryFlag).
+                CarryCompare(operation == FlagOperation.Adc, field);
+                StateAddress(RflagsOffset);
+                il.Emit(OpCodes.Ldind_I8);
+                EmitInt(63);
+                il.Emit(OpCodes.Shr_Un);
+                il.Emit(OpCodes.Conv_I4);
+                CarryCompare(operation == FlagOperation.Adc, field, equal: true);
+                il.Emit(OpCodes.And);
+                il.Emit(OpCodes.Or);
+                il.Emit(OpCodes.Conv_U8);
+                return;
+            case FlagOperation.Inc or FlagOperation.Dec:
+                NonZero(LazySource2Offset);
+                return;
+            case FlagOperation.ResultWithCarryOverflow:
+                NonZero(LazySource1Offset);
+                return;
+            default:
+                il.Emit(OpCodes.Ldc_I8, 0L);
+                return;
+        }
+    }
+
+    /// <summary>Pushes result &lt; source1 (an addition) or source1 &lt; source2 (a subtraction), unsigned, or their equality.</summary>
+    private void CarryCompare(bool addition, Action<int> field, bool equal = false)
+    {
+        field(addition ? LazyResultOffset : LazySource1Offset);
+        field(addition ? LazySource1Offset : LazySource2Offset);
+        il.Emit(equal ? OpCodes.Ceq : OpCodes.Clt_Un);
+    }
+
+    /// <summary>Pushes the lazy record's field at <paramref name="offset"/> shifted left by 64 - LazyBits.</summary>
+    private void WidthAligned(int offset)
+    {
+        StateAddress(offset);
+        il.Emit(OpCodes.Ldind_I8);
+        EmitInt(64);
+        StateAddress(LazyBitsOffset);
+        il.Emit(OpCodes.Ldind_I4);
+        il.Emit(OpCodes.Sub);
+        il.Emit(OpCodes.Shl);
+    }
+
+    /// <summary>Pushes 1UL when the lazy record's field at <paramref name="offset"/> is not zero, else 0UL.</summary>
+    private void NonZero(int offset)
+    {
+        StateAddress(offset);
+        il.Emit(OpCodes.Ldind_I8);
+        il.Emit(OpCodes.Ldc_I8, 0L);
+        il.Emit(OpCodes.Cgt_Un);
+        il.Emit(OpCodes.Conv_U8);
     }
 
     /// <summary>
@@ -760,6 +1256,20 @@ internal sealed unsafe class BlockEmitter
                 case 0xD: il.Emit(OpCodes.Clt); Not(); break;
                 case 0xE: il.Emit(OpCodes.Cgt); Not(); break;
                 default: il.Emit(OpCodes.Cgt); break;
+            }
+
+            return true;
+        }
+
+        // INC and DEC carry CF in their record (Cpu.SetIncDecFlags); shifts and IMUL record CF and OF explicitly.
+        bool explicitFlags = operation == FlagOperation.ResultWithCarryOverflow;
+        if ((operation is FlagOperation.Inc or FlagOperation.Dec && code is 2 or 3) || (explicitFlags && code is 0 or 1 or 2 or 3))
+        {
+            NonZero(explicitFlags && code is 2 or 3 ? LazySource1Offset : LazySource2Offset);
+            il.Emit(OpCodes.Conv_I4);
+            if ((code & 1) != 0)
+            {
+                Not();
             }
 
             return true;

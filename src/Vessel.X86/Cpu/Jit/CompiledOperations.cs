@@ -13,15 +13,9 @@ internal static unsafe class CompiledOperations
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static bool Condition(Cpu cpu, int code) => cpu.Condition(code);
 
-    /// <summary>INC and DEC's flag record, CF carried over from the record before (Cpu.SetIncDecFlags).</summary>
+    /// <summary>ROL and ROR's CF and OF over a flag record the compiled code cannot rewrite inline (Cpu.SetCarryAndOverflow).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void IncrementDecrementFlags(Cpu cpu, bool increment, int bits, ulong value, ulong result) =>
-        cpu.SetIncDecFlags(increment, bits, value, result);
-
-    /// <summary>IMUL r, r and IMUL r, r, imm: the truncated product and its flags (MultiplyDivide.MultiplyTruncating).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static ulong Multiply(Cpu cpu, ulong first, ulong second, int bits) =>
-        Execution.MultiplyDivide.MultiplyTruncating(cpu, first, second, bits);
+    public static void SetCarryAndOverflow(Cpu cpu, ulong carry, ulong overflow) => cpu.SetCarryAndOverflow(carry != 0, overflow != 0);
 
     /// <summary>Shifts and rotates of a register by an immediate (ShiftForms.RegisterForm with ImmediateCount), the count masked at compile time.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -49,6 +49,8 @@ internal static unsafe class HandlerRecognizer
         AddBinary<XorOperation>(known, AluOperation.Xor);
         AddBinary<CmpOperation>(known, AluOperation.Cmp);
         AddBinary<TestOperation>(known, AluOperation.Test);
+        AddBinary<AdcOperation>(known, AluOperation.Adc);
+        AddBinary<SbbOperation>(known, AluOperation.Sbb);
         AddShifts(known);
         return known;
     }
@@ -70,7 +72,7 @@ internal static unsafe class HandlerRecognizer
         return probe.MethodHandle.GetFunctionPointer() == (nint)(delegate*<Cpu, DecodedInstruction*, void>)&Arithmetic.RegisterRegister<AddOperation>;
     }
 
-    /// <summary>Handlers private to their families (MOVZX/MOVSX, CMOVcc, SETcc, IMUL r, r, indirect JMP and CALL), found by name.</summary>
+    /// <summary>Handlers private to their families (MOVZX/MOVSX, CMOVcc, SETcc, IMUL r, r/m, indirect JMP and CALL), found by name.</summary>
     private static void AddReflected(Dictionary<nint, Translation> known)
     {
         if (!EntryPointsAreStable())
@@ -105,14 +107,17 @@ internal static unsafe class HandlerRecognizer
         Add(typeof(DataTransfer), "ConditionalMoveRegister", null, new(TranslationKind.ConditionalMove));
         Add(typeof(DataTransfer), "SetConditionRegister", null, new(TranslationKind.SetCondition));
         Add(typeof(MultiplyDivide), "TwoOperandRegister", null, new(TranslationKind.MultiplyRegister));
+        Add(typeof(MultiplyDivide), "TwoOperandMemory", null, new(TranslationKind.MultiplyLoad));
+        Add(typeof(MultiplyDivide), "ThreeOperandMemory", null, new(TranslationKind.MultiplyLoadImmediate));
         Add(typeof(ControlFlow), "JumpIndirectRegister", null, new(TranslationKind.JumpIndirectRegister));
         Add(typeof(ControlFlow), "CallIndirectRegister", null, new(TranslationKind.CallIndirectRegister));
     }
 
     /// <summary>
-    /// The shift and rotate operations are private to their families, so their register-by-immediate handlers are
-    /// found by reflection. A reflected method's entry point is the address the decoder stored only if the runtime
-    /// hands out one stable address per method, which is checked here first on a handler whose address is known.
+    /// The shift and rotate operations are private to their families, so their register-by-immediate handlers (and
+    /// the shifts' register-by-CL ones) are found by reflection. A reflected method's entry point is the address the
+    /// decoder stored only if the runtime hands out one stable address per method, which is checked here first on a
+    /// handler whose address is known.
     /// </summary>
     private static void AddShifts(Dictionary<nint, Translation> known)
     {
@@ -130,6 +135,11 @@ internal static unsafe class HandlerRecognizer
                 {
                     var handler = registerForm.MakeGenericMethod(operation, typeof(ImmediateCount));
                     known[handler.MethodHandle.GetFunctionPointer()] = new(TranslationKind.ShiftImmediate, OperationType: operation);
+                    if (operation.Name is "ShiftLeft" or "ShiftRightLogical" or "ShiftRightArithmetic")
+                    {
+                        var byCount = registerForm.MakeGenericMethod(operation, typeof(RegisterClCount));
+                        known[byCount.MethodHandle.GetFunctionPointer()] = new(TranslationKind.ShiftCount, OperationType: operation);
+                    }
                 }
             }
         }

@@ -42,9 +42,18 @@ internal enum TranslationKind
     Return,
     ShiftImmediate,
 
+    /// <summary>SHL/SAL, SHR and SAR of a register by CL.</summary>
+    ShiftCount,
+
     /// <summary>IMUL r, r.</summary>
     MultiplyRegister,
 
     /// <summary>IMUL r, r, imm.</summary>
     MultiplyImmediate,
+
+    /// <summary>IMUL r, m.</summary>
+    MultiplyLoad,
+
+    /// <summary>IMUL r, m, imm.</summary>
+    MultiplyLoadImmediate,
 }
