@@ -826,6 +826,10 @@ public sealed class LocalApic : IInterruptController, IModelSpecificRegisterExte
 
         if (index == LvtTimerIndex)
         {
+            // A deadline already passed fired under the old entry, as it would have in hardware, even if the host timer
+            // has not come round to it yet: else a one-shot count that ran out before a switch to periodic mode would be
+            // taken as a period and start again (kvm-unit-tests' x2apic "stay at zero" check, on a loaded host).
+            ExpireTimerIfDue(cpu.Clock.GetTimestamp());
             var oldMode = CurrentTimerMode;
             lvt[index] = entry;
             var newMode = CurrentTimerMode;

@@ -134,6 +134,29 @@ public class LocalApicTests
     }
 
     [Fact]
+    public void A_one_shot_count_that_ran_out_stays_at_zero_when_the_timer_turns_periodic()
+    {
+        using var machine = new ApicTestMachine(1);
+        var apic = machine.Apic(0);
+        apic.WriteRegister(Svr, 0x1FF);
+        apic.WriteRegister(0x3E0, 0xB);
+        apic.WriteRegister(0x320, 0x41);
+        apic.WriteRegister(0x380, 1);
+        long deadline = apic.NextDeadline;
+        while (Stopwatch.GetTimestamp() <= deadline)
+        {
+            Thread.SpinWait(100);
+        }
+
+        // Whether or not the host timer has taken the expiry yet, it happened before the mode changed.
+        apic.WriteRegister(0x320, 0x20041);
+
+        Assert.True(apic.RequestPending(0x41));
+        Assert.Equal(0u, apic.ReadRegister(0x390));
+        Assert.Equal(long.MaxValue, apic.NextDeadline);
+    }
+
+    [Fact]
     public void A_masked_timer_counts_without_interrupting()
     {
         using var machine = new ApicTestMachine(1);
