@@ -29,8 +29,8 @@ public static class ShellLoopComparison
         var results = new List<(string Name, List<double> Real, List<double> Host)>();
         foreach (string jit in new[] { "off", "on" })
         {
-            results.Add(Measure($"vessel --accel software --jit {jit}", "dotnet", [vesselCli, "run", "--kernel", images.BzImagePath,
-                "--initrd", images.InitramfsPath, "--cmdline", CommandLine, "--memory", "256M", "--cpus", "1", "--accel", "software", "--jit", jit],
+            results.Add(Measure($"vessel --accel software --jit {jit}", "dotnet", [vesselCli, "run", "--accel", "software", "--jit", jit,
+                "--kernel", images.BzImagePath, "--initrd", images.InitramfsPath, "--cmdline", CommandLine, "--memory", "256M", "--cpus", "1"],
                 command, rounds));
         }
 

@@ -39,7 +39,7 @@ public static class SieveComparison
         foreach (string jit in new[] { "off", "on" })
         {
             runners.Add(($"vessel --accel software --jit {jit}", "dotnet",
-                [vesselCli, "run", "--kernel", sieve, "--accel", "software", "--cpus", "1", "--jit", jit]));
+                [vesselCli, "run", "--accel", "software", "--jit", jit, "--cpus", "1", "--kernel", sieve]));
         }
 
         if (qemu != null)
