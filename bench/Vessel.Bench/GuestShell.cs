@@ -53,18 +53,19 @@ internal sealed class GuestShell : IDisposable
 
     /// <summary>
     /// Runs <paramref name="command"/> (no single quotes) in a child shell under busybox's <c>time -p</c> and returns its
-    /// real, user and system seconds as the guest's clock measures them, and the host's wall seconds from typing the line
-    /// to its end marker (a check on the guest's clock; it includes the console and the shell's own start).
+    /// real, user and system seconds as the guest's clock measures them, and the host's wall seconds between the markers
+    /// printed just before and after it (a check on the guest's clock, which can lose time: it includes the child shell's
+    /// start and the console's latency, a few milliseconds).
     /// </summary>
     public (double Real, double User, double System, double Host) Time(string command)
     {
         commandNumber++;
-        var host = Stopwatch.StartNew();
         // The markers are split by quotes so the shell's echo of the typed line does not match them.
         process.StandardInput.Write(
             $"echo '@@''begin-{commandNumber}'; time -p sh -c '{command}' 2>&1 | sed -n 's/^real //p; s/^user //p; s/^sys //p'; echo '@@''end-{commandNumber}'\n");
         process.StandardInput.Flush();
         ReadUntil($"@@begin-{commandNumber}\r\n");
+        var host = Stopwatch.StartNew();
         string printed = ReadUntil($"@@end-{commandNumber}");
         host.Stop();
         // The kernel's own console messages (clocksource changes a few seconds after boot) can land among the lines.
@@ -78,6 +79,16 @@ internal sealed class GuestShell : IDisposable
         }
 
         return (seconds[0], seconds[1], seconds[2], host.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Runs <paramref name="command"/> in the guest's shell and returns what it printed, trimmed.</summary>
+    public string Run(string command)
+    {
+        commandNumber++;
+        process.StandardInput.Write($"echo '@@''begin-{commandNumber}'; {command}; echo '@@''end-{commandNumber}'\n");
+        process.StandardInput.Flush();
+        ReadUntil($"@@begin-{commandNumber}\r\n");
+        return ReadUntil($"@@end-{commandNumber}").Trim();
     }
 
     /// <summary>Asks the guest to power off and waits for the VMM to exit (killing it after a minute).</summary>
