@@ -15,6 +15,7 @@ pc-testdev, isa-debug-exit at 0xf4 and pci-testdev). Output: one tab-separated l
 (name, result, FAIL lines, SKIP lines, seconds, summary), results read from the isa-debug-exit status:
 1 pass, 3 fail, 77 skip, 124 timeout, anything else a crash. With --runner both, each section runs under Vessel and
 then under QEMU, so the two times are taken under the same load; --format markdown prints docs/compatibility.md's rows.
+The environment passes through to the VMM: VESSEL_JIT=off|on|always chooses Vessel's compiling-tier mode (docs/cpu.md).
 """
 
 import argparse

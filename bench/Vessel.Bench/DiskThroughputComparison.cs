@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Vessel.Vmm.Images;
 
 namespace Vessel.Bench;
@@ -25,14 +23,8 @@ public static class DiskThroughputComparison
     {
         var images = GuestImages.TryLoad(out string missing)
             ?? throw new InvalidOperationException($"guest images are not cached ({missing}); run scripts/guest-images.sh first");
-        string vesselCli = Path.Combine(FindRepository(), ".vessel-build", "cli", "vessel.dll");
-        if (!File.Exists(vesselCli))
-        {
-            throw new InvalidOperationException($"{vesselCli} is missing: run ./vessel --help once to build the CLI in Release");
-        }
-
-        string? qemu = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':')
-            .Select(directory => Path.Combine(directory, "qemu-system-x86_64")).FirstOrDefault(File.Exists);
+        string vesselCli = BenchEnvironment.RequireVesselCli();
+        string? qemu = BenchEnvironment.FindQemu();
         string work = Directory.CreateTempSubdirectory("vessel-disk-bench.").FullName;
         try
         {
@@ -42,7 +34,7 @@ public static class DiskThroughputComparison
                 "--cmdline", CommandLine, "--memory", "256M", "--cpus", "1", "--accel", "software", "--disk", $"path={vesselDisk},format=raw"], rounds));
             if (qemu == null)
             {
-                Console.WriteLine("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86): no side-by-side figure");
+                Console.WriteLine(BenchEnvironment.QemuMissing);
                 return 0;
             }
 
@@ -84,98 +76,16 @@ public static class DiskThroughputComparison
     /// <summary>Boots, waits for the shell, runs the rounds with busybox's <c>time -p</c>, powers off.</summary>
     private static (List<double> Write, List<double> Read) Measure(string program, string[] arguments, int rounds)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (string argument in arguments)
+        using var shell = GuestShell.Boot(program, arguments);
+        var write = new List<double>();
+        var read = new List<double>();
+        for (int round = 0; round < rounds; round++)
         {
-            start.ArgumentList.Add(argument);
+            write.Add(shell.Time(WriteCommand).Real);
+            read.Add(shell.Time(ReadCommand).Real);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {program}");
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        var console = new ConsoleReader(process.StandardOutput);
-        try
-        {
-            console.WaitFor(GuestImages.UserspaceMarker);
-            console.WaitFor("# ");
-            int number = 0;
-            double Time(string command)
-            {
-                number++;
-                process.StandardInput.Write($"echo '@@''begin-{number}'; time -p sh -c '{command}' 2>&1 | sed -n 's/^real //p'; echo '@@''end-{number}'\n");
-                process.StandardInput.Flush();
-                console.WaitFor($"@@begin-{number}\r\n");
-                string output = console.ReadUntil($"@@end-{number}").Trim();
-                return double.Parse(output, CultureInfo.InvariantCulture);
-            }
-
-            var write = new List<double>();
-            var read = new List<double>();
-            for (int round = 0; round < rounds; round++)
-            {
-                write.Add(Time(WriteCommand));
-                read.Add(Time(ReadCommand));
-            }
-
-            process.StandardInput.Write("poweroff\n");
-            process.StandardInput.Flush();
-            process.WaitForExit(60_000);
-            return (write, read);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit();
-            }
-        }
-    }
-
-    private static string FindRepository()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory != null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Vessel.slnx")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("run the benchmark from inside the Vessel repository");
-    }
-
-    /// <summary>The guest console as text, read one character at a time so nothing past a marker is lost.</summary>
-    private sealed class ConsoleReader(StreamReader reader)
-    {
-        private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(10);
-        private readonly StringBuilder pending = new();
-
-        public void WaitFor(string text) => ReadUntil(text);
-
-        /// <summary>Returns what came before <paramref name="text"/> and consumes both.</summary>
-        public string ReadUntil(string text)
-        {
-            var clock = Stopwatch.StartNew();
-            pending.Clear();
-            while (clock.Elapsed < Deadline)
-            {
-                int next = reader.Read();
-                if (next < 0)
-                {
-                    throw new InvalidOperationException($"the VMM ended before '{text}': ...{Tail()}");
-                }
-
-                pending.Append((char)next);
-                if (pending.Length >= text.Length && pending.ToString(pending.Length - text.Length, text.Length) == text)
-                {
-                    return pending.ToString(0, pending.Length - text.Length);
-                }
-            }
-
-            throw new TimeoutException($"'{text}' did not appear within {Deadline}: ...{Tail()}");
-        }
-
-        private string Tail() => pending.Length > 2000 ? pending.ToString(pending.Length - 2000, 2000) : pending.ToString();
+        shell.PowerOff();
+        return (write, read);
     }
 }
