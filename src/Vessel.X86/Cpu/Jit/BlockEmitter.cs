@@ -512,6 +512,42 @@ internal sealed unsafe class BlockEmitter
     public void SetNextRip(uint endOffset) => SetRip(endOffset, ulong.MaxValue);
 
 
+    /// <summary>
+    /// The shift's flag record after CF (in <c>result</c>, stored by the caller): OF, the result's sign differing from CF
+    /// (SHL), the original sign (SHR) or clear (SAR), and the result (<c>second</c>); <c>first</c> holds the operand.
+    /// </summary>
+    private void StoreShiftOverflowAndResult(Shift shift, int bits)
+    {
+        StateAddress(LazySource2Offset);
+        switch (shift)
+        {
+            case Shift.Left:
+                il.Emit(OpCodes.Ldloc, second);
+                EmitInt(bits - 1);
+                il.Emit(OpCodes.Shr_Un);
+                il.Emit(OpCodes.Ldc_I8, 1L);
+                il.Emit(OpCodes.And);
+                il.Emit(OpCodes.Ldloc, result);
+                il.Emit(OpCodes.Xor);
+                break;
+            case Shift.RightLogical:
+                il.Emit(OpCodes.Ldloc, first);
+                EmitInt(bits - 1);
+                il.Emit(OpCodes.Shr_Un);
+                il.Emit(OpCodes.Ldc_I8, 1L);
+                il.Emit(OpCodes.And);
+                break;
+            default:
+                il.Emit(OpCodes.Ldc_I8, 0L);
+                break;
+        }
+
+        il.Emit(OpCodes.Stind_I8);
+        StateAddress(LazyResultOffset);
+        il.Emit(OpCodes.Ldloc, second);
+        il.Emit(OpCodes.Stind_I8);
+    }
+
     private enum Shift
     {
         None,
@@ -766,35 +802,7 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.Ldloc, result);
             il.Emit(OpCodes.Stind_I8);
 
-            // OF: the result's sign differing from CF (SHL), the original sign (SHR), clear (SAR).
-            StateAddress(LazySource2Offset);
-            switch (shift)
-            {
-                case Shift.Left:
-                    il.Emit(OpCodes.Ldloc, second);
-                    EmitInt(bits - 1);
-                    il.Emit(OpCodes.Shr_Un);
-                    il.Emit(OpCodes.Ldc_I8, 1L);
-                    il.Emit(OpCodes.And);
-                    il.Emit(OpCodes.Ldloc, result);
-                    il.Emit(OpCodes.Xor);
-                    break;
-                case Shift.RightLogical:
-                    il.Emit(OpCodes.Ldloc, first);
-                    EmitInt(bits - 1);
-                    il.Emit(OpCodes.Shr_Un);
-                    il.Emit(OpCodes.Ldc_I8, 1L);
-                    il.Emit(OpCodes.And);
-                    break;
-                default:
-                    il.Emit(OpCodes.Ldc_I8, 0L);
-                    break;
-            }
-
-            il.Emit(OpCodes.Stind_I8);
-            StateAddress(LazyResultOffset);
-            il.Emit(OpCodes.Ldloc, second);
-            il.Emit(OpCodes.Stind_I8);
+            StoreShiftOverflowAndResult(shift, bits);
         }
 
         il.MarkLabel(write);
@@ -870,35 +878,7 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.Ldloc, result);
             il.Emit(OpCodes.Stind_I8);
 
-            // OF: the result's sign differing from CF (SHL), the original sign (SHR), clear (SAR).
-            StateAddress(LazySource2Offset);
-            switch (shift)
-            {
-                case Shift.Left:
-                    il.Emit(OpCodes.Ldloc, second);
-                    EmitInt(bits - 1);
-                    il.Emit(OpCodes.Shr_Un);
-                    il.Emit(OpCodes.Ldc_I8, 1L);
-                    il.Emit(OpCodes.And);
-                    il.Emit(OpCodes.Ldloc, result);
-                    il.Emit(OpCodes.Xor);
-                    break;
-                case Shift.RightLogical:
-                    il.Emit(OpCodes.Ldloc, first);
-                    EmitInt(bits - 1);
-                    il.Emit(OpCodes.Shr_Un);
-                    il.Emit(OpCodes.Ldc_I8, 1L);
-                    il.Emit(OpCodes.And);
-                    break;
-                default:
-                    il.Emit(OpCodes.Ldc_I8, 0L);
-                    break;
-            }
-
-            il.Emit(OpCodes.Stind_I8);
-            StateAddress(LazyResultOffset);
-            il.Emit(OpCodes.Ldloc, second);
-            il.Emit(OpCodes.Stind_I8);
+            StoreShiftOverflowAndResult(shift, bits);
         }
 
         knownFlags = flagsNeeded ? (FlagOperation.ResultWithCarryOverflow, bits) : null;
