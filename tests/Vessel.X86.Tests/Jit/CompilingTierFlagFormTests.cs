@@ -17,213 +17,140 @@ public class CompilingTierFlagFormTests
     [MemberData(nameof(Seeds))]
     public void Inc_and_dec_carry_the_carry_flag_of_every_kind_of_producer_before_them(int seed)
     {
-        using var pair = new TierPair((a, _) =>
+        using var pair = RandomPair(seed, 160, (a, random) =>
         {
-            var random = new Random(seed);
-            a.mov(rdi, LongModeGuest.DataAddress);
-            a.xor(r12d, r12d);
-            for (int i = 0; i < 160; i++)
-            {
-                LoadRandom(a, random);
-                EmitProducer(a, random, random.Next(Producers));
-                if (random.Next(2) == 0)
-                {
-                    // A jump ends the block, so the INC/DEC reads a record it did not see written.
-                    var next = a.CreateLabel();
-                    a.jmp(next);
-                    a.Label(ref next);
-                }
+            EmitProducerInThisOrTheBlockBefore(a, random);
 
-                EmitIncDec(a, random);
+            EmitIncDec(a, random);
 
-                // CF (and the rest) into R12, so a wrong carry shows in a register as well as in RFLAGS.
-                a.adc(r12, rcx);
-                a.rcl(r12, 1);
-            }
-
-            LongModeGuest.EmitExit(a, 7);
+            // CF (and the rest) into R12, so a wrong carry shows in a register as well as in RFLAGS.
+            a.adc(r12, rcx);
+            a.rcl(r12, 1);
         });
 
-        pair.RunToExit();
-
-        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
-        Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+        RunAndCompare(pair);
     }
 
     [Theory]
     [MemberData(nameof(Seeds))]
     public void Adc_and_sbb_of_every_form_take_the_carry_of_every_kind_of_producer(int seed)
     {
-        using var pair = new TierPair((a, _) =>
+        using var pair = RandomPair(seed, 200, (a, random) =>
         {
-            var random = new Random(seed);
-            a.mov(rdi, LongModeGuest.DataAddress);
-            a.xor(r12d, r12d);
-            for (int i = 0; i < 200; i++)
+            int offset = random.Next(0, 256) * 8;
+            a.mov(__qword_ptr[rdi + offset], rdx);
+            EmitProducerInThisOrTheBlockBefore(a, random);
+
+            int immediate = (int)RandomValue(random);
+            bool add = random.Next(2) == 0;
+            switch (random.Next(8))
             {
-                LoadRandom(a, random);
-                int offset = random.Next(0, 256) * 8;
-                a.mov(__qword_ptr[rdi + offset], rdx);
-                EmitProducer(a, random, random.Next(Producers));
-                if (random.Next(2) == 0)
-                {
-                    var next = a.CreateLabel();
-                    a.jmp(next);
-                    a.Label(ref next);
-                }
-
-                int immediate = (int)RandomValue(random);
-                bool add = random.Next(2) == 0;
-                switch (random.Next(8))
-                {
-                    case 0: if (add) { a.adc(rcx, rbx); } else { a.sbb(rcx, rbx); } break;
-                    case 1: if (add) { a.adc(ecx, immediate); } else { a.sbb(ecx, immediate); } break;
-                    case 2: if (add) { a.adc(cx, bx); } else { a.sbb(cx, bx); } break;
-                    case 3: if (add) { a.adc(cl, bh); } else { a.sbb(cl, bh); } break;
-                    case 4: if (add) { a.adc(rcx, __qword_ptr[rdi + offset]); } else { a.sbb(rcx, __qword_ptr[rdi + offset]); } break;
-                    case 5: if (add) { a.adc(__dword_ptr[rdi + offset], ecx); } else { a.sbb(__dword_ptr[rdi + offset], ecx); } break;
-                    case 6: if (add) { a.adc(__qword_ptr[rdi + offset], immediate); } else { a.sbb(__qword_ptr[rdi + offset], immediate); } break;
-                    default:
-                        // A chain, as a checksum loop runs it.
-                        a.adc(rcx, rbx);
-                        a.adc(rcx, rax);
-                        a.sbb(ecx, edx);
-                        break;
-                }
-
-                switch (random.Next(3))
-                {
-                    case 0:
-                        a.setb(r12b);
-                        a.rcl(r12, 1);
-                        break;
-                    case 1:
-                        a.pushfq();
-                        a.pop(r13);
-                        a.add(r12, r13);
-                        break;
-                    default:
-                        a.adc(r12, rcx);
-                        break;
-                }
+                case 0: if (add) { a.adc(rcx, rbx); } else { a.sbb(rcx, rbx); } break;
+                case 1: if (add) { a.adc(ecx, immediate); } else { a.sbb(ecx, immediate); } break;
+                case 2: if (add) { a.adc(cx, bx); } else { a.sbb(cx, bx); } break;
+                case 3: if (add) { a.adc(cl, bh); } else { a.sbb(cl, bh); } break;
+                case 4: if (add) { a.adc(rcx, __qword_ptr[rdi + offset]); } else { a.sbb(rcx, __qword_ptr[rdi + offset]); } break;
+                case 5: if (add) { a.adc(__dword_ptr[rdi + offset], ecx); } else { a.sbb(__dword_ptr[rdi + offset], ecx); } break;
+                case 6: if (add) { a.adc(__qword_ptr[rdi + offset], immediate); } else { a.sbb(__qword_ptr[rdi + offset], immediate); } break;
+                default:
+                    // A chain, as a checksum loop runs it.
+                    a.adc(rcx, rbx);
+                    a.adc(rcx, rax);
+                    a.sbb(ecx, edx);
+                    break;
             }
 
-            LongModeGuest.EmitExit(a, 7);
+            switch (random.Next(3))
+            {
+                case 0:
+                    a.setb(r12b);
+                    a.rcl(r12, 1);
+                    break;
+                case 1:
+                    a.pushfq();
+                    a.pop(r13);
+                    a.add(r12, r13);
+                    break;
+                default:
+                    a.adc(r12, rcx);
+                    break;
+            }
         });
 
-        pair.RunToExit();
-
-        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
-        Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+        RunAndCompare(pair);
     }
 
     [Theory]
     [MemberData(nameof(Seeds))]
     public void Rol_and_ror_by_an_immediate_keep_the_other_flags_of_every_kind_of_producer(int seed)
     {
-        using var pair = new TierPair((a, _) =>
+        using var pair = RandomPair(seed, 160, (a, random) =>
         {
-            var random = new Random(seed);
-            a.mov(rdi, LongModeGuest.DataAddress);
-            a.xor(r12d, r12d);
-            for (int i = 0; i < 160; i++)
+            EmitProducerInThisOrTheBlockBefore(a, random);
+
+            EmitRotate(a, random);
+            switch (random.Next(4))
             {
-                LoadRandom(a, random);
-                EmitProducer(a, random, random.Next(Producers));
-                if (random.Next(2) == 0)
-                {
-                    var next = a.CreateLabel();
-                    a.jmp(next);
-                    a.Label(ref next);
-                }
-
-                EmitRotate(a, random);
-                switch (random.Next(4))
-                {
-                    case 0:
-                        // Flags dead: the ADD replaces them all.
-                        a.add(r12, rdx);
-                        break;
-                    case 1:
-                        a.pushfq();
-                        a.pop(r13);
-                        a.add(r12, r13);
-                        break;
-                    case 2:
-                        a.seto(r12b);
-                        a.rcl(r12, 1);
-                        break;
-                    default:
-                        a.adc(r12, rbx);
-                        break;
-                }
+                case 0:
+                    // Flags dead: the ADD replaces them all.
+                    a.add(r12, rdx);
+                    break;
+                case 1:
+                    a.pushfq();
+                    a.pop(r13);
+                    a.add(r12, r13);
+                    break;
+                case 2:
+                    a.seto(r12b);
+                    a.rcl(r12, 1);
+                    break;
+                default:
+                    a.adc(r12, rbx);
+                    break;
             }
-
-            LongModeGuest.EmitExit(a, 7);
         });
 
-        pair.RunToExit();
-
-        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
-        Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+        RunAndCompare(pair);
     }
 
     [Theory]
     [MemberData(nameof(Seeds))]
     public void Shifts_by_cl_of_every_width_and_count_leave_the_flags_as_the_interpreter(int seed)
     {
-        using var pair = new TierPair((a, _) =>
+        using var pair = RandomPair(seed, 200, (a, random) =>
         {
-            var random = new Random(seed);
-            a.mov(rdi, LongModeGuest.DataAddress);
-            a.xor(r12d, r12d);
-            for (int i = 0; i < 200; i++)
+            EmitProducerInThisOrTheBlockBefore(a, random);
+
+            // Counts of zero (flags kept), within the width, and past it (masked, or all bits out of a narrow one).
+            a.mov(ecx, random.Next(3) == 0 ? random.Next(0, 3) * 32 : random.Next(0, 256));
+            int kind = random.Next(3);
+            switch (random.Next(5))
             {
-                LoadRandom(a, random);
-                EmitProducer(a, random, random.Next(Producers));
-                if (random.Next(2) == 0)
-                {
-                    var next = a.CreateLabel();
-                    a.jmp(next);
-                    a.Label(ref next);
-                }
-
-                // Counts of zero (flags kept), within the width, and past it (masked, or all bits out of a narrow one).
-                a.mov(ecx, random.Next(3) == 0 ? random.Next(0, 3) * 32 : random.Next(0, 256));
-                int kind = random.Next(3);
-                switch (random.Next(5))
-                {
-                    case 0: Shift(a, kind, al); break;
-                    case 1: Shift(a, kind, bh); break;
-                    case 2: Shift(a, kind, dx); break;
-                    case 3: Shift(a, kind, ebx); break;
-                    default: Shift(a, kind, rax); break;
-                }
-
-                switch (random.Next(3))
-                {
-                    case 0:
-                        a.pushfq();
-                        a.pop(r13);
-                        a.add(r12, r13);
-                        break;
-                    case 1:
-                        a.adc(r12, rax);
-                        break;
-                    default:
-                        a.seto(r12b);
-                        a.rcl(r12, 1);
-                        break;
-                }
+                case 0: Shift(a, kind, al); break;
+                case 1: Shift(a, kind, bh); break;
+                case 2: Shift(a, kind, dx); break;
+                case 3: Shift(a, kind, ebx); break;
+                default: Shift(a, kind, rax); break;
             }
 
-            LongModeGuest.EmitExit(a, 7);
+            switch (random.Next(3))
+            {
+                case 0:
+                    a.pushfq();
+                    a.pop(r13);
+                    a.add(r12, r13);
+                    break;
+                case 1:
+                    a.adc(r12, rax);
+                    break;
+                default:
+                    a.seto(r12b);
+                    a.rcl(r12, 1);
+                    break;
+            }
         });
 
-        pair.RunToExit();
-
-        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
-        Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+        RunAndCompare(pair);
     }
 
     private static void Shift(Assembler a, int kind, AssemblerRegister8 register)
@@ -270,59 +197,91 @@ public class CompilingTierFlagFormTests
     [MemberData(nameof(Seeds))]
     public void Imul_of_every_width_and_form_sets_the_product_and_cf_and_of_as_the_interpreter(int seed)
     {
-        using var pair = new TierPair((a, _) =>
+        using var pair = RandomPair(seed, 200, (a, random) =>
         {
-            var random = new Random(seed);
-            a.mov(rdi, LongModeGuest.DataAddress);
-            a.xor(r12d, r12d);
-            for (int i = 0; i < 200; i++)
+            int offset = random.Next(0, 256) * 8;
+            a.mov(__qword_ptr[rdi + offset], rdx);
+            int immediate = (int)RandomValue(random);
+            switch (random.Next(12))
             {
-                LoadRandom(a, random);
-                int offset = random.Next(0, 256) * 8;
-                a.mov(__qword_ptr[rdi + offset], rdx);
-                int immediate = (int)RandomValue(random);
-                switch (random.Next(12))
-                {
-                    case 0: a.imul(rax, rbx); break;
-                    case 1: a.imul(rax, rbx, immediate); break;
-                    case 2: a.imul(rax, __qword_ptr[rdi + offset]); break;
-                    case 3: a.imul(rax, __qword_ptr[rdi + offset], immediate); break;
-                    case 4: a.imul(eax, ebx); break;
-                    case 5: a.imul(eax, ebx, immediate); break;
-                    case 6: a.imul(eax, __dword_ptr[rdi + offset]); break;
-                    case 7: a.imul(eax, __dword_ptr[rdi + offset], immediate); break;
-                    case 8: a.imul(ax, bx); break;
-                    case 9: a.imul(ax, bx, (short)immediate); break;
-                    case 10: a.imul(ax, __word_ptr[rdi + offset]); break;
-                    default: a.imul(ax, __word_ptr[rdi + offset], (short)immediate); break;
-                }
-
-                switch (random.Next(3))
-                {
-                    case 0:
-                        a.seto(r12b);
-                        a.rcl(r12, 1);
-                        break;
-                    case 1:
-                        a.adc(r12, rax);
-                        break;
-                    default:
-                        // The block ends with the IMUL's record live.
-                        var next = a.CreateLabel();
-                        a.jmp(next);
-                        a.Label(ref next);
-                        a.add(r12, rax);
-                        break;
-                }
+                case 0: a.imul(rax, rbx); break;
+                case 1: a.imul(rax, rbx, immediate); break;
+                case 2: a.imul(rax, __qword_ptr[rdi + offset]); break;
+                case 3: a.imul(rax, __qword_ptr[rdi + offset], immediate); break;
+                case 4: a.imul(eax, ebx); break;
+                case 5: a.imul(eax, ebx, immediate); break;
+                case 6: a.imul(eax, __dword_ptr[rdi + offset]); break;
+                case 7: a.imul(eax, __dword_ptr[rdi + offset], immediate); break;
+                case 8: a.imul(ax, bx); break;
+                case 9: a.imul(ax, bx, (short)immediate); break;
+                case 10: a.imul(ax, __word_ptr[rdi + offset]); break;
+                default: a.imul(ax, __word_ptr[rdi + offset], (short)immediate); break;
             }
 
-            LongModeGuest.EmitExit(a, 7);
+            switch (random.Next(3))
+            {
+                case 0:
+                    a.seto(r12b);
+                    a.rcl(r12, 1);
+                    break;
+                case 1:
+                    a.adc(r12, rax);
+                    break;
+                default:
+                    // The block ends with the IMUL's record live.
+                    EndBlock(a);
+                    a.add(r12, rax);
+                    break;
+            }
         });
 
+        RunAndCompare(pair);
+    }
+
+    /// <summary>
+    /// The differential pair for a random program: RDI at the data page, R12 (where the tests gather flags) cleared, then
+    /// <paramref name="steps"/> steps, each fresh random operands (<see cref="LoadRandom"/>) and <paramref name="step"/>,
+    /// with the seed's random numbers, then the exit.
+    /// </summary>
+    private static TierPair RandomPair(int seed, int steps, Action<Assembler, Random> step) => new((a, _) =>
+    {
+        var random = new Random(seed);
+        a.mov(rdi, LongModeGuest.DataAddress);
+        a.xor(r12d, r12d);
+        for (int i = 0; i < steps; i++)
+        {
+            LoadRandom(a, random);
+            step(a, random);
+        }
+
+        LongModeGuest.EmitExit(a, 7);
+    });
+
+    /// <summary>Runs both tiers to the exit, comparing after every block, and checks that code did run compiled.</summary>
+    private static void RunAndCompare(TierPair pair)
+    {
         pair.RunToExit();
 
         Assert.Equal(7u, pair.Compiled.Io.ExitValue);
         Assert.True(pair.Compiled.Cpu.CompiledBlockRuns > 0, "no block ran compiled");
+    }
+
+    /// <summary>A flag producer of a random kind, half the time ending its block, so what follows reads a record it did not see written.</summary>
+    private static void EmitProducerInThisOrTheBlockBefore(Assembler a, Random random)
+    {
+        EmitProducer(a, random, random.Next(Producers));
+        if (random.Next(2) == 0)
+        {
+            EndBlock(a);
+        }
+    }
+
+    /// <summary>A jump to the next instruction: it ends the block.</summary>
+    private static void EndBlock(Assembler a)
+    {
+        var next = a.CreateLabel();
+        a.jmp(next);
+        a.Label(ref next);
     }
 
     private const int Producers = 18;
