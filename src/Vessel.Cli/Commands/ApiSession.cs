@@ -30,7 +30,7 @@ internal static class ApiSession
         {
             // The accelerator and CPU model are the command line's: Firecracker's API has no field for them.
             var effective = config with { Accelerator = accel, Cpu = cpu };
-            var (accelerator, notice) = AcceleratorSelector.Select(effective.Accelerator, [new KvmAccelerator(), new SoftwareAccelerator()]);
+            var (accelerator, notice) = MachineLauncher.SelectAccelerator(effective.Accelerator);
             if (notice != null)
             {
                 Console.Error.WriteLine($"vessel: {notice}");
@@ -147,7 +147,7 @@ internal static class ApiSession
 
     private static IAccelerator SelectFor(MachineConfig config)
     {
-        var (accelerator, _) = AcceleratorSelector.Select(config.Accelerator, [new KvmAccelerator(), new SoftwareAccelerator()]);
+        var (accelerator, _) = MachineLauncher.SelectAccelerator(config.Accelerator);
         return accelerator;
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Vessel.Boot;
+using Vessel.Core.Accel;
 using Vessel.Cli.Terminal;
 using Vessel.Core.Accel.CpuModels;
 using Vessel.Core.Logging;
@@ -41,6 +42,10 @@ internal static class MachineLauncher
         return jit;
     }
 
+    /// <summary>The accelerator <paramref name="kind"/> resolves to here, of the two this build offers, with AcceleratorSelector's notice.</summary>
+    public static (IAccelerator Accelerator, string? Notice) SelectAccelerator(AcceleratorKind kind) =>
+        AcceleratorSelector.Select(kind, [new KvmAccelerator(), new SoftwareAccelerator()]);
+
     /// <summary>The <c>--jit</c> value as the configuration holds it: null when not given.</summary>
     public static bool? ParseJit(string? value) => value is null ? null : value == "on";
 
@@ -61,7 +66,7 @@ internal static class MachineLauncher
 
             var config = configure();
             config.Validate();
-            var (accelerator, notice) = AcceleratorSelector.Select(config.Accelerator, [new KvmAccelerator(), new SoftwareAccelerator()]);
+            var (accelerator, notice) = SelectAccelerator(config.Accelerator);
             if (notice != null)
             {
                 Console.Error.WriteLine($"vessel: {notice}");

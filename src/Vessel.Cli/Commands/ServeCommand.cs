@@ -41,15 +41,16 @@ public static class ServeCommand
                 }
             }
 
+            string accelerator = parse.GetValue(accel) ?? "auto";
             var options = new ManagerOptions
             {
                 SocketPath = Path.GetFullPath(parse.GetValue(socket) ?? ManagerOptions.DefaultSocketPath()),
                 StateDirectory = state,
                 HttpEndPoint = endPoint,
                 HttpToken = secret,
-                Vmm = VmmCommand.FromCurrentProcess(["--accel", parse.GetValue(accel) ?? "auto"]) with
+                Vmm = VmmCommand.FromCurrentProcess(["--accel", accelerator]) with
                 {
-                    Environment = SoftwareCpuRuntime.WillRunOnSoftwareCpu(MachineLauncher.ParseAccelerator(parse.GetValue(accel) ?? "auto"))
+                    Environment = SoftwareCpuRuntime.WillRunOnSoftwareCpu(MachineLauncher.ParseAccelerator(accelerator))
                         ? new Dictionary<string, string> { [SoftwareCpuRuntime.Variable] = "0" }
                         : new Dictionary<string, string>(),
                 },

@@ -1,7 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Text;
-using Vessel.Kvm;
-using Vessel.Vmm.Building;
 using Vessel.Vmm.Configuration;
 using Vessel.X86;
 
@@ -26,7 +24,7 @@ internal static unsafe partial class SoftwareCpuRuntime
     {
         try
         {
-            return AcceleratorSelector.Select(requested, [new KvmAccelerator(), new SoftwareAccelerator()]).Accelerator is SoftwareAccelerator;
+            return MachineLauncher.SelectAccelerator(requested).Accelerator is SoftwareAccelerator;
         }
         catch (ConfigurationException)
         {
