@@ -731,7 +731,6 @@ internal sealed unsafe class BlockEmitter
     private void EmitShiftByCount(in DecodedInstruction instruction, Shift shift, bool flagsNeeded)
     {
         int bits = instruction.OperandBits;
-        ulong mask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
         var write = il.DefineLabel();
         LoadRegister(1, 8);
         il.Emit(OpCodes.Conv_I4);
@@ -744,26 +743,11 @@ internal sealed unsafe class BlockEmitter
         il.Emit(OpCodes.Stloc, second);
         il.Emit(OpCodes.Ldloc, Count);
         il.Emit(OpCodes.Brfalse, write);
-        if (shift == Shift.RightArithmetic)
-        {
-            il.Emit(OpCodes.Ldloc, first);
-            EmitInt(64 - bits);
-            il.Emit(OpCodes.Shl);
-            EmitInt(64 - bits);
-            il.Emit(OpCodes.Shr);
-            il.Emit(OpCodes.Stloc, first);
-        }
+        SignExtendFirstForArithmeticShift(shift, bits);
 
         il.Emit(OpCodes.Ldloc, first);
         il.Emit(OpCodes.Ldloc, Count);
-        il.Emit(shift switch { Shift.Left => OpCodes.Shl, Shift.RightLogical => OpCodes.Shr_Un, _ => OpCodes.Shr });
-        if (shift != Shift.RightLogical && mask != ulong.MaxValue)
-        {
-            il.Emit(OpCodes.Ldc_I8, (long)mask);
-            il.Emit(OpCodes.And);
-        }
-
-        il.Emit(OpCodes.Stloc, second);
+        ShiftIntoSecond(shift, bits);
         if (flagsNeeded)
         {
             StoreFlagOperation(FlagOperation.ResultWithCarryOverflow, bits);
@@ -811,6 +795,34 @@ internal sealed unsafe class BlockEmitter
         StoreRegisterFromStack(instruction.Operand0Register, bits);
     }
 
+    /// <summary>For SAR, <c>first</c> sign-extended from its width, so that the shift brings in copies of its sign.</summary>
+    private void SignExtendFirstForArithmeticShift(Shift shift, int bits)
+    {
+        if (shift == Shift.RightArithmetic)
+        {
+            il.Emit(OpCodes.Ldloc, first);
+            EmitInt(64 - bits);
+            il.Emit(OpCodes.Shl);
+            EmitInt(64 - bits);
+            il.Emit(OpCodes.Shr);
+            il.Emit(OpCodes.Stloc, first);
+        }
+    }
+
+    /// <summary>Shifts <c>first</c> (loaded, then the count on the stack) as <paramref name="shift"/> says, cut to the width, into <c>second</c>.</summary>
+    private void ShiftIntoSecond(Shift shift, int bits)
+    {
+        ulong mask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
+        il.Emit(shift switch { Shift.Left => OpCodes.Shl, Shift.RightLogical => OpCodes.Shr_Un, _ => OpCodes.Shr });
+        if (shift != Shift.RightLogical && mask != ulong.MaxValue)
+        {
+            il.Emit(OpCodes.Ldc_I8, (long)mask);
+            il.Emit(OpCodes.And);
+        }
+
+        il.Emit(OpCodes.Stloc, second);
+    }
+
     private LocalBuilder? count;
 
     /// <summary>An int local for a shift count read at run time, declared by the first block that needs it.</summary>
@@ -825,7 +837,6 @@ internal sealed unsafe class BlockEmitter
     {
         int bits = instruction.OperandBits;
         int count = Execution.ShiftForms.MaskCount((byte)instruction.Immediate, bits);
-        ulong mask = bits == 64 ? ulong.MaxValue : (1UL << bits) - 1;
         LoadRegister(instruction.Operand0Register, bits);
         if (count == 0)
         {
@@ -834,27 +845,11 @@ internal sealed unsafe class BlockEmitter
         }
 
         il.Emit(OpCodes.Stloc, first);
-        if (shift == Shift.RightArithmetic)
-        {
-            // The value sign-extended from its width, so that the arithmetic shift brings in copies of its sign.
-            il.Emit(OpCodes.Ldloc, first);
-            EmitInt(64 - bits);
-            il.Emit(OpCodes.Shl);
-            EmitInt(64 - bits);
-            il.Emit(OpCodes.Shr);
-            il.Emit(OpCodes.Stloc, first);
-        }
+        SignExtendFirstForArithmeticShift(shift, bits);
 
         il.Emit(OpCodes.Ldloc, first);
         EmitInt(count);
-        il.Emit(shift switch { Shift.Left => OpCodes.Shl, Shift.RightLogical => OpCodes.Shr_Un, _ => OpCodes.Shr });
-        if (shift != Shift.RightLogical && mask != ulong.MaxValue)
-        {
-            il.Emit(OpCodes.Ldc_I8, (long)mask);
-            il.Emit(OpCodes.And);
-        }
-
-        il.Emit(OpCodes.Stloc, second);
+        ShiftIntoSecond(shift, bits);
         if (flagsNeeded)
         {
             StoreFlagOperation(FlagOperation.ResultWithCarryOverflow, bits);

@@ -83,28 +83,24 @@ public sealed unsafe partial class Cpu
             return false;
         }
 
-        if (CompilingTier == CompilingTierMode.Always)
+        if (CompilingTier != CompilingTierMode.Always)
         {
-            block.CompileRequested = true;
-            BackgroundCompiler.Shared.CompileNow(FormRegion(block, rip));
-            return true;
+            if (++block.ExecutionCount < CompileThreshold)
+            {
+                return false;
+            }
+
+            block.ExecutionCount = 0;
+            if (!CompileOnVcpuThread)
+            {
+                block.CompileRequested = BackgroundCompiler.Shared.TryEnqueue(FormRegion(block, rip));
+                return false;
+            }
         }
 
-        if (++block.ExecutionCount < CompileThreshold)
-        {
-            return false;
-        }
-
-        block.ExecutionCount = 0;
-        if (CompileOnVcpuThread)
-        {
-            block.CompileRequested = true;
-            BackgroundCompiler.Shared.CompileNow(FormRegion(block, rip));
-            return true;
-        }
-
-        block.CompileRequested = BackgroundCompiler.Shared.TryEnqueue(FormRegion(block, rip));
-        return false;
+        block.CompileRequested = true;
+        BackgroundCompiler.Shared.CompileNow(FormRegion(block, rip));
+        return true;
     }
 
     /// <summary>
