@@ -13,11 +13,8 @@ public sealed class SoftwareDirtyLogTests
     {
         using var guest = StoringGuest();
         PresetAccessedAndDirty(guest);
-        guest.Vm.StartDirtyLog();
-        guest.Memory.TakeDirtyPages();
 
-        guest.Run();
-        guest.Vm.CollectDirtyPages();
+        RunWithTheLogStarted(guest);
 
         Assert.Equal(1u, guest.Io.ExitValue);
         Assert.Equal([StoredPage >> 12], DirtyPages(guest.Memory));
@@ -27,11 +24,8 @@ public sealed class SoftwareDirtyLogTests
     public void The_page_walker_setting_accessed_and_dirty_bits_marks_the_page_table_pages()
     {
         using var guest = StoringGuest();
-        guest.Vm.StartDirtyLog();
-        guest.Memory.TakeDirtyPages();
 
-        guest.Run();
-        guest.Vm.CollectDirtyPages();
+        RunWithTheLogStarted(guest);
 
         Assert.Equal(
             [LongModeGuest.Pml4Address >> 12, LongModeGuest.PdptAddress >> 12, LongModeGuest.PdAddress >> 12, StoredPage >> 12],
@@ -43,10 +37,7 @@ public sealed class SoftwareDirtyLogTests
     {
         using var guest = StoringGuest();
         PresetAccessedAndDirty(guest);
-        guest.Vm.StartDirtyLog();
-        guest.Memory.TakeDirtyPages();
-        guest.Run();
-        guest.Vm.CollectDirtyPages();
+        RunWithTheLogStarted(guest);
         Assert.Equal([StoredPage >> 12], DirtyPages(guest.Memory));
 
         guest.Run();
@@ -65,6 +56,15 @@ public sealed class SoftwareDirtyLogTests
         guest.Run();
 
         Assert.Empty(DirtyPages(guest.Memory));
+    }
+
+    /// <summary>Starts the dirty log with nothing marked, runs the guest to its next exit, and collects what it dirtied.</summary>
+    private static void RunWithTheLogStarted(LongModeGuest guest)
+    {
+        guest.Vm.StartDirtyLog();
+        guest.Memory.TakeDirtyPages();
+        guest.Run();
+        guest.Vm.CollectDirtyPages();
     }
 
     /// <summary>Sets every accessed and dirty bit the walk would set, so only the guest's own stores write RAM.</summary>
