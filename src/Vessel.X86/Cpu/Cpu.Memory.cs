@@ -128,7 +128,10 @@ public sealed unsafe partial class Cpu
     {
         ulong page = linear >> 12;
         TlbEntry* entry = readTlb + (page & (TlbEntriesPerTable - 1));
-        if (entry->Tag == page && (linear & PageOffsetMask) <= (ulong)(4096 - sizeof(T)))
+
+        // The tag is compared with the access's last byte's page: equal only when the access stays inside the first
+        // byte's page, since the entry's slot is that page's low bits and the next page's number has other low bits.
+        if (entry->Tag == (linear + (ulong)sizeof(T) - 1) >> 12)
         {
             // Safety: the TLB entry maps this whole 4 KiB page to guest RAM and the access stays inside it.
             value = Unsafe.ReadUnaligned<T>((void*)(entry->Addend + (nint)linear));
@@ -144,7 +147,7 @@ public sealed unsafe partial class Cpu
     {
         ulong page = linear >> 12;
         TlbEntry* entry = writeTlb + (page & (TlbEntriesPerTable - 1));
-        if (entry->Tag == page && (linear & PageOffsetMask) <= (ulong)(4096 - sizeof(T)))
+        if (entry->Tag == (linear + (ulong)sizeof(T) - 1) >> 12)
         {
             // Safety: the TLB entry maps this whole 4 KiB page to guest RAM and the access stays inside it.
             Unsafe.WriteUnaligned((void*)(entry->Addend + (nint)linear), value);
@@ -164,7 +167,7 @@ public sealed unsafe partial class Cpu
         ulong page = linear >> 12;
         TlbEntry* entry = writeTlb + (page & (TlbEntriesPerTable - 1));
         faulted = false;
-        if (entry->Tag == page && (linear & PageOffsetMask) <= (ulong)(4096 - size))
+        if (entry->Tag == (linear + (ulong)size - 1) >> 12)
         {
             return (byte*)(entry->Addend + (nint)linear);
         }
@@ -182,7 +185,7 @@ public sealed unsafe partial class Cpu
         ulong page = linear >> 12;
         TlbEntry* entry = readTlb + (page & (TlbEntriesPerTable - 1));
         faulted = false;
-        if (entry->Tag == page && (linear & PageOffsetMask) <= (ulong)(4096 - size))
+        if (entry->Tag == (linear + (ulong)size - 1) >> 12)
         {
             return (byte*)(entry->Addend + (nint)linear);
         }

@@ -61,6 +61,7 @@ public static unsafe class BlockCompiler
         il.Emit(OpCodes.Ldc_I4_0);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(body);
+        emitter.HoldRegionRegisters(MostUsedRegisters(members));
         var labels = new Label[members.Count];
         for (int m = 0; m < members.Count; m++)
         {
@@ -112,13 +113,65 @@ public static unsafe class BlockCompiler
         return region;
     }
 
+    /// <summary>Most general registers one region holds in locals throughout: RyuJIT has nine scratch registers to give.</summary>
+    private const int MaxRegionRegisters = 6;
+
+    /// <summary>
+    /// The general registers the members' inline instructions name most often (at least twice), most used first, up to
+    /// <see cref="MaxRegionRegisters"/>: the ones worth holding in locals for the whole region. Which fields an
+    /// instruction really uses depends on its form, so this counts every register field it has; a wrong guess only
+    /// costs a load at the region's start.
+    /// </summary>
+    private static IEnumerable<int> MostUsedRegisters(IReadOnlyList<RegionMember> members)
+    {
+        Span<int> uses = stackalloc int[16];
+        foreach (var member in members)
+        {
+            for (int i = 0; i < member.Block.Count; i++)
+            {
+                ref readonly var instruction = ref member.Block.Instructions[i];
+                var kind = HandlerRecognizer.Classify(in instruction).Kind;
+                if (kind == TranslationKind.Handler)
+                {
+                    continue;
+                }
+
+                foreach (int register in (ReadOnlySpan<int>)[instruction.Operand0Register, instruction.Operand1Register, instruction.BaseRegister, instruction.IndexRegister])
+                {
+                    if (register < 16)
+                    {
+                        uses[register]++;
+                    }
+                }
+
+                if (kind is TranslationKind.PushRegister or TranslationKind.PopRegister or TranslationKind.CallRelative
+                    or TranslationKind.Return or TranslationKind.CallIndirectRegister)
+                {
+                    uses[4] += 2;
+                }
+            }
+        }
+
+        var chosen = new List<int>();
+        for (int register = 0; register < 16; register++)
+        {
+            if (uses[register] >= 2)
+            {
+                chosen.Add(register);
+            }
+        }
+
+        int[] counts = uses.ToArray();
+        return chosen.OrderByDescending(register => counts[register]).Take(MaxRegionRegisters).ToList();
+    }
+
     /// <summary>
     /// The members a member may go to, with their labels: the targets a direct jump, call or fall-through names, or
     /// every member after a return, an indirect jump or a handler (where RIP is known only when it has run).
     /// </summary>
     private static List<(uint Offset, Label Label)> Successors(IReadOnlyList<RegionMember> members, in DecodedInstruction last, Translation kind, Label[] labels)
     {
-        var found = new List<(uint, Label)>();
+        var found = new List<(uint Offset, Label Label)>();
         Span<long> targets = stackalloc long[2];
         int count = RegionFormation.StaticSuccessors(in last, kind, targets, withReturnAddress: false);
         for (int m = 0; m < members.Count; m++)
@@ -133,6 +186,22 @@ public static unsafe class BlockCompiler
             {
                 found.Add((members[m].Offset, labels[m]));
             }
+        }
+
+        // A return goes back after a call: the members that follow a call of the region are compared first.
+        if (kind.Kind == TranslationKind.Return)
+        {
+            var returnAddresses = new HashSet<uint>();
+            foreach (var member in members)
+            {
+                ref readonly var end = ref member.Block.Instructions[member.Block.Count - 1];
+                if (HandlerRecognizer.Classify(in end).Kind is TranslationKind.CallRelative or TranslationKind.CallIndirectRegister)
+                {
+                    returnAddresses.Add(member.Offset + end.EndOffset);
+                }
+            }
+
+            return [.. found.OrderBy(successor => returnAddresses.Contains(successor.Offset) ? 0 : 1)];
         }
 
         return found;

@@ -28,6 +28,9 @@ internal sealed unsafe class BlockEmitter
     private static readonly int SegmentChecksOffset;
     private static readonly int StopBlockOffset;
     private static readonly int AddendOffset;
+
+    /// <summary>log2 of sizeof(TlbEntry): an entry's offset in its table is the page number's low bits shifted by it.</summary>
+    private static readonly int EntrySizeShift = System.Numerics.BitOperations.Log2((uint)sizeof(TlbEntry));
     private static readonly FieldInfo ReadTlbField = typeof(Cpu).GetField("readTlb", BindingFlags.NonPublic | BindingFlags.Instance)!;
     private static readonly FieldInfo WriteTlbField = typeof(Cpu).GetField("writeTlb", BindingFlags.NonPublic | BindingFlags.Instance)!;
     private static readonly FieldInfo RetiredField = typeof(Cpu).GetField("compiledRetired", BindingFlags.NonPublic | BindingFlags.Instance)!;
@@ -53,7 +56,27 @@ internal sealed unsafe class BlockEmitter
     private int blockStart;
 
     /// <summary>The lazy flag record's operation and width when an inline instruction of this block wrote it last.</summary>
-    private (FlagOperation Operation, int Bits)? knownFlags;
+    private (FlagOperation Operation, int Bits)? knownFlags
+    {
+        get => knownFlagsValue;
+        set
+        {
+            knownFlagsValue = value;
+            flagsInLocals = false;
+        }
+    }
+
+    private (FlagOperation Operation, int Bits)? knownFlagsValue;
+
+    /// <summary>
+    /// Whether the known record's result and sources are also in the flag locals (an inline ALU or INC/DEC wrote it), so
+    /// a condition after it reads them from host registers rather than waiting on the stores to the state.
+    /// </summary>
+    private bool flagsInLocals;
+
+    private readonly LocalBuilder flagResult;
+    private readonly LocalBuilder flagSource1;
+    private readonly LocalBuilder flagSource2;
 
     static BlockEmitter()
     {
@@ -84,6 +107,9 @@ internal sealed unsafe class BlockEmitter
         second = il.DeclareLocal(typeof(ulong));
         result = il.DeclareLocal(typeof(ulong));
         retired = il.DeclareLocal(typeof(ulong));
+        flagResult = il.DeclareLocal(typeof(ulong));
+        flagSource1 = il.DeclareLocal(typeof(ulong));
+        flagSource2 = il.DeclareLocal(typeof(ulong));
     }
 
     /// <summary>
@@ -97,6 +123,7 @@ internal sealed unsafe class BlockEmitter
         var handler = il.DefineLabel();
         var done = il.DefineLabel();
         bool usesHandler = true;
+        wroteHeldRegister = false;
         switch (translation.Kind)
         {
             case TranslationKind.MoveRegister:
@@ -177,7 +204,7 @@ internal sealed unsafe class BlockEmitter
                 if ((instruction.Prefixes & InstructionPrefixes.Lock) != 0)
                 {
                     // The handler's compare-and-swap loop; it records flags this block did not see written.
-                    il.Emit(OpCodes.Br, handler);
+                    BranchToHandler(OpCodes.Br, handler);
                     knownFlags = null;
                     break;
                 }
@@ -209,14 +236,19 @@ internal sealed unsafe class BlockEmitter
             case TranslationKind.ConditionalMove:
                 {
                     // A 32-bit CMOV zero-extends its destination even when the condition is false (SDM 2 CMOVcc).
+                    // Both registers are read before the branch, where the register cache may take them.
                     var keep = il.DefineLabel();
                     var write = il.DefineLabel();
+                    LoadRegister(instruction.Operand1Register, instruction.OperandBits);
+                    il.Emit(OpCodes.Stloc, second);
+                    LoadRegister(instruction.Operand0Register, instruction.OperandBits);
+                    il.Emit(OpCodes.Stloc, first);
                     Condition(instruction.Tag);
                     il.Emit(OpCodes.Brfalse, keep);
-                    LoadRegister(instruction.Operand1Register, instruction.OperandBits);
+                    il.Emit(OpCodes.Ldloc, second);
                     il.Emit(OpCodes.Br, write);
                     il.MarkLabel(keep);
-                    LoadRegister(instruction.Operand0Register, instruction.OperandBits);
+                    il.Emit(OpCodes.Ldloc, first);
                     il.MarkLabel(write);
                     StoreRegisterFromStack(instruction.Operand0Register, instruction.OperandBits);
                     usesHandler = false;
@@ -252,15 +284,7 @@ internal sealed unsafe class BlockEmitter
                         CarryFlag();
                         il.Emit(OpCodes.Stloc, second);
                         StoreFlagOperation(increment ? FlagOperation.Inc : FlagOperation.Dec, instruction.OperandBits);
-                        StateAddress(LazySource1Offset);
-                        il.Emit(OpCodes.Ldloc, first);
-                        il.Emit(OpCodes.Stind_I8);
-                        StateAddress(LazySource2Offset);
-                        il.Emit(OpCodes.Ldloc, second);
-                        il.Emit(OpCodes.Stind_I8);
-                        StateAddress(LazyResultOffset);
-                        il.Emit(OpCodes.Ldloc, result);
-                        il.Emit(OpCodes.Stind_I8);
+                        StoreFlagFields(first, second, result);
                     }
 
                     il.Emit(OpCodes.Ldloc, result);
@@ -271,6 +295,7 @@ internal sealed unsafe class BlockEmitter
                     knownFlags = flagsNeeded
                         ? (increment ? FlagOperation.Inc : FlagOperation.Dec, instruction.OperandBits)
                         : null;
+                    flagsInLocals = flagsNeeded;
                     usesHandler = false;
                     break;
                 }
@@ -288,12 +313,15 @@ internal sealed unsafe class BlockEmitter
                 usesHandler = false;
                 break;
             case TranslationKind.ShiftImmediate:
+                // The operation reads and writes the registers in the state.
+                StoreRegionRegisters();
                 il.Emit(OpCodes.Ldarg_1);
                 EmitInt(instruction.Operand0Register);
                 EmitInt(instruction.Operand1Register);
                 EmitInt(Execution.ShiftForms.MaskCount((byte)instruction.Immediate, instruction.OperandBits));
                 EmitInt(instruction.OperandBits);
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.ShiftImmediate)).MakeGenericMethod(translation.OperationType!));
+                ForgetRegister(instruction.OperandBits == 8 && instruction.Operand0Register >= 16 ? instruction.Operand0Register - 16 : instruction.Operand0Register);
                 knownFlags = null;
                 usesHandler = false;
                 break;
@@ -381,7 +409,7 @@ internal sealed unsafe class BlockEmitter
                 il.Emit(OpCodes.Stind_I8);
                 break;
             default:
-                il.Emit(OpCodes.Br, handler);
+                BranchToHandler(OpCodes.Br, handler);
                 knownFlags = null;
                 break;
         }
@@ -395,18 +423,30 @@ internal sealed unsafe class BlockEmitter
                 SetNextRip(instruction.EndOffset);
             }
 
+            StoreRegionRegisters();
             il.Emit(OpCodes.Ldarg_1);
             InstructionPointer(index);
             il.Emit(OpCodes.Ldc_I8, (long)(nint)instruction.Handler);
             il.Emit(OpCodes.Conv_I);
             il.EmitCalli(OpCodes.Calli, CallingConventions.Standard, typeof(void), HandlerParameters, null);
-            if (!last)
+
+            // Only handlers stop a block (inline code never does), so the check is here, off the inline path, for the
+            // block's last instruction too: the member that follows is not run after a stop.
+            var exit = il.DefineLabel();
+            exits.Add((exit, index + 1, blockStart));
+            StateAddress(StopBlockOffset);
+            il.Emit(OpCodes.Ldind_I4);
+            il.Emit(OpCodes.Brtrue, exit);
+            ReloadCachedRegisters();
+            if (flagsInLocals)
             {
-                var exit = il.DefineLabel();
-                exits.Add((exit, index + 1, blockStart));
-                StateAddress(StopBlockOffset);
-                il.Emit(OpCodes.Ldind_I4);
-                il.Emit(OpCodes.Brtrue, exit);
+                // The handler wrote the same record (the same operation and width) to the state.
+                foreach (var (offset, local) in (ReadOnlySpan<(int, LocalBuilder)>)[(LazySource1Offset, flagSource1), (LazySource2Offset, flagSource2), (LazyResultOffset, flagResult)])
+                {
+                    StateAddress(offset);
+                    il.Emit(OpCodes.Ldind_I8);
+                    il.Emit(OpCodes.Stloc, local);
+                }
             }
         }
 
@@ -431,6 +471,7 @@ internal sealed unsafe class BlockEmitter
     {
         blockStart = start;
         knownFlags = null;
+        ForgetRegisters();
     }
 
     /// <summary>
@@ -449,9 +490,6 @@ internal sealed unsafe class BlockEmitter
         if (successors.Count > 0)
         {
             var leave = il.DefineLabel();
-            StateAddress(StopBlockOffset);
-            il.Emit(OpCodes.Ldind_I4);
-            il.Emit(OpCodes.Brtrue, leave);
             il.Emit(OpCodes.Ldloc, retired);
             il.Emit(OpCodes.Ldarg_1);
             il.Emit(OpCodes.Ldfld, BudgetField);
@@ -489,6 +527,7 @@ internal sealed unsafe class BlockEmitter
             il.MarkLabel(leave);
         }
 
+        StoreRegionRegisters();
         Return(blockStart + count, 0);
     }
 
@@ -1067,16 +1106,9 @@ internal sealed unsafe class BlockEmitter
         }
 
         StoreFlagOperation(flags, bits);
-        StateAddress(LazySource1Offset);
-        il.Emit(OpCodes.Ldloc, first);
-        il.Emit(OpCodes.Stind_I8);
-        StateAddress(LazySource2Offset);
-        il.Emit(OpCodes.Ldloc, second);
-        il.Emit(OpCodes.Stind_I8);
-        StateAddress(LazyResultOffset);
-        il.Emit(OpCodes.Ldloc, result);
-        il.Emit(OpCodes.Stind_I8);
+        StoreFlagFields(first, second, result);
         knownFlags = (flags, bits);
+        flagsInLocals = true;
     }
 
     private LocalBuilder? carry;
@@ -1187,8 +1219,7 @@ internal sealed unsafe class BlockEmitter
     /// <summary>Pushes 1UL when the lazy record's field at <paramref name="offset"/> is not zero, else 0UL.</summary>
     private void NonZero(int offset)
     {
-        StateAddress(offset);
-        il.Emit(OpCodes.Ldind_I8);
+        LoadFlagField(offset);
         il.Emit(OpCodes.Ldc_I8, 0L);
         il.Emit(OpCodes.Cgt_Un);
         il.Emit(OpCodes.Conv_U8);
@@ -1289,8 +1320,7 @@ internal sealed unsafe class BlockEmitter
 
     private void LazyField(int offset, ulong mask, int shift)
     {
-        StateAddress(offset);
-        il.Emit(OpCodes.Ldind_I8);
+        LoadFlagField(offset);
         if (shift != 0)
         {
             EmitInt(shift);
@@ -1303,6 +1333,33 @@ internal sealed unsafe class BlockEmitter
         }
     }
 
+    /// <summary>The three operand fields of the lazy record, stored from the given locals and kept in the flag locals too.</summary>
+    private void StoreFlagFields(LocalBuilder source1, LocalBuilder source2, LocalBuilder value)
+    {
+        foreach (var (offset, from, to) in (ReadOnlySpan<(int, LocalBuilder, LocalBuilder)>)
+            [(LazySource1Offset, source1, flagSource1), (LazySource2Offset, source2, flagSource2), (LazyResultOffset, value, flagResult)])
+        {
+            StateAddress(offset);
+            il.Emit(OpCodes.Ldloc, from);
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Stloc, to);
+            il.Emit(OpCodes.Stind_I8);
+        }
+    }
+
+    /// <summary>Pushes a field of the lazy record: from its flag local while one holds it, else from the state.</summary>
+    private void LoadFlagField(int offset)
+    {
+        if (flagsInLocals)
+        {
+            il.Emit(OpCodes.Ldloc, offset == LazyResultOffset ? flagResult : offset == LazySource1Offset ? flagSource1 : flagSource2);
+            return;
+        }
+
+        StateAddress(offset);
+        il.Emit(OpCodes.Ldind_I8);
+    }
+
     private void ZeroFlag(ulong mask)
     {
         LazyField(LazyResultOffset, mask, 0);
@@ -1312,8 +1369,7 @@ internal sealed unsafe class BlockEmitter
 
     private void SignFlag(int bits)
     {
-        StateAddress(LazyResultOffset);
-        il.Emit(OpCodes.Ldind_I8);
+        LoadFlagField(LazyResultOffset);
         EmitInt(bits - 1);
         il.Emit(OpCodes.Shr_Un);
         il.Emit(OpCodes.Conv_I4);
@@ -1354,13 +1410,74 @@ internal sealed unsafe class BlockEmitter
     /// <summary>Cpu.ReadRegister: pushes the register zero-extended to a ulong (8-bit slots 16-19 are AH, CH, DH, BH).</summary>
     private void LoadRegister(int index, int bits)
     {
-        RegisterAddress(index, bits);
-        LoadIndirect(bits);
+        if (bits == 8 && index >= 16)
+        {
+            if (registerCached[index - 16])
+            {
+                il.Emit(OpCodes.Ldloc, registerLocals[index - 16]!);
+                EmitInt(8);
+                il.Emit(OpCodes.Shr_Un);
+                il.Emit(OpCodes.Ldc_I8, 0xFFL);
+                il.Emit(OpCodes.And);
+                return;
+            }
+
+            RegisterAddress(index, bits);
+            LoadIndirect(bits);
+            return;
+        }
+
+        if (index >= CachedRegisters)
+        {
+            RegisterAddress(index, bits);
+            LoadIndirect(bits);
+            return;
+        }
+
+        var local = CachedRegister(index);
+        if (!registerCached[index])
+        {
+            RegisterAddress(index, 64);
+            il.Emit(OpCodes.Ldind_I8);
+            il.Emit(OpCodes.Stloc, local);
+            registerCached[index] = true;
+        }
+
+        il.Emit(OpCodes.Ldloc, local);
+        switch (bits)
+        {
+            case 8: il.Emit(OpCodes.Conv_U1); il.Emit(OpCodes.Conv_U8); break;
+            case 16: il.Emit(OpCodes.Conv_U2); il.Emit(OpCodes.Conv_U8); break;
+            case 32: il.Emit(OpCodes.Conv_U4); il.Emit(OpCodes.Conv_U8); break;
+        }
     }
 
     /// <summary>Cpu.WriteRegister of the ulong on the stack: 32-bit writes zero the upper half, 8- and 16-bit writes merge.</summary>
     private void StoreRegisterFromStack(int index, int bits)
     {
+        if (index < CachedRegisters && regionRegisters[index] && bits is 32 or 64)
+        {
+            // Held for the region: the local alone until a handler, an out-of-line operation or an exit needs the state.
+            if (bits == 32)
+            {
+                il.Emit(OpCodes.Conv_U4);
+                il.Emit(OpCodes.Conv_U8);
+            }
+
+            il.Emit(OpCodes.Stloc, registerLocals[index]!);
+            wroteHeldRegister = true;
+            return;
+        }
+
+        int slot = bits == 8 && index >= 16 ? index - 16 : index;
+        if (slot < CachedRegisters && regionRegisters[slot])
+        {
+            // A narrow write merges into the state's copy, which must be current first.
+            il.Emit(OpCodes.Stloc, result);
+            StoreRegionRegister(slot);
+            il.Emit(OpCodes.Ldloc, result);
+        }
+
         il.Emit(OpCodes.Stloc, result);
         RegisterAddress(index, bits);
         il.Emit(OpCodes.Ldloc, result);
@@ -1371,7 +1488,138 @@ internal sealed unsafe class BlockEmitter
             bits = 64;
         }
 
+        if (bits == 64 && index < CachedRegisters)
+        {
+            // Written through: the state stays current for handlers and exits, the local serves the reads after.
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Stloc, CachedRegister(index));
+            registerCached[index] = true;
+        }
+
         StoreIndirect(bits);
+        if (bits != 64 || index >= CachedRegisters)
+        {
+            ForgetRegister(bits == 8 && index >= 16 ? index - 16 : index);
+        }
+    }
+
+    /// <summary>
+    /// General registers 0-15 are cached in locals, so a value an instruction writes reaches the next one in a host
+    /// register rather than through a store and a load of the CPU state (a loop's dependency chains otherwise wait on
+    /// store-to-load forwarding at every step). Two kinds:
+    /// <list type="bullet">
+    /// <item>The region's most used registers are held (<see cref="HoldRegionRegisters"/>): loaded once on entry, their
+    /// locals are the registers for the whole region and are written back to the state only where something else needs
+    /// it there: before a handler (from the values before the instruction: no inline form writes one before its last
+    /// branch to the handler, which <see cref="BranchToHandler"/> checks), before an out-of-line operation, and at every
+    /// return. After a handler the locals are read again.</item>
+    /// <item>Others are cached within a member and written through to the state at every write; the cache starts empty
+    /// at every member (which may be reached from several others).</item>
+    /// </list>
+    /// The cache is a property of the emitted straight-line code: a register is cached only where every path to the
+    /// point has loaded or written it, and anything that writes registers behind the emitter's back (handlers,
+    /// out-of-line operations) refreshes or forgets.
+    /// </summary>
+    private const int CachedRegisters = 16;
+
+    private readonly LocalBuilder?[] registerLocals = new LocalBuilder?[CachedRegisters];
+    private readonly bool[] registerCached = new bool[CachedRegisters];
+
+    /// <summary>
+    /// The registers held in their locals across the whole region (<see cref="HoldRegionRegisters"/>): loaded once on
+    /// entry and kept current everywhere, so they are cached at the start of every member too.
+    /// </summary>
+    private readonly bool[] regionRegisters = new bool[CachedRegisters];
+
+    private LocalBuilder CachedRegister(int index) => registerLocals[index] ??= il.DeclareLocal(typeof(ulong));
+
+    private void ForgetRegister(int index)
+    {
+        if (index >= CachedRegisters)
+        {
+            return;
+        }
+
+        if (regionRegisters[index])
+        {
+            // Held for the region: read again rather than forgotten, so every member can rely on it.
+            RegisterAddress(index, 64);
+            il.Emit(OpCodes.Ldind_I8);
+            il.Emit(OpCodes.Stloc, registerLocals[index]!);
+            wroteHeldRegister = true;
+            return;
+        }
+
+        registerCached[index] = false;
+    }
+
+    private void ForgetRegisters() => Array.Copy(regionRegisters, registerCached, CachedRegisters);
+
+    /// <summary>Whether the instruction being emitted has written a held register's local (only the state had the old value then).</summary>
+    private bool wroteHeldRegister;
+
+    /// <summary>
+    /// A branch to the instruction's handler path, which stores the held registers' locals to the state before the
+    /// handler runs the whole instruction again: the locals must still hold the values from before the instruction.
+    /// </summary>
+    private void BranchToHandler(OpCode branch, Label handler)
+    {
+        if (wroteHeldRegister)
+        {
+            throw new InvalidOperationException("an inline form wrote a held register before a branch to its handler");
+        }
+
+        il.Emit(branch, handler);
+    }
+
+    private void StoreRegionRegister(int index)
+    {
+        RegisterAddress(index, 64);
+        il.Emit(OpCodes.Ldloc, registerLocals[index]!);
+        il.Emit(OpCodes.Stind_I8);
+    }
+
+    /// <summary>Writes the held registers back to the state (before a handler or an operation that reads them there, and at a return).</summary>
+    private void StoreRegionRegisters()
+    {
+        for (int index = 0; index < CachedRegisters; index++)
+        {
+            if (regionRegisters[index])
+            {
+                StoreRegionRegister(index);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Loads <paramref name="registers"/> into their locals at the region's start (before its first member) and keeps
+    /// them there for the whole region: values that pass from one member to the next (a loop counter, the stack
+    /// pointer across a call and its return) then stay in host registers instead of going through the state.
+    /// </summary>
+    public void HoldRegionRegisters(IEnumerable<int> registers)
+    {
+        foreach (int index in registers)
+        {
+            RegisterAddress(index, 64);
+            il.Emit(OpCodes.Ldind_I8);
+            il.Emit(OpCodes.Stloc, CachedRegister(index));
+            regionRegisters[index] = true;
+            registerCached[index] = true;
+        }
+    }
+
+    /// <summary>Reads every cached register again from the state (after a handler, which may have written any of them).</summary>
+    private void ReloadCachedRegisters()
+    {
+        for (int index = 0; index < CachedRegisters; index++)
+        {
+            if (registerCached[index])
+            {
+                RegisterAddress(index, 64);
+                il.Emit(OpCodes.Ldind_I8);
+                il.Emit(OpCodes.Stloc, registerLocals[index]!);
+            }
+        }
     }
 
     private void RegisterAddress(int index, int bits)
@@ -1386,6 +1634,15 @@ internal sealed unsafe class BlockEmitter
     /// <summary>Records which operation at which width the lazy flag record describes (its operands follow separately).</summary>
     private void StoreFlagOperation(FlagOperation operation, int bits)
     {
+        if (LazyBitsOffset == LazyOpOffset + sizeof(int))
+        {
+            // Side by side: one store of both.
+            StateAddress(LazyOpOffset);
+            il.Emit(OpCodes.Ldc_I8, ((long)bits << 32) | (uint)operation);
+            il.Emit(OpCodes.Stind_I8);
+            return;
+        }
+
         StateAddress(LazyOpOffset);
         EmitInt((int)operation);
         il.Emit(OpCodes.Stind_I4);
@@ -1473,7 +1730,7 @@ internal sealed unsafe class BlockEmitter
     {
         StateAddress(SegmentChecksOffset);
         il.Emit(OpCodes.Ldind_I4);
-        il.Emit(OpCodes.Brtrue, handler);
+        BranchToHandler(OpCodes.Brtrue, handler);
         EffectiveAddress(in instruction);
         if (instruction.SegmentSlot != CpuState.ZeroSegmentSlot)
         {
@@ -1519,8 +1776,23 @@ internal sealed unsafe class BlockEmitter
         il.Emit(OpCodes.Stloc, linear);
     }
 
+    /// <summary>RSP = the linear-address local + <paramref name="delta"/>, written through the register cache (the result local is left alone).</summary>
     private void SetStackPointerFromLinear(long delta)
     {
+        if (regionRegisters[4])
+        {
+            il.Emit(OpCodes.Ldloc, linear);
+            if (delta != 0)
+            {
+                il.Emit(OpCodes.Ldc_I8, delta);
+                il.Emit(OpCodes.Add);
+            }
+
+            il.Emit(OpCodes.Stloc, registerLocals[4]!);
+            wroteHeldRegister = true;
+            return;
+        }
+
         RegisterAddress(4, 64);
         il.Emit(OpCodes.Ldloc, linear);
         if (delta != 0)
@@ -1529,6 +1801,9 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.Add);
         }
 
+        il.Emit(OpCodes.Dup);
+        il.Emit(OpCodes.Stloc, CachedRegister(4));
+        registerCached[4] = true;
         il.Emit(OpCodes.Stind_I8);
     }
 
@@ -1540,42 +1815,40 @@ internal sealed unsafe class BlockEmitter
         EmitInt(16);
         il.Emit(OpCodes.Shr);
         il.Emit(OpCodes.Ldloc, value);
-        il.Emit(OpCodes.Bne_Un, handler);
+        BranchToHandler(OpCodes.Bne_Un, handler);
     }
 
     /// <summary>
-    /// Cpu.ReadPointer / WritePointer inline: the host address of <paramref name="size"/> bytes at the linear-address
-    /// local into the host local, or a branch to the handler when the TLB does not map them all to guest RAM.
+    /// Cpu.TryRead / TryWrite inline: the host address of <paramref name="size"/> bytes at the linear-address local into
+    /// the host local, or a branch to the handler when the TLB does not map them all to guest RAM. The entry is the
+    /// first byte's page's; its tag is compared with the last byte's page, which is the same page exactly when the
+    /// access does not cross into the next one (an entry's slot is its page number's low bits, so the next page's
+    /// number is never the tag found there).
     /// </summary>
     private void TlbHost(bool write, int size, Label handler)
     {
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldfld, write ? WriteTlbField : ReadTlbField);
         il.Emit(OpCodes.Ldloc, linear);
-        EmitInt(12);
+        EmitInt(12 - EntrySizeShift);
         il.Emit(OpCodes.Shr_Un);
-        il.Emit(OpCodes.Ldc_I8, (long)(Cpu.TlbEntriesPerTableShared - 1));
+        il.Emit(OpCodes.Ldc_I8, (long)(Cpu.TlbEntriesPerTableShared - 1) << EntrySizeShift);
         il.Emit(OpCodes.And);
         il.Emit(OpCodes.Conv_I);
-        EmitInt(sizeof(TlbEntry));
-        il.Emit(OpCodes.Mul);
         il.Emit(OpCodes.Add);
         il.Emit(OpCodes.Stloc, entry);
         il.Emit(OpCodes.Ldloc, entry);
         il.Emit(OpCodes.Ldind_I8);
         il.Emit(OpCodes.Ldloc, linear);
-        EmitInt(12);
-        il.Emit(OpCodes.Shr_Un);
-        il.Emit(OpCodes.Bne_Un, handler);
         if (size > 1)
         {
-            il.Emit(OpCodes.Ldloc, linear);
-            il.Emit(OpCodes.Ldc_I8, 0xFFFL);
-            il.Emit(OpCodes.And);
-            il.Emit(OpCodes.Ldc_I8, (long)(4096 - size));
-            il.Emit(OpCodes.Bgt_Un, handler);
+            il.Emit(OpCodes.Ldc_I8, (long)(size - 1));
+            il.Emit(OpCodes.Add);
         }
 
+        EmitInt(12);
+        il.Emit(OpCodes.Shr_Un);
+        BranchToHandler(OpCodes.Bne_Un, handler);
         il.Emit(OpCodes.Ldloc, entry);
         EmitInt(AddendOffset);
         il.Emit(OpCodes.Add);
