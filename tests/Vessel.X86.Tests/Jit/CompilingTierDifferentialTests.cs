@@ -215,6 +215,64 @@ public class CompilingTierDifferentialTests
     }
 
     [Fact]
+    public void A_page_fault_in_a_called_member_of_a_region_leaves_the_interpreters_state()
+    {
+        // A loop calls a function that pushes, changes the registers a region holds in locals (RBX, RSP, the loop's
+        // counters) and loads through RSI; at one iteration RSI points at an unmapped page, so the load faults after many
+        // runs of the region: the state written back for the fault must be the interpreter's.
+        const ulong unmappedOffset = 0x4000_0000;
+        var faulting = default(Label);
+        using var pair = new TierPair(
+            (a, _) =>
+            {
+                var loop = a.CreateLabel();
+                var function = a.CreateLabel();
+                var done = a.CreateLabel();
+                faulting = a.CreateLabel();
+                a.lea(r9, __[done]);
+                a.mov(__qword_ptr[LongModeGuest.ResumeAddressSlot], r9);
+                a.mov(rdi, LongModeGuest.DataAddress);
+                a.mov(r15d, 400);
+                a.mov(ebx, 1);
+                a.Label(ref loop);
+                a.xor(eax, eax);
+                a.cmp(r15d, 5);
+                a.mov(edx, (uint)unmappedOffset);
+                a.cmove(eax, edx);
+                a.lea(rsi, __[rdi + rax]);
+                a.call(function);
+                a.dec(r15d);
+                a.jnz(loop);
+                a.Label(ref done);
+                LongModeGuest.EmitExit(a, 7);
+
+                a.Label(ref function);
+                a.push(rbx);
+                a.add(rbx, r15);
+                a.imul(rbx, rbx, 3);
+                a.Label(ref faulting);
+                a.mov(rcx, __qword_ptr[rsi + 8]);
+                a.add(rcx, rbx);
+                a.mov(__qword_ptr[rdi + 16], rcx);
+                a.pop(rbx);
+                a.add(bl, 1);
+                a.ret();
+            },
+            compileThreshold: 2);
+
+        pair.RunToExit(instructionsPerStep: 97);
+
+        var memory = pair.Compiled.Memory;
+        ulong Log(int offset) => memory.Read<ulong>(new GuestAddress(LongModeGuest.ExceptionLogAddress + (ulong)offset));
+        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
+        Assert.Equal(14ul, Log(0));
+        Assert.Equal(LongModeGuest.DataAddress + unmappedOffset + 8, Log(16));
+        Assert.Equal(pair.Compiled.AddressOf(faulting), Log(24));
+        Assert.Equal(5ul, pair.Compiled.Cpu.Register(15));
+        Assert.True(pair.Compiled.Cpu.CompiledRegionRuns > 0, "no region of several blocks ran");
+    }
+
+    [Fact]
     public void Conditional_jumps_right_after_inc_and_dec_at_every_width_and_edge_leave_the_same_state()
     {
         // JZ and JS read the INC/DEC record inline; JB (CF carried over from STC/CLC) and JL (OF) ask Cpu.Condition.
