@@ -51,7 +51,7 @@ public static unsafe class BlockCompiler
         var entry = members[0].Block;
         var method = new DynamicMethod($"block_{entry.PhysicalAddress:x}_{entry.CodeBits}", typeof(int), Parameters, typeof(BlockCompiler).Module, skipVisibility: true);
         var il = method.GetILGenerator(64 + (total * 64));
-        var emitter = new BlockEmitter(il, entry.CodeBits);
+        var emitter = new BlockEmitter(il, entry.CodeBits, region.First);
         translatedInline = 0;
 
         // Called without a CPU, the code returns at once: the background compiler calls it so to have RyuJIT compile it.
@@ -114,7 +114,7 @@ public static unsafe class BlockCompiler
     }
 
     /// <summary>Most general registers one region holds in locals throughout: RyuJIT has nine scratch registers to give.</summary>
-    private const int MaxRegionRegisters = 6;
+    private const int MaxRegionRegisters = 5;
 
     /// <summary>
     /// The general registers the members' inline instructions name most often (at least twice), most used first, up to

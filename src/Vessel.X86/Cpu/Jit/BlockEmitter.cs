@@ -38,6 +38,9 @@ internal sealed unsafe class BlockEmitter
     private static readonly FieldInfo PendingEventsField = typeof(Cpu).GetField("pendingEvents", BindingFlags.NonPublic | BindingFlags.Instance)!;
 
     private readonly ILGenerator il;
+
+    /// <summary>The region's pinned copy of its members' instructions (see BlockCompiler).</summary>
+    private readonly DecodedInstruction* instructions;
     private readonly int codeBits;
     private readonly LocalBuilder linear;
     private readonly LocalBuilder entry;
@@ -56,24 +59,13 @@ internal sealed unsafe class BlockEmitter
     private int blockStart;
 
     /// <summary>The lazy flag record's operation and width when an inline instruction of this block wrote it last.</summary>
-    private (FlagOperation Operation, int Bits)? knownFlags
-    {
-        get => knownFlagsValue;
-        set
-        {
-            knownFlagsValue = value;
-            flagsInLocals = false;
-        }
-    }
-
-    private (FlagOperation Operation, int Bits)? knownFlagsValue;
+    private (FlagOperation Operation, int Bits)? knownFlags;
 
     /// <summary>
-    /// Whether the known record's result and sources are also in the flag locals (an inline ALU or INC/DEC wrote it), so
-    /// a condition after it reads them from host registers rather than waiting on the stores to the state.
+    /// The lazy flag record's result and sources, held in locals for the whole region like the held registers (its
+    /// operation and width are stored to the state as they change: one constant store): a condition reads them from
+    /// host registers, and a record the next one replaces is never stored at all.
     /// </summary>
-    private bool flagsInLocals;
-
     private readonly LocalBuilder flagResult;
     private readonly LocalBuilder flagSource1;
     private readonly LocalBuilder flagSource2;
@@ -96,9 +88,10 @@ internal sealed unsafe class BlockEmitter
         AddendOffset = (int)((byte*)&tlbEntry.Addend - (byte*)&tlbEntry);
     }
 
-    public BlockEmitter(ILGenerator il, int codeBits)
+    public BlockEmitter(ILGenerator il, int codeBits, DecodedInstruction* instructions)
     {
         this.il = il;
+        this.instructions = instructions;
         this.codeBits = codeBits;
         linear = il.DeclareLocal(typeof(ulong));
         entry = il.DeclareLocal(typeof(nint));
@@ -123,7 +116,7 @@ internal sealed unsafe class BlockEmitter
         var handler = il.DefineLabel();
         var done = il.DefineLabel();
         bool usesHandler = true;
-        wroteHeldRegister = false;
+        wroteHeldState = false;
         switch (translation.Kind)
         {
             case TranslationKind.MoveRegister:
@@ -295,7 +288,6 @@ internal sealed unsafe class BlockEmitter
                     knownFlags = flagsNeeded
                         ? (increment ? FlagOperation.Inc : FlagOperation.Dec, instruction.OperandBits)
                         : null;
-                    flagsInLocals = flagsNeeded;
                     usesHandler = false;
                     break;
                 }
@@ -313,8 +305,9 @@ internal sealed unsafe class BlockEmitter
                 usesHandler = false;
                 break;
             case TranslationKind.ShiftImmediate:
-                // The operation reads and writes the registers in the state.
+                // The operation reads and writes the registers and the flag record in the state.
                 StoreRegionRegisters();
+                StoreFlagFieldsToState();
                 il.Emit(OpCodes.Ldarg_1);
                 EmitInt(instruction.Operand0Register);
                 EmitInt(instruction.Operand1Register);
@@ -322,6 +315,7 @@ internal sealed unsafe class BlockEmitter
                 EmitInt(instruction.OperandBits);
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.ShiftImmediate)).MakeGenericMethod(translation.OperationType!));
                 ForgetRegister(instruction.OperandBits == 8 && instruction.Operand0Register >= 16 ? instruction.Operand0Register - 16 : instruction.Operand0Register);
+                ReloadFlagFields();
                 knownFlags = null;
                 usesHandler = false;
                 break;
@@ -424,6 +418,7 @@ internal sealed unsafe class BlockEmitter
             }
 
             StoreRegionRegisters();
+            StoreFlagFieldsToState();
             il.Emit(OpCodes.Ldarg_1);
             InstructionPointer(index);
             il.Emit(OpCodes.Ldc_I8, (long)(nint)instruction.Handler);
@@ -438,16 +433,7 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.Ldind_I4);
             il.Emit(OpCodes.Brtrue, exit);
             ReloadCachedRegisters();
-            if (flagsInLocals)
-            {
-                // The handler wrote the same record (the same operation and width) to the state.
-                foreach (var (offset, local) in (ReadOnlySpan<(int, LocalBuilder)>)[(LazySource1Offset, flagSource1), (LazySource2Offset, flagSource2), (LazyResultOffset, flagResult)])
-                {
-                    StateAddress(offset);
-                    il.Emit(OpCodes.Ldind_I8);
-                    il.Emit(OpCodes.Stloc, local);
-                }
-            }
+            ReloadFlagFields();
         }
 
         il.MarkLabel(done);
@@ -528,6 +514,7 @@ internal sealed unsafe class BlockEmitter
         }
 
         StoreRegionRegisters();
+        StoreFlagFieldsToState();
         Return(blockStart + count, 0);
     }
 
@@ -557,7 +544,6 @@ internal sealed unsafe class BlockEmitter
     /// </summary>
     private void StoreShiftOverflowAndResult(Shift shift, int bits)
     {
-        StateAddress(LazySource2Offset);
         switch (shift)
         {
             case Shift.Left:
@@ -581,10 +567,9 @@ internal sealed unsafe class BlockEmitter
                 break;
         }
 
-        il.Emit(OpCodes.Stind_I8);
-        StateAddress(LazyResultOffset);
+        SetFlagField(LazySource2Offset);
         il.Emit(OpCodes.Ldloc, second);
-        il.Emit(OpCodes.Stind_I8);
+        SetFlagField(LazyResultOffset);
     }
 
     private enum Shift
@@ -728,12 +713,10 @@ internal sealed unsafe class BlockEmitter
         StateAddress(LazyOpOffset);
         EmitInt((int)FlagOperation.ResultWithCarryOverflow);
         il.Emit(OpCodes.Stind_I4);
-        StateAddress(LazySource1Offset);
         il.Emit(OpCodes.Ldloc, result);
-        il.Emit(OpCodes.Stind_I8);
-        StateAddress(LazySource2Offset);
+        SetFlagField(LazySource1Offset);
         il.Emit(OpCodes.Ldloc, first);
-        il.Emit(OpCodes.Stind_I8);
+        SetFlagField(LazySource2Offset);
         il.Emit(OpCodes.Br, done);
 
         il.MarkLabel(materialized);
@@ -754,10 +737,12 @@ internal sealed unsafe class BlockEmitter
         il.Emit(OpCodes.Br, done);
 
         il.MarkLabel(call);
+        StoreFlagFieldsToState();
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Ldloc, result);
         il.Emit(OpCodes.Ldloc, first);
         il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.SetCarryAndOverflow)));
+        ReloadFlagFields();
         il.MarkLabel(done);
         knownFlags = null;
     }
@@ -821,9 +806,8 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.And);
             il.Emit(OpCodes.Stloc, result);
             il.MarkLabel(carryDone);
-            StateAddress(LazySource1Offset);
             il.Emit(OpCodes.Ldloc, result);
-            il.Emit(OpCodes.Stind_I8);
+            SetFlagField(LazySource1Offset);
 
             StoreShiftOverflowAndResult(shift, bits);
         }
@@ -894,7 +878,6 @@ internal sealed unsafe class BlockEmitter
             StoreFlagOperation(FlagOperation.ResultWithCarryOverflow, bits);
 
             // CF: the last bit shifted out (none when a left shift moves everything out of an 8- or 16-bit operand).
-            StateAddress(LazySource1Offset);
             if (shift == Shift.Left && count > bits)
             {
                 il.Emit(OpCodes.Ldc_I8, 0L);
@@ -910,7 +893,7 @@ internal sealed unsafe class BlockEmitter
 
             il.Emit(OpCodes.Stloc, result);
             il.Emit(OpCodes.Ldloc, result);
-            il.Emit(OpCodes.Stind_I8);
+            SetFlagField(LazySource1Offset);
 
             StoreShiftOverflowAndResult(shift, bits);
         }
@@ -999,15 +982,7 @@ internal sealed unsafe class BlockEmitter
             Not();
             il.Emit(OpCodes.Conv_U8);
             il.Emit(OpCodes.Stloc, result);
-            StateAddress(LazySource1Offset);
-            il.Emit(OpCodes.Ldloc, result);
-            il.Emit(OpCodes.Stind_I8);
-            StateAddress(LazySource2Offset);
-            il.Emit(OpCodes.Ldloc, result);
-            il.Emit(OpCodes.Stind_I8);
-            StateAddress(LazyResultOffset);
-            il.Emit(OpCodes.Ldloc, second);
-            il.Emit(OpCodes.Stind_I8);
+            StoreFlagFields(result, result, second);
         }
 
         knownFlags = flagsNeeded ? (FlagOperation.ResultWithCarryOverflow, bits) : null;
@@ -1093,6 +1068,7 @@ internal sealed unsafe class BlockEmitter
         if (carryIn)
         {
             // Cpu.SetCarryIn: the carry that went in, for CF and OF of the record.
+            wroteHeldState = true;
             StateAddress(RflagsOffset);
             StateAddress(RflagsOffset);
             il.Emit(OpCodes.Ldind_I8);
@@ -1108,7 +1084,6 @@ internal sealed unsafe class BlockEmitter
         StoreFlagOperation(flags, bits);
         StoreFlagFields(first, second, result);
         knownFlags = (flags, bits);
-        flagsInLocals = true;
     }
 
     private LocalBuilder? carry;
@@ -1207,8 +1182,7 @@ internal sealed unsafe class BlockEmitter
     /// <summary>Pushes the lazy record's field at <paramref name="offset"/> shifted left by 64 - LazyBits.</summary>
     private void WidthAligned(int offset)
     {
-        StateAddress(offset);
-        il.Emit(OpCodes.Ldind_I8);
+        LoadFlagField(offset);
         EmitInt(64);
         StateAddress(LazyBitsOffset);
         il.Emit(OpCodes.Ldind_I4);
@@ -1237,9 +1211,11 @@ internal sealed unsafe class BlockEmitter
             return;
         }
 
+        StoreFlagFieldsToState();
         il.Emit(OpCodes.Ldarg_1);
         EmitInt(code);
         il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.Condition)));
+        ReloadFlagFields();
     }
 
     private bool TryKnownCondition(FlagOperation operation, int bits, int code)
@@ -1333,31 +1309,49 @@ internal sealed unsafe class BlockEmitter
         }
     }
 
-    /// <summary>The three operand fields of the lazy record, stored from the given locals and kept in the flag locals too.</summary>
+    /// <summary>The three operand fields of the lazy record, from the given locals.</summary>
     private void StoreFlagFields(LocalBuilder source1, LocalBuilder source2, LocalBuilder value)
     {
-        foreach (var (offset, from, to) in (ReadOnlySpan<(int, LocalBuilder, LocalBuilder)>)
-            [(LazySource1Offset, source1, flagSource1), (LazySource2Offset, source2, flagSource2), (LazyResultOffset, value, flagResult)])
+        il.Emit(OpCodes.Ldloc, source1);
+        SetFlagField(LazySource1Offset);
+        il.Emit(OpCodes.Ldloc, source2);
+        SetFlagField(LazySource2Offset);
+        il.Emit(OpCodes.Ldloc, value);
+        SetFlagField(LazyResultOffset);
+    }
+
+    private LocalBuilder FlagLocal(int offset) => offset == LazyResultOffset ? flagResult : offset == LazySource1Offset ? flagSource1 : flagSource2;
+
+    /// <summary>Pops a ulong into the record's field at <paramref name="offset"/> (its local: see <see cref="flagResult"/>).</summary>
+    private void SetFlagField(int offset)
+    {
+        il.Emit(OpCodes.Stloc, FlagLocal(offset));
+        wroteHeldState = true;
+    }
+
+    /// <summary>Pushes the record's field at <paramref name="offset"/>.</summary>
+    private void LoadFlagField(int offset) => il.Emit(OpCodes.Ldloc, FlagLocal(offset));
+
+    /// <summary>Writes the record's fields back to the state (with the held registers: before handlers, operations and returns).</summary>
+    private void StoreFlagFieldsToState()
+    {
+        foreach (int offset in (ReadOnlySpan<int>)[LazySource1Offset, LazySource2Offset, LazyResultOffset])
         {
             StateAddress(offset);
-            il.Emit(OpCodes.Ldloc, from);
-            il.Emit(OpCodes.Dup);
-            il.Emit(OpCodes.Stloc, to);
+            il.Emit(OpCodes.Ldloc, FlagLocal(offset));
             il.Emit(OpCodes.Stind_I8);
         }
     }
 
-    /// <summary>Pushes a field of the lazy record: from its flag local while one holds it, else from the state.</summary>
-    private void LoadFlagField(int offset)
+    /// <summary>Reads the record's fields from the state again (at the region's start, and after anything that may have written them).</summary>
+    private void ReloadFlagFields()
     {
-        if (flagsInLocals)
+        foreach (int offset in (ReadOnlySpan<int>)[LazySource1Offset, LazySource2Offset, LazyResultOffset])
         {
-            il.Emit(OpCodes.Ldloc, offset == LazyResultOffset ? flagResult : offset == LazySource1Offset ? flagSource1 : flagSource2);
-            return;
+            StateAddress(offset);
+            il.Emit(OpCodes.Ldind_I8);
+            il.Emit(OpCodes.Stloc, FlagLocal(offset));
         }
-
-        StateAddress(offset);
-        il.Emit(OpCodes.Ldind_I8);
     }
 
     private void ZeroFlag(ulong mask)
@@ -1465,7 +1459,7 @@ internal sealed unsafe class BlockEmitter
             }
 
             il.Emit(OpCodes.Stloc, registerLocals[index]!);
-            wroteHeldRegister = true;
+            wroteHeldState = true;
             return;
         }
 
@@ -1546,7 +1540,7 @@ internal sealed unsafe class BlockEmitter
             RegisterAddress(index, 64);
             il.Emit(OpCodes.Ldind_I8);
             il.Emit(OpCodes.Stloc, registerLocals[index]!);
-            wroteHeldRegister = true;
+            wroteHeldState = true;
             return;
         }
 
@@ -1555,8 +1549,11 @@ internal sealed unsafe class BlockEmitter
 
     private void ForgetRegisters() => Array.Copy(regionRegisters, registerCached, CachedRegisters);
 
-    /// <summary>Whether the instruction being emitted has written a held register's local (only the state had the old value then).</summary>
-    private bool wroteHeldRegister;
+    /// <summary>
+    /// Whether the instruction being emitted has written a held register's or the flag record's local, or the record's
+    /// operation in the state: its handler could no longer start from the state as it was before the instruction.
+    /// </summary>
+    private bool wroteHeldState;
 
     /// <summary>
     /// A branch to the instruction's handler path, which stores the held registers' locals to the state before the
@@ -1564,9 +1561,9 @@ internal sealed unsafe class BlockEmitter
     /// </summary>
     private void BranchToHandler(OpCode branch, Label handler)
     {
-        if (wroteHeldRegister)
+        if (wroteHeldState)
         {
-            throw new InvalidOperationException("an inline form wrote a held register before a branch to its handler");
+            throw new InvalidOperationException("an inline form wrote a held register or the flag record before a branch to its handler");
         }
 
         il.Emit(branch, handler);
@@ -1598,6 +1595,7 @@ internal sealed unsafe class BlockEmitter
     /// </summary>
     public void HoldRegionRegisters(IEnumerable<int> registers)
     {
+        ReloadFlagFields();
         foreach (int index in registers)
         {
             RegisterAddress(index, 64);
@@ -1634,6 +1632,7 @@ internal sealed unsafe class BlockEmitter
     /// <summary>Records which operation at which width the lazy flag record describes (its operands follow separately).</summary>
     private void StoreFlagOperation(FlagOperation operation, int bits)
     {
+        wroteHeldState = true;
         if (LazyBitsOffset == LazyOpOffset + sizeof(int))
         {
             // Side by side: one store of both.
@@ -1789,7 +1788,7 @@ internal sealed unsafe class BlockEmitter
             }
 
             il.Emit(OpCodes.Stloc, registerLocals[4]!);
-            wroteHeldRegister = true;
+            wroteHeldState = true;
             return;
         }
 
@@ -1892,14 +1891,14 @@ internal sealed unsafe class BlockEmitter
         il.Emit(bits switch { 8 => OpCodes.Stind_I1, 16 => OpCodes.Stind_I2, 32 => OpCodes.Stind_I4, _ => OpCodes.Stind_I8 });
     }
 
+    /// <summary>
+    /// Pushes the address of the region's <paramref name="index"/>th instruction: a constant, since the copy is pinned
+    /// for as long as the code lives, so no register holds the array's address through the region.
+    /// </summary>
     private void InstructionPointer(int index)
     {
-        il.Emit(OpCodes.Ldarg_3);
-        if (index != 0)
-        {
-            EmitInt(index * sizeof(DecodedInstruction));
-            il.Emit(OpCodes.Add);
-        }
+        il.Emit(OpCodes.Ldc_I8, (long)(instructions + index));
+        il.Emit(OpCodes.Conv_I);
     }
 
     private void EmitInt(int value) => il.Emit(OpCodes.Ldc_I4, value);
