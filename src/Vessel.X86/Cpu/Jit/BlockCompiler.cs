@@ -61,7 +61,10 @@ public static unsafe class BlockCompiler
         il.Emit(OpCodes.Ldc_I4_0);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(body);
-        emitter.HoldRegionRegisters(MostUsedRegisters(members));
+
+        // Holding registers pays where values go round a loop; a block run once per call would only load and store them.
+        bool loops = Loops(members);
+        emitter.HoldRegionRegisters(loops, loops ? MostUsedRegisters(members) : []);
         var labels = new Label[members.Count];
         for (int m = 0; m < members.Count; m++)
         {
@@ -111,6 +114,29 @@ public static unsafe class BlockCompiler
         // one goes through a shuffle thunk on every call; it also keeps the pinned instructions alive with the code.
         region.Code = (CompiledBlockCode)method.CreateDelegate(typeof(CompiledBlockCode), region);
         return region;
+    }
+
+    /// <summary>Whether the code can go round: several members (formed around a loop), or one that may jump back to itself.</summary>
+    private static bool Loops(IReadOnlyList<RegionMember> members)
+    {
+        if (members.Count > 1)
+        {
+            return true;
+        }
+
+        var block = members[0].Block;
+        ref readonly var last = ref block.Instructions[block.Count - 1];
+        Span<long> targets = stackalloc long[2];
+        int count = RegionFormation.StaticSuccessors(in last, HandlerRecognizer.Classify(in last), targets, withReturnAddress: false);
+        for (int t = 0; t < count; t++)
+        {
+            if (targets[t] == 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Most general registers one region holds in locals throughout: RyuJIT has nine scratch registers to give.</summary>

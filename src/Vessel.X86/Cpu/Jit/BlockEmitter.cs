@@ -1312,6 +1312,19 @@ internal sealed unsafe class BlockEmitter
     /// <summary>The three operand fields of the lazy record, from the given locals.</summary>
     private void StoreFlagFields(LocalBuilder source1, LocalBuilder source2, LocalBuilder value)
     {
+        if (!cacheState)
+        {
+            foreach (var (offset, local) in (ReadOnlySpan<(int, LocalBuilder)>)[(LazySource1Offset, source1), (LazySource2Offset, source2), (LazyResultOffset, value)])
+            {
+                StateAddress(offset);
+                il.Emit(OpCodes.Ldloc, local);
+                il.Emit(OpCodes.Stind_I8);
+            }
+
+            wroteHeldState = true;
+            return;
+        }
+
         il.Emit(OpCodes.Ldloc, source1);
         SetFlagField(LazySource1Offset);
         il.Emit(OpCodes.Ldloc, source2);
@@ -1327,14 +1340,35 @@ internal sealed unsafe class BlockEmitter
     {
         il.Emit(OpCodes.Stloc, FlagLocal(offset));
         wroteHeldState = true;
+        if (!cacheState)
+        {
+            StateAddress(offset);
+            il.Emit(OpCodes.Ldloc, FlagLocal(offset));
+            il.Emit(OpCodes.Stind_I8);
+        }
     }
 
     /// <summary>Pushes the record's field at <paramref name="offset"/>.</summary>
-    private void LoadFlagField(int offset) => il.Emit(OpCodes.Ldloc, FlagLocal(offset));
+    private void LoadFlagField(int offset)
+    {
+        if (cacheState)
+        {
+            il.Emit(OpCodes.Ldloc, FlagLocal(offset));
+            return;
+        }
+
+        StateAddress(offset);
+        il.Emit(OpCodes.Ldind_I8);
+    }
 
     /// <summary>Writes the record's fields back to the state (with the held registers: before handlers, operations and returns).</summary>
     private void StoreFlagFieldsToState()
     {
+        if (!cacheState)
+        {
+            return;
+        }
+
         foreach (int offset in (ReadOnlySpan<int>)[LazySource1Offset, LazySource2Offset, LazyResultOffset])
         {
             StateAddress(offset);
@@ -1346,6 +1380,11 @@ internal sealed unsafe class BlockEmitter
     /// <summary>Reads the record's fields from the state again (at the region's start, and after anything that may have written them).</summary>
     private void ReloadFlagFields()
     {
+        if (!cacheState)
+        {
+            return;
+        }
+
         foreach (int offset in (ReadOnlySpan<int>)[LazySource1Offset, LazySource2Offset, LazyResultOffset])
         {
             StateAddress(offset);
@@ -1404,6 +1443,13 @@ internal sealed unsafe class BlockEmitter
     /// <summary>Cpu.ReadRegister: pushes the register zero-extended to a ulong (8-bit slots 16-19 are AH, CH, DH, BH).</summary>
     private void LoadRegister(int index, int bits)
     {
+        if (!cacheState)
+        {
+            RegisterAddress(index, bits);
+            LoadIndirect(bits);
+            return;
+        }
+
         if (bits == 8 && index >= 16)
         {
             if (registerCached[index - 16])
@@ -1482,7 +1528,7 @@ internal sealed unsafe class BlockEmitter
             bits = 64;
         }
 
-        if (bits == 64 && index < CachedRegisters)
+        if (bits == 64 && index < CachedRegisters && cacheState)
         {
             // Written through: the state stays current for handlers and exits, the local serves the reads after.
             il.Emit(OpCodes.Dup);
@@ -1524,6 +1570,13 @@ internal sealed unsafe class BlockEmitter
     /// entry and kept current everywhere, so they are cached at the start of every member too.
     /// </summary>
     private readonly bool[] regionRegisters = new bool[CachedRegisters];
+
+    /// <summary>
+    /// Whether registers and the flag record are cached in locals at all: only in code that can go round a loop, where
+    /// values pass from one iteration to the next; elsewhere RyuJIT's time for the extra locals and the write-backs
+    /// on every handler path outweighs what a single run saves, so straight code reads and writes the state directly.
+    /// </summary>
+    private bool cacheState;
 
     private LocalBuilder CachedRegister(int index) => registerLocals[index] ??= il.DeclareLocal(typeof(ulong));
 
@@ -1593,8 +1646,15 @@ internal sealed unsafe class BlockEmitter
     /// them there for the whole region: values that pass from one member to the next (a loop counter, the stack
     /// pointer across a call and its return) then stay in host registers instead of going through the state.
     /// </summary>
-    public void HoldRegionRegisters(IEnumerable<int> registers)
+    /// <param name="loops">Whether the code can go round at all; without, nothing is cached (see <see cref="cacheState"/>).</param>
+    public void HoldRegionRegisters(bool loops, IEnumerable<int> registers)
     {
+        cacheState = loops;
+        if (!loops)
+        {
+            return;
+        }
+
         ReloadFlagFields();
         foreach (int index in registers)
         {
@@ -1800,9 +1860,13 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.Add);
         }
 
-        il.Emit(OpCodes.Dup);
-        il.Emit(OpCodes.Stloc, CachedRegister(4));
-        registerCached[4] = true;
+        if (cacheState)
+        {
+            il.Emit(OpCodes.Dup);
+            il.Emit(OpCodes.Stloc, CachedRegister(4));
+            registerCached[4] = true;
+        }
+
         il.Emit(OpCodes.Stind_I8);
     }
 
