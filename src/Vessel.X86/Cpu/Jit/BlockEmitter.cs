@@ -374,9 +374,7 @@ internal sealed unsafe class BlockEmitter
                     il.Emit(OpCodes.Stloc, result);
                     BranchUnlessCanonical(result, handler);
                     SetStackPointerFromLinear(8 + (long)instruction.Immediate);
-                    RipAddress();
-                    il.Emit(OpCodes.Ldloc, result);
-                    il.Emit(OpCodes.Stind_I8);
+                    StoreRip(result);
                     break;
                 }
 
@@ -384,9 +382,7 @@ internal sealed unsafe class BlockEmitter
                 LoadRegister(instruction.Operand0Register, 64);
                 il.Emit(OpCodes.Stloc, result);
                 BranchUnlessCanonical(result, handler);
-                RipAddress();
-                il.Emit(OpCodes.Ldloc, result);
-                il.Emit(OpCodes.Stind_I8);
+                StoreRip(result);
                 break;
             case TranslationKind.CallIndirectRegister when codeBits == 64 && instruction.OperandBits == 64 && instruction.StackBytes == 8:
                 LoadRegister(instruction.Operand0Register, 64);
@@ -398,9 +394,7 @@ internal sealed unsafe class BlockEmitter
                 ReturnAddress(in instruction);
                 StoreIndirect(64);
                 SetStackPointerFromLinear(0);
-                RipAddress();
-                il.Emit(OpCodes.Ldloc, result);
-                il.Emit(OpCodes.Stind_I8);
+                StoreRip(result);
                 break;
             default:
                 BranchToHandler(OpCodes.Br, handler);
@@ -412,10 +406,9 @@ internal sealed unsafe class BlockEmitter
         {
             il.Emit(OpCodes.Br, done);
             il.MarkLabel(handler);
-            if (!last)
-            {
-                SetNextRip(instruction.EndOffset);
-            }
+
+            // The handler reads RIP from the state (the block's last instruction may then move it).
+            SetRipInState(instruction.EndOffset, ulong.MaxValue);
 
             StoreRegionRegisters();
             StoreFlagFieldsToState();
@@ -434,6 +427,12 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.Brtrue, exit);
             ReloadCachedRegisters();
             ReloadFlagFields();
+            if (cacheState)
+            {
+                RipAddress();
+                il.Emit(OpCodes.Ldind_I8);
+                il.Emit(OpCodes.Stloc, RipLocal);
+            }
         }
 
         il.MarkLabel(done);
@@ -502,8 +501,7 @@ internal sealed unsafe class BlockEmitter
             il.MarkLabel(noEvent);
             foreach (var (offset, label) in successors)
             {
-                RipAddress();
-                il.Emit(OpCodes.Ldind_I8);
+                LoadRip();
                 il.Emit(OpCodes.Ldarg_S, (byte)4);
                 il.Emit(OpCodes.Ldc_I8, (long)offset);
                 il.Emit(OpCodes.Add);
@@ -515,6 +513,13 @@ internal sealed unsafe class BlockEmitter
 
         StoreRegionRegisters();
         StoreFlagFieldsToState();
+        if (cacheState)
+        {
+            RipAddress();
+            il.Emit(OpCodes.Ldloc, RipLocal);
+            il.Emit(OpCodes.Stind_I8);
+        }
+
         Return(blockStart + count, 0);
     }
 
@@ -1723,7 +1728,25 @@ internal sealed unsafe class BlockEmitter
     /// <summary>RIP = (rip + <paramref name="offset"/>) &amp; <paramref name="mask"/>, rip being the block's first instruction's address.</summary>
     private void SetRip(ulong offset, ulong mask)
     {
+        if (cacheState)
+        {
+            RipValue(offset, mask);
+            il.Emit(OpCodes.Stloc, RipLocal);
+            return;
+        }
+
+        SetRipInState(offset, mask);
+    }
+
+    private void SetRipInState(ulong offset, ulong mask)
+    {
         RipAddress();
+        RipValue(offset, mask);
+        il.Emit(OpCodes.Stind_I8);
+    }
+
+    private void RipValue(ulong offset, ulong mask)
+    {
         il.Emit(OpCodes.Ldarg_S, (byte)4);
         il.Emit(OpCodes.Ldc_I8, (long)offset);
         il.Emit(OpCodes.Add);
@@ -1732,8 +1755,40 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.Ldc_I8, (long)mask);
             il.Emit(OpCodes.And);
         }
+    }
 
+    private LocalBuilder? ripLocal;
+
+    /// <summary>
+    /// RIP while code that caches state runs: jumps and block ends set it here, the transitions between members compare
+    /// it (RyuJIT can then see a constant target), and it is written to the state before a handler and at a return.
+    /// </summary>
+    private LocalBuilder RipLocal => ripLocal ??= il.DeclareLocal(typeof(ulong));
+
+    private void StoreRip(LocalBuilder value)
+    {
+        if (cacheState)
+        {
+            il.Emit(OpCodes.Ldloc, value);
+            il.Emit(OpCodes.Stloc, RipLocal);
+            return;
+        }
+
+        RipAddress();
+        il.Emit(OpCodes.Ldloc, value);
         il.Emit(OpCodes.Stind_I8);
+    }
+
+    private void LoadRip()
+    {
+        if (cacheState)
+        {
+            il.Emit(OpCodes.Ldloc, RipLocal);
+            return;
+        }
+
+        RipAddress();
+        il.Emit(OpCodes.Ldind_I8);
     }
 
     private void ReturnAddress(in DecodedInstruction instruction)
