@@ -273,6 +273,132 @@ public class CompilingTierDifferentialTests
     }
 
     [Fact]
+    public void Carry_handed_from_one_member_to_the_next_leaves_the_same_state()
+    {
+        // INC keeps CF. After the call, the only way in is the function's CMP; RET: the compiler knows that record and
+        // reads CF from it. The join below is entered after an ADD (carrying every other time) on one path and a 32-bit SUB (borrowing whenever R15
+        // is above 5) on the other, so there the record is known only at run time. SETC and ADC make every carry
+        // visible in the registers compared.
+        using var pair = new TierPair(
+            (a, _) =>
+            {
+                var loop = a.CreateLabel();
+                var other = a.CreateLabel();
+                var common = a.CreateLabel();
+                var function = a.CreateLabel();
+                var done = a.CreateLabel();
+                a.mov(r15d, 300);
+                a.mov(rbx, 0x0000_0000_0000_0400UL);
+                a.xor(r8d, r8d);
+                a.xor(r9d, r9d);
+                a.xor(r11d, r11d);
+                a.xor(r12d, r12d);
+                a.xor(r13d, r13d);
+                a.mov(r14, 0x9000_0000_0000_0001UL);
+                a.Label(ref loop);
+                a.mov(eax, r15d);
+                a.and(eax, 3);
+                a.jz(other);
+                a.call(function);
+                a.inc(r8);
+                a.setc(cl);
+                a.movzx(ecx, cl);
+                a.add(r9, rcx);
+                a.add(r13, r14);
+                a.jmp(common);
+                a.Label(ref other);
+                a.mov(r10d, 5);
+                a.sub(r10d, r15d);
+                a.jmp(common);
+                a.Label(ref common);
+                a.inc(r11);
+                a.setc(dl);
+                a.movzx(edx, dl);
+                a.adc(r12, rdx);
+                a.dec(r15d);
+                a.jnz(loop);
+                a.jmp(done);
+
+                a.Label(ref function);
+                a.mov(rdx, r15);
+                a.imul(rdx, rdx, 7);
+                a.cmp(rdx, rbx);
+                a.ret();
+
+                a.Label(ref done);
+                LongModeGuest.EmitExit(a, 7);
+            },
+            compileThreshold: 2);
+
+        pair.RunToExit(instructionsPerStep: 97);
+
+        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
+        Assert.True(pair.Compiled.Cpu.CompiledRegionRuns > 0, "no region of several blocks ran");
+
+        // CMP RDX, RBX sets CF while 7 * R15 < 0x400, at R15 = 146 and below: 110 of the 225 calls (R15 not a multiple of 4).
+        Assert.Equal(110ul, pair.Compiled.Cpu.Register(9));
+    }
+
+    [Fact]
+    public void A_member_entered_after_different_flag_records_reads_the_carry_of_the_one_that_ran()
+    {
+        // The loop head branches to two members that each end with a jump to the same join, one after an ADD (carrying
+        // now and then), one after a 32-bit SUB (borrowing whenever R15 is above 5); the join's ADC reads CF first.
+        // Both ways in are compiled before the join, and they leave different records, so the join may not assume either.
+        using var pair = new TierPair(
+            (a, _) =>
+            {
+                var loop = a.CreateLabel();
+                var odd = a.CreateLabel();
+                var join = a.CreateLabel();
+                a.mov(r15d, 300);
+                a.xor(r12d, r12d);
+                a.xor(r13d, r13d);
+                a.mov(r14, 0x9000_0000_0000_0001UL);
+                a.Label(ref loop);
+                a.mov(eax, r15d);
+                a.and(eax, 1);
+                a.jz(odd);
+                a.mov(r10d, 5);
+                a.sub(r10d, r15d);
+                a.jmp(join);
+                a.Label(ref odd);
+                a.add(r13, r14);
+                a.jmp(join);
+                a.Label(ref join);
+                a.adc(r12, 0);
+                a.dec(r15d);
+                a.jnz(loop);
+                LongModeGuest.EmitExit(a, 7);
+            },
+            compileThreshold: 2);
+
+        pair.RunToExit(instructionsPerStep: 97);
+
+        Assert.Equal(7u, pair.Compiled.Io.ExitValue);
+        Assert.True(pair.Compiled.Cpu.CompiledRegionRuns > 0, "no region of several blocks ran");
+
+        // The carries counted on the host: a borrow for odd R15 above 5, the ADD's carry for even R15.
+        ulong carries = 0;
+        ulong sum = 0;
+        for (uint r15 = 300; r15 > 0; r15--)
+        {
+            if ((r15 & 1) != 0)
+            {
+                carries += r15 > 5 ? 1ul : 0;
+            }
+            else
+            {
+                ulong before = sum;
+                sum += 0x9000_0000_0000_0001UL;
+                carries += sum < before ? 1ul : 0;
+            }
+        }
+
+        Assert.Equal(carries, pair.Compiled.Cpu.Register(12));
+    }
+
+    [Fact]
     public void Conditional_jumps_right_after_inc_and_dec_at_every_width_and_edge_leave_the_same_state()
     {
         // JZ and JS read the INC/DEC record inline; JB (CF carried over from STC/CLC) and JL (OF) ask Cpu.Condition.

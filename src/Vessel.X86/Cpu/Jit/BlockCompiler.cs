@@ -71,20 +71,45 @@ public static unsafe class BlockCompiler
             labels[m] = il.DefineLabel();
         }
 
+        // Where each member may go, and so where each may be entered from.
+        var starts = new int[members.Count];
+        var memberKinds = new Translation[members.Count][];
+        var successors = new IReadOnlyList<(uint Offset, Label Label)>[members.Count];
+        var predecessors = new List<int>[members.Count];
         position = 0;
         for (int m = 0; m < members.Count; m++)
         {
             var block = members[m].Block;
-            int count = block.Count;
-            var kinds = new Translation[count];
-            for (int i = 0; i < count; i++)
+            starts[m] = position;
+            memberKinds[m] = new Translation[block.Count];
+            for (int i = 0; i < block.Count; i++)
             {
-                kinds[i] = HandlerRecognizer.Classify(in block.Instructions[i]);
+                memberKinds[m][i] = HandlerRecognizer.Classify(in block.Instructions[i]);
             }
 
+            position += block.Count;
+            successors[m] = Successors(members, in instructions[position - 1], memberKinds[m][block.Count - 1], labels);
+            predecessors[m] = [];
+        }
+
+        for (int m = 0; m < members.Count; m++)
+        {
+            foreach (var (offset, _) in successors[m])
+            {
+                predecessors[IndexOf(members, offset)].Add(m);
+            }
+        }
+
+        var flagsAtEnd = new (FlagOperation Operation, int Bits)?[members.Count];
+        for (int m = 0; m < members.Count; m++)
+        {
+            var block = members[m].Block;
+            int count = block.Count;
+            var kinds = memberKinds[m];
+            position = starts[m];
             bool[] flagsNeeded = FindLiveFlags(kinds, block.Instructions);
             il.MarkLabel(labels[m]);
-            emitter.BeginBlock(position);
+            emitter.BeginBlock(position, FlagsOnEntry(m, predecessors[m], flagsAtEnd));
             for (int i = 0; i < count; i++)
             {
                 ref readonly var instruction = ref instructions[position + i];
@@ -103,8 +128,8 @@ public static unsafe class BlockCompiler
                 emitter.Emit(in instruction, position + i, kinds[i], flagsNeeded[i], last);
             }
 
-            emitter.EndBlock(count, Successors(members, in instructions[position + count - 1], kinds[count - 1], labels));
-            position += count;
+            flagsAtEnd[m] = emitter.KnownFlags;
+            emitter.EndBlock(count, successors[m]);
         }
 
         emitter.EmitExits();
@@ -114,6 +139,35 @@ public static unsafe class BlockCompiler
         // one goes through a shuffle thunk on every call; it also keeps the pinned instructions alive with the code.
         region.Code = (CompiledBlockCode)method.CreateDelegate(typeof(CompiledBlockCode), region);
         return region;
+    }
+
+    /// <summary>
+    /// The flag record's operation and width when member <paramref name="m"/> starts, as far as compiling can tell: known
+    /// when every member that may lead to it was compiled before it and ended with the same known record (so a loop's
+    /// DEC after a call's CMP; RET reads CF inline); unknown for the entry, which is also entered from outside.
+    /// </summary>
+    private static (FlagOperation Operation, int Bits)? FlagsOnEntry(int m, List<int> predecessors, (FlagOperation Operation, int Bits)?[] flagsAtEnd)
+    {
+        if (m == 0 || predecessors.Count == 0 || predecessors.Exists(p => p >= m))
+        {
+            return null;
+        }
+
+        var flags = flagsAtEnd[predecessors[0]];
+        return predecessors.TrueForAll(p => flagsAtEnd[p] == flags) ? flags : null;
+    }
+
+    private static int IndexOf(IReadOnlyList<RegionMember> members, uint offset)
+    {
+        for (int m = 0; m < members.Count; m++)
+        {
+            if (members[m].Offset == offset)
+            {
+                return m;
+            }
+        }
+
+        throw new InvalidOperationException($"no member at offset 0x{offset:x}");
     }
 
     /// <summary>Whether the code can go round: several members (formed around a loop), or one that may jump back to itself.</summary>

@@ -58,7 +58,10 @@ internal sealed unsafe class BlockEmitter
     /// <summary>The region position of the current block's first instruction.</summary>
     private int blockStart;
 
-    /// <summary>The lazy flag record's operation and width when an inline instruction of this block wrote it last.</summary>
+    /// <summary>The flag record's operation and width as the code emitted so far leaves them, when known (for the members after).</summary>
+    public (FlagOperation Operation, int Bits)? KnownFlags => knownFlags;
+
+    /// <summary>The lazy flag record's operation and width when an inline instruction of this block wrote it last, or the member's predecessors all did.</summary>
     private (FlagOperation Operation, int Bits)? knownFlags;
 
     /// <summary>
@@ -449,13 +452,14 @@ internal sealed unsafe class BlockEmitter
     }
 
     /// <summary>
-    /// Starts a member block at region position <paramref name="start"/>. Flags known from the block before do not
-    /// carry over: a member may be reached from several others.
+    /// Starts a member block at region position <paramref name="start"/>. Flags known from the block before carry over
+    /// only as <paramref name="flagsOnEntry"/>: what every member that may lead here leaves (a member may be reached
+    /// from several others).
     /// </summary>
-    public void BeginBlock(int start)
+    public void BeginBlock(int start, (FlagOperation Operation, int Bits)? flagsOnEntry)
     {
         blockStart = start;
-        knownFlags = null;
+        knownFlags = flagsOnEntry;
         ForgetRegisters();
     }
 
