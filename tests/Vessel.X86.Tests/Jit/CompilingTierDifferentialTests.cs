@@ -276,9 +276,9 @@ public class CompilingTierDifferentialTests
     public void Carry_handed_from_one_member_to_the_next_leaves_the_same_state()
     {
         // INC keeps CF. After the call, the only way in is the function's CMP; RET: the compiler knows that record and
-        // reads CF from it. The join below is entered after an ADD (carrying every other time) on one path and a 32-bit SUB (borrowing whenever R15
-        // is above 5) on the other, so there the record is known only at run time. SETC and ADC make every carry
-        // visible in the registers compared.
+        // reads CF from it. The join below is entered after an ADD (carrying now and then) on one path and a 32-bit SUB
+        // (borrowing whenever R15 is above 5) on the other, so there the record is known only at run time. SETC and ADC
+        // make every carry visible in the registers compared.
         using var pair = new TierPair(
             (a, _) =>
             {
