@@ -141,6 +141,31 @@ public class CompilingTierTests
     }
 
     [Fact]
+    public void A_block_the_background_compiler_fails_on_stays_with_the_interpreter_and_the_process_goes_on()
+    {
+        // A block without instructions cannot be compiled (the compiler reads its last instruction): the exception is
+        // the compiler's, on its own thread, and must neither end the process nor install code.
+        var compiler = BackgroundCompiler.Shared;
+        long failedBefore = compiler.FailedCompilations;
+        var broken = new Cpu.Decoding.DecodedBlock(0x1000, 64, [], 0, 0);
+        var waited = Stopwatch.StartNew();
+        while (!compiler.TryEnqueue([new RegionMember(broken, 0)]) && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            // The time budget is shared with every other test in this process: ask again until it has room.
+            Thread.Sleep(50);
+        }
+
+        while (compiler.FailedCompilations == failedBefore && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            Thread.Sleep(10);
+        }
+
+        Assert.True(compiler.FailedCompilations > failedBefore, "the broken block was never taken up by the compiler");
+        Assert.False(broken.IsCompiled);
+        Assert.Contains("failed", compiler.Describe());
+    }
+
+    [Fact]
     public void With_the_tier_off_no_block_runs_compiled()
     {
         using var guest = new LongModeGuest(a =>

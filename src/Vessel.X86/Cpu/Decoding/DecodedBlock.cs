@@ -33,6 +33,9 @@ public sealed unsafe class DecodedBlock
     /// </summary>
     internal volatile Jit.CompiledRegion? CompiledCode;
 
+    /// <summary>Whether compiled code is installed for the block (for diagnostics and tests).</summary>
+    public bool IsCompiled => CompiledCode != null;
+
     /// <summary>Runs counted towards the compile threshold (vCPU thread only).</summary>
     internal int ExecutionCount;
 

@@ -29,6 +29,7 @@ public sealed class BackgroundCompiler
     private long compiledInstructions;
     private long inlineInstructions;
     private long refusedRequests;
+    private long failedCompilations;
     private long ilBytes;
     private long nextReport = 64;
 
@@ -47,6 +48,9 @@ public sealed class BackgroundCompiler
 
     public long RefusedRequests => Interlocked.Read(ref refusedRequests);
 
+    /// <summary>Blocks the background compiler failed on (left to the interpreter); zero unless the compiler has a bug.</summary>
+    public long FailedCompilations => Interlocked.Read(ref failedCompilations);
+
     /// <summary>IL emitted for compiled blocks; RyuJIT's host code is about as large.</summary>
     public long IlBytes => Interlocked.Read(ref ilBytes);
 
@@ -55,7 +59,7 @@ public sealed class BackgroundCompiler
 
     /// <summary>A one-line account of the work so far, for logs and benchmarks.</summary>
     public string Describe() => FormattableString.Invariant(
-        $"{CompiledBlocks} blocks compiled, {CompiledRegions} regions of several ({CompiledInstructions} instructions, {InlineInstructions} inline, {IlBytes / 1024} KiB of IL) in {CompileTime.TotalMilliseconds:F0} ms; {RefusedRequests} requests refused by the budget");
+        $"{CompiledBlocks} blocks compiled, {CompiledRegions} regions of several ({CompiledInstructions} instructions, {InlineInstructions} inline, {IlBytes / 1024} KiB of IL) in {CompileTime.TotalMilliseconds:F0} ms; {RefusedRequests} requests refused by the budget{(FailedCompilations > 0 ? $"; {FailedCompilations} failed" : "")}");
 
     public TimeSpan CompileTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref compileTicks));
 
@@ -114,7 +118,20 @@ public sealed class BackgroundCompiler
             {
                 Interlocked.Decrement(ref queued);
                 long start = Stopwatch.GetTimestamp();
-                CompileAndInstall(members);
+                try
+                {
+                    CompileAndInstall(members);
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    // A fault in the compiler must not take the VMM down: the block stays with the interpreter (it
+                    // asked once and does not ask again), and the first failure is reported.
+                    if (Interlocked.Increment(ref failedCompilations) == 1)
+                    {
+                        Log?.Warn($"compiling tier: a block at 0x{members[0].Block.PhysicalAddress:x} could not be compiled and stays interpreted: {e.Message}");
+                    }
+                }
+
                 Interlocked.Add(ref backgroundTicks, Stopwatch.GetTimestamp() - start);
             }
         }
