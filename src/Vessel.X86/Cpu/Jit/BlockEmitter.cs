@@ -1371,23 +1371,12 @@ internal sealed unsafe class BlockEmitter
     }
 
     /// <summary>Writes the record's fields back to the state (with the held registers: before handlers, operations and returns).</summary>
-    private void StoreFlagFieldsToState()
-    {
-        if (!cacheState)
-        {
-            return;
-        }
-
-        foreach (int offset in (ReadOnlySpan<int>)[LazySource1Offset, LazySource2Offset, LazyResultOffset])
-        {
-            StateAddress(offset);
-            il.Emit(OpCodes.Ldloc, FlagLocal(offset));
-            il.Emit(OpCodes.Stind_I8);
-        }
-    }
+    private void StoreFlagFieldsToState() => CopyFlagFields(toState: true);
 
     /// <summary>Reads the record's fields from the state again (at the region's start, and after anything that may have written them).</summary>
-    private void ReloadFlagFields()
+    private void ReloadFlagFields() => CopyFlagFields(toState: false);
+
+    private void CopyFlagFields(bool toState)
     {
         if (!cacheState)
         {
@@ -1397,8 +1386,16 @@ internal sealed unsafe class BlockEmitter
         foreach (int offset in (ReadOnlySpan<int>)[LazySource1Offset, LazySource2Offset, LazyResultOffset])
         {
             StateAddress(offset);
-            il.Emit(OpCodes.Ldind_I8);
-            il.Emit(OpCodes.Stloc, FlagLocal(offset));
+            if (toState)
+            {
+                il.Emit(OpCodes.Ldloc, FlagLocal(offset));
+                il.Emit(OpCodes.Stind_I8);
+            }
+            else
+            {
+                il.Emit(OpCodes.Ldind_I8);
+                il.Emit(OpCodes.Stloc, FlagLocal(offset));
+            }
         }
     }
 
