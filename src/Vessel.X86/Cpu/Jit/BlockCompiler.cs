@@ -62,33 +62,34 @@ public static unsafe class BlockCompiler
         il.Emit(OpCodes.Ret);
         il.MarkLabel(body);
 
-        // Holding registers pays where values go round a loop; a block run once per call would only load and store them.
-        bool loops = Loops(members);
-        emitter.HoldRegionRegisters(loops, loops ? MostUsedRegisters(members) : []);
         var labels = new Label[members.Count];
+        var memberKinds = new Translation[members.Count][];
         for (int m = 0; m < members.Count; m++)
         {
             labels[m] = il.DefineLabel();
-        }
-
-        // Where each member may go, and so where each may be entered from.
-        var starts = new int[members.Count];
-        var memberKinds = new Translation[members.Count][];
-        var successors = new IReadOnlyList<(uint Offset, Label Label)>[members.Count];
-        var predecessors = new List<int>[members.Count];
-        position = 0;
-        for (int m = 0; m < members.Count; m++)
-        {
             var block = members[m].Block;
-            starts[m] = position;
             memberKinds[m] = new Translation[block.Count];
             for (int i = 0; i < block.Count; i++)
             {
                 memberKinds[m][i] = HandlerRecognizer.Classify(in block.Instructions[i]);
             }
+        }
 
-            position += block.Count;
-            successors[m] = Successors(members, in instructions[position - 1], memberKinds[m][block.Count - 1], labels);
+        // Holding registers pays where values go round a loop; a block run once per call would only load and store them.
+        bool loops = Loops(members, memberKinds);
+        emitter.HoldRegionRegisters(loops, loops ? MostUsedRegisters(members, memberKinds) : []);
+
+        // Where each member may go, and so where each may be entered from.
+        var starts = new int[members.Count];
+        var successors = new IReadOnlyList<(uint Offset, Label Label)>[members.Count];
+        var predecessors = new List<int>[members.Count];
+        var returnAddresses = ReturnAddresses(members, memberKinds);
+        position = 0;
+        for (int m = 0; m < members.Count; m++)
+        {
+            starts[m] = position;
+            position += members[m].Block.Count;
+            successors[m] = Successors(members, in instructions[position - 1], memberKinds[m][^1], labels, returnAddresses);
             predecessors[m] = [];
         }
 
@@ -171,7 +172,7 @@ public static unsafe class BlockCompiler
     }
 
     /// <summary>Whether the code can go round: several members (formed around a loop), or one that may jump back to itself.</summary>
-    private static bool Loops(IReadOnlyList<RegionMember> members)
+    private static bool Loops(IReadOnlyList<RegionMember> members, Translation[][] memberKinds)
     {
         if (members.Count > 1)
         {
@@ -179,9 +180,8 @@ public static unsafe class BlockCompiler
         }
 
         var block = members[0].Block;
-        ref readonly var last = ref block.Instructions[block.Count - 1];
         Span<long> targets = stackalloc long[2];
-        int count = RegionFormation.StaticSuccessors(in last, HandlerRecognizer.Classify(in last), targets, withReturnAddress: false);
+        int count = RegionFormation.StaticSuccessors(in block.Instructions[block.Count - 1], memberKinds[0][^1], targets, withReturnAddress: false);
         for (int t = 0; t < count; t++)
         {
             if (targets[t] == 0)
@@ -202,15 +202,16 @@ public static unsafe class BlockCompiler
     /// instruction really uses depends on its form, so this counts every register field it has; a wrong guess only
     /// costs a load at the region's start.
     /// </summary>
-    private static IEnumerable<int> MostUsedRegisters(IReadOnlyList<RegionMember> members)
+    private static IEnumerable<int> MostUsedRegisters(IReadOnlyList<RegionMember> members, Translation[][] memberKinds)
     {
         Span<int> uses = stackalloc int[16];
-        foreach (var member in members)
+        for (int m = 0; m < members.Count; m++)
         {
-            for (int i = 0; i < member.Block.Count; i++)
+            var block = members[m].Block;
+            for (int i = 0; i < block.Count; i++)
             {
-                ref readonly var instruction = ref member.Block.Instructions[i];
-                var kind = HandlerRecognizer.Classify(in instruction).Kind;
+                ref readonly var instruction = ref block.Instructions[i];
+                var kind = memberKinds[m][i].Kind;
                 if (kind == TranslationKind.Handler)
                 {
                     continue;
@@ -249,7 +250,8 @@ public static unsafe class BlockCompiler
     /// The members a member may go to, with their labels: the targets a direct jump, call or fall-through names, or
     /// every member after a return, an indirect jump or a handler (where RIP is known only when it has run).
     /// </summary>
-    private static List<(uint Offset, Label Label)> Successors(IReadOnlyList<RegionMember> members, in DecodedInstruction last, Translation kind, Label[] labels)
+    private static List<(uint Offset, Label Label)> Successors(
+        IReadOnlyList<RegionMember> members, in DecodedInstruction last, Translation kind, Label[] labels, HashSet<uint> returnAddresses)
     {
         var found = new List<(uint Offset, Label Label)>();
         Span<long> targets = stackalloc long[2];
@@ -271,17 +273,23 @@ public static unsafe class BlockCompiler
         // A return goes back after a call: the members that follow a call of the region are compared first.
         if (kind.Kind == TranslationKind.Return)
         {
-            var returnAddresses = new HashSet<uint>();
-            foreach (var member in members)
-            {
-                ref readonly var end = ref member.Block.Instructions[member.Block.Count - 1];
-                if (HandlerRecognizer.Classify(in end).Kind is TranslationKind.CallRelative or TranslationKind.CallIndirectRegister)
-                {
-                    returnAddresses.Add(member.Offset + end.EndOffset);
-                }
-            }
-
             return [.. found.OrderBy(successor => returnAddresses.Contains(successor.Offset) ? 0 : 1)];
+        }
+
+        return found;
+    }
+
+    /// <summary>Where the region's calls return to: the offsets after members that end with a call.</summary>
+    private static HashSet<uint> ReturnAddresses(IReadOnlyList<RegionMember> members, Translation[][] memberKinds)
+    {
+        var found = new HashSet<uint>();
+        for (int m = 0; m < members.Count; m++)
+        {
+            var block = members[m].Block;
+            if (memberKinds[m][^1].Kind is TranslationKind.CallRelative or TranslationKind.CallIndirectRegister)
+            {
+                found.Add(members[m].Offset + block.Instructions[block.Count - 1].EndOffset);
+            }
         }
 
         return found;
