@@ -49,6 +49,9 @@ internal sealed unsafe class BlockEmitter
     private readonly LocalBuilder second;
     private readonly LocalBuilder result;
 
+    /// <summary>The value <see cref="StoreRegisterFromStack"/> writes (its own, so that callers' locals survive it).</summary>
+    private readonly LocalBuilder registerValue;
+
     /// <summary>Instructions run by the region's blocks that completed before the current one, in this call.</summary>
     private readonly LocalBuilder retired;
 
@@ -103,6 +106,7 @@ internal sealed unsafe class BlockEmitter
         second = il.DeclareLocal(typeof(ulong));
         result = il.DeclareLocal(typeof(ulong));
         retired = il.DeclareLocal(typeof(ulong));
+        registerValue = il.DeclareLocal(typeof(ulong));
         flagResult = il.DeclareLocal(typeof(ulong));
         flagSource1 = il.DeclareLocal(typeof(ulong));
         flagSource2 = il.DeclareLocal(typeof(ulong));
@@ -317,7 +321,7 @@ internal sealed unsafe class BlockEmitter
                 EmitInt(Execution.ShiftForms.MaskCount((byte)instruction.Immediate, instruction.OperandBits));
                 EmitInt(instruction.OperandBits);
                 il.Emit(OpCodes.Call, Operation(nameof(CompiledOperations.ShiftImmediate)).MakeGenericMethod(translation.OperationType!));
-                ForgetRegister(instruction.OperandBits == 8 && instruction.Operand0Register >= 16 ? instruction.Operand0Register - 16 : instruction.Operand0Register);
+                ForgetRegister(RegisterSlot(instruction.Operand0Register, instruction.OperandBits));
                 ReloadFlagFields();
                 knownFlags = null;
                 usesHandler = false;
@@ -581,6 +585,24 @@ internal sealed unsafe class BlockEmitter
         SetFlagField(LazyResultOffset);
     }
 
+    /// <summary>
+    /// Pushes the register a shift or rotate by an immediate works on and returns its masked count; for a count of zero
+    /// it writes the register back instead (zero-extending a 32-bit one: ShiftForms.RegisterForm) and returns 0, the
+    /// flags untouched and nothing left to emit.
+    /// </summary>
+    private int LoadOperandOfImmediateShift(in DecodedInstruction instruction)
+    {
+        int bits = instruction.OperandBits;
+        int count = Execution.ShiftForms.MaskCount((byte)instruction.Immediate, bits);
+        LoadRegister(instruction.Operand0Register, bits);
+        if (count == 0)
+        {
+            StoreRegisterFromStack(instruction.Operand0Register, bits);
+        }
+
+        return count;
+    }
+
     private enum Shift
     {
         None,
@@ -610,11 +632,9 @@ internal sealed unsafe class BlockEmitter
     private void EmitRotate(in DecodedInstruction instruction, bool left, bool flagsNeeded)
     {
         int bits = instruction.OperandBits;
-        int count = Execution.ShiftForms.MaskCount((byte)instruction.Immediate, bits);
-        LoadRegister(instruction.Operand0Register, bits);
+        int count = LoadOperandOfImmediateShift(in instruction);
         if (count == 0)
         {
-            StoreRegisterFromStack(instruction.Operand0Register, bits);
             return;
         }
 
@@ -868,11 +888,9 @@ internal sealed unsafe class BlockEmitter
     private void EmitShift(in DecodedInstruction instruction, Shift shift, bool flagsNeeded)
     {
         int bits = instruction.OperandBits;
-        int count = Execution.ShiftForms.MaskCount((byte)instruction.Immediate, bits);
-        LoadRegister(instruction.Operand0Register, bits);
+        int count = LoadOperandOfImmediateShift(in instruction);
         if (count == 0)
         {
-            StoreRegisterFromStack(instruction.Operand0Register, bits);
             return;
         }
 
@@ -1515,18 +1533,16 @@ internal sealed unsafe class BlockEmitter
             return;
         }
 
-        int slot = bits == 8 && index >= 16 ? index - 16 : index;
+        int slot = RegisterSlot(index, bits);
+        il.Emit(OpCodes.Stloc, registerValue);
         if (slot < CachedRegisters && regionRegisters[slot])
         {
             // A narrow write merges into the state's copy, which must be current first.
-            il.Emit(OpCodes.Stloc, result);
             StoreRegionRegister(slot);
-            il.Emit(OpCodes.Ldloc, result);
         }
 
-        il.Emit(OpCodes.Stloc, result);
         RegisterAddress(index, bits);
-        il.Emit(OpCodes.Ldloc, result);
+        il.Emit(OpCodes.Ldloc, registerValue);
         if (bits == 32)
         {
             il.Emit(OpCodes.Conv_U4);
@@ -1545,9 +1561,12 @@ internal sealed unsafe class BlockEmitter
         StoreIndirect(bits);
         if (bits != 64 || index >= CachedRegisters)
         {
-            ForgetRegister(bits == 8 && index >= 16 ? index - 16 : index);
+            ForgetRegister(slot);
         }
     }
+
+    /// <summary>The 64-bit register slot a register operand lives in (8-bit slots 16-19 are the high bytes of 0-3).</summary>
+    private static int RegisterSlot(int index, int bits) => bits == 8 && index >= 16 ? index - 16 : index;
 
     /// <summary>
     /// General registers 0-15 are cached in locals, so a value an instruction writes reaches the next one in a host
@@ -1891,24 +1910,9 @@ internal sealed unsafe class BlockEmitter
         il.Emit(OpCodes.Stloc, linear);
     }
 
-    /// <summary>RSP = the linear-address local + <paramref name="delta"/>, written through the register cache (the result local is left alone).</summary>
+    /// <summary>RSP = the linear-address local + <paramref name="delta"/> (the result local is left alone: a POP or RET holds its value there).</summary>
     private void SetStackPointerFromLinear(long delta)
     {
-        if (regionRegisters[4])
-        {
-            il.Emit(OpCodes.Ldloc, linear);
-            if (delta != 0)
-            {
-                il.Emit(OpCodes.Ldc_I8, delta);
-                il.Emit(OpCodes.Add);
-            }
-
-            il.Emit(OpCodes.Stloc, registerLocals[4]!);
-            wroteHeldState = true;
-            return;
-        }
-
-        RegisterAddress(4, 64);
         il.Emit(OpCodes.Ldloc, linear);
         if (delta != 0)
         {
@@ -1916,14 +1920,7 @@ internal sealed unsafe class BlockEmitter
             il.Emit(OpCodes.Add);
         }
 
-        if (cacheState)
-        {
-            il.Emit(OpCodes.Dup);
-            il.Emit(OpCodes.Stloc, CachedRegister(4));
-            registerCached[4] = true;
-        }
-
-        il.Emit(OpCodes.Stind_I8);
+        StoreRegisterFromStack(4, 64);
     }
 
     private void BranchUnlessCanonical(LocalBuilder value, Label handler)
