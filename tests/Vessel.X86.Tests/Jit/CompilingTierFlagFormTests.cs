@@ -124,14 +124,15 @@ public class CompilingTierFlagFormTests
             // Counts of zero (flags kept), within the width, and past it (masked, or all bits out of a narrow one).
             a.mov(ecx, random.Next(3) == 0 ? random.Next(0, 3) * 32 : random.Next(0, 256));
             int kind = random.Next(3);
-            switch (random.Next(5))
+            var (register, width) = random.Next(5) switch
             {
-                case 0: Shift(a, kind, al); break;
-                case 1: Shift(a, kind, bh); break;
-                case 2: Shift(a, kind, dx); break;
-                case 3: Shift(a, kind, ebx); break;
-                default: Shift(a, kind, rax); break;
-            }
+                0 => (Register.AL, 0),
+                1 => (Register.BH, 0),
+                2 => (Register.DX, 1),
+                3 => (Register.EBX, 2),
+                _ => (Register.RAX, 3),
+            };
+            a.AddInstruction(Instruction.Create(ShiftsByCl[width, kind], register, Register.CL));
 
             switch (random.Next(3))
             {
@@ -153,45 +154,14 @@ public class CompilingTierFlagFormTests
         RunAndCompare(pair);
     }
 
-    private static void Shift(Assembler a, int kind, AssemblerRegister8 register)
+    /// <summary>SHL, SHR and SAR by CL (columns) at 8, 16, 32 and 64 bits (rows).</summary>
+    private static readonly Code[,] ShiftsByCl =
     {
-        switch (kind)
-        {
-            case 0: a.shl(register, cl); break;
-            case 1: a.shr(register, cl); break;
-            default: a.sar(register, cl); break;
-        }
-    }
-
-    private static void Shift(Assembler a, int kind, AssemblerRegister16 register)
-    {
-        switch (kind)
-        {
-            case 0: a.shl(register, cl); break;
-            case 1: a.shr(register, cl); break;
-            default: a.sar(register, cl); break;
-        }
-    }
-
-    private static void Shift(Assembler a, int kind, AssemblerRegister32 register)
-    {
-        switch (kind)
-        {
-            case 0: a.shl(register, cl); break;
-            case 1: a.shr(register, cl); break;
-            default: a.sar(register, cl); break;
-        }
-    }
-
-    private static void Shift(Assembler a, int kind, AssemblerRegister64 register)
-    {
-        switch (kind)
-        {
-            case 0: a.shl(register, cl); break;
-            case 1: a.shr(register, cl); break;
-            default: a.sar(register, cl); break;
-        }
-    }
+        { Code.Shl_rm8_CL, Code.Shr_rm8_CL, Code.Sar_rm8_CL },
+        { Code.Shl_rm16_CL, Code.Shr_rm16_CL, Code.Sar_rm16_CL },
+        { Code.Shl_rm32_CL, Code.Shr_rm32_CL, Code.Sar_rm32_CL },
+        { Code.Shl_rm64_CL, Code.Shr_rm64_CL, Code.Sar_rm64_CL },
+    };
 
     [Theory]
     [MemberData(nameof(Seeds))]
